@@ -1,0 +1,158 @@
+/*
+ * fastlstm.h -- the 1997 LSTM (Hochreiter & Schmidhuber, Neural Computation 9(8), 1997)
+ * and its truncated on-line gradient, computed forward in time.
+ *
+ * The math is ../shared/spec/lstm1997.md; names follow its symbols
+ * (I, K, B, S, C = B*S, nz, T; net_in, y_in, s, y_c, dS_c, dS_in, e_k, e_s, W_k ...).
+ *
+ * Python-free C99.  Every buffer is owned by the caller; no kernel allocates memory,
+ * so kernels are reentrant: two threads may run kernels at once as long as they do not
+ * share a writable buffer.  Every kernel returns an int status (LSTM97_OK or a negative
+ * LSTM97_ERR_* code) and never aborts.
+ *
+ * Each kernel exists for float64 (suffix _f64, REAL = double) and float32 (suffix _f32,
+ * REAL = float); both are generated from one source (lstm97_impl.h).
+ *
+ * ---------------------------------------------------------------------------------------
+ * Parameter block (one contiguous REAL array of lstm97_n_params() elements, row-major,
+ * in this order; offsets from lstm97_layout()):
+ *   W_in  : (B, nz)        input-gate weights
+ *   W_out : (B, nz)        output-gate weights         (absent when output_gate == 0)
+ *   W_c   : (C, nz)        cell-input weights
+ *   W_k   : (K, 1 + I + C) output-unit weights
+ * masks: a second REAL array of the same shape, 0 or 1.  A masked weight must be 0 and is
+ * never updated.
+ *
+ * Source vectors:  z(t) = [1, x(t), y_c(t-1), y_in(t-1), y_out(t-1)]   (nz)
+ *                  u(t) = [1, x(t), y_c(t)]                           (1 + I + C)
+ *
+ * State (REAL array of lstm97_state_len() elements; all zero at a sequence start):
+ *   z     : (nz)      z(t+1) minus its x part: [1, (x slot), y_c(t), y_in(t), y_out(t)]
+ *   s     : (C)       cell states s_c(t)
+ *   dS_c  : (C, nz)   trace ds_c / dW_c[c, :]                            (eq. 27)
+ *   dS_in : (C, nz)   trace ds_c / dW_in[block(c), :]                    (eq. 25)
+ * Work (REAL array of lstm97_work_len() elements; scratch, contents irrelevant between
+ * calls): u, net_in, y_in, net_out, y_out, g_c, h_s, y_c, net_k, y_k, e_k, back_c,
+ * e_s, e_out.
+ * ---------------------------------------------------------------------------------------
+ */
+#ifndef FASTLSTM_H
+#define FASTLSTM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* status codes */
+#define LSTM97_OK               0
+#define LSTM97_ERR_DIMS        -1   /* a size is < 0, too large, or a block is empty */
+#define LSTM97_ERR_ACTIVATION  -2   /* unknown activation id */
+#define LSTM97_ERR_UNSUPPORTED -3   /* a reserved extension (forget gate) was requested */
+#define LSTM97_ERR_NULL        -4   /* a required buffer is NULL */
+#define LSTM97_ERR_LENGTH      -5   /* T < 1 */
+#define LSTM97_ERR_SCHEDULE    -6   /* unknown schedule / step mode */
+#define LSTM97_ERR_NONFINITE   -7   /* an activation, state or weight became NaN/Inf */
+#define LSTM97_ERR_ALPHA       -8   /* learning rate not finite */
+
+/* activation ids: cell input squash g, cell output squash h, output units */
+enum lstm97_g   { LSTM97_G2 = 0, LSTM97_G1 = 1, LSTM97_G_TANH = 2 };
+enum lstm97_h   { LSTM97_H1 = 0, LSTM97_H_ID = 1, LSTM97_H_TANH = 2 };
+enum lstm97_out { LSTM97_OUT_LOGISTIC = 0, LSTM97_OUT_LINEAR = 1 };
+
+/* schedules: when the truncated-gradient updates are applied */
+enum lstm97_schedule {
+    LSTM97_STEP = 0,      /* after every step with a target (the paper's on-line rule) */
+    LSTM97_SEQUENCE = 1   /* summed into dW, applied at the sequence end */
+};
+
+/* modes of lstm97_step */
+enum lstm97_mode {
+    LSTM97_FORWARD = 0,     /* forward only; traces are not touched */
+    LSTM97_LEARN = 1,       /* forward, traces, and (with a target) update params now */
+    LSTM97_ACCUMULATE = 2   /* forward, traces, and (with a target) add the update to dW */
+};
+
+typedef struct lstm97_dims {
+    int32_t I, K, B, S;     /* inputs, outputs, blocks, cells per block */
+    int32_t output_gate;    /* 1: output gates present; 0: y_out = 1 */
+    int32_t forget_gate;    /* reserved for the Gers et al. 2000 extension; must be 0 */
+    int32_t g, h, out;      /* enum lstm97_g / lstm97_h / lstm97_out */
+} lstm97_dims;
+
+typedef struct lstm97_layout {
+    ptrdiff_t C, nz, nu;                 /* cells, |z|, |u| = 1 + I + C */
+    ptrdiff_t W_in, W_out, W_c, W_k;     /* offsets into the parameter block (W_out = -1 if absent) */
+    ptrdiff_t n_params;                  /* parameter block length */
+    ptrdiff_t state_len, work_len;       /* lengths of the state and work buffers */
+} lstm97_layout;
+
+/* Validate dims and fill the layout.  Returns LSTM97_OK or an error code. */
+int lstm97_layout_of(const lstm97_dims *d, lstm97_layout *L);
+
+/* ---- kernels (float64; identical _f32 versions take float) ---- */
+
+/* Zero a state buffer (a sequence start). */
+int lstm97_reset_f64(const lstm97_dims *d, double *state);
+
+/* One time step from an explicit state (streaming use).
+ *   params: (n_params)      read; written in mode LSTM97_LEARN
+ *   masks : (n_params)      0/1; may be NULL in mode LSTM97_FORWARD
+ *   x_t   : (I)             input at this step
+ *   t_t   : (K) or NULL     target at this step (NULL: no target, no update)
+ *   alpha : learning rate
+ *   y_t   : (K)             output y_k(t) (written)
+ *   state : (state_len)     carried between steps
+ *   work  : (work_len)      scratch
+ *   dW    : (n_params)      accumulator, mode LSTM97_ACCUMULATE only (else may be NULL)
+ * Returns LSTM97_ERR_NONFINITE if an output or a cell state is not finite, or (mode
+ * LSTM97_LEARN with a target) if a weight is not finite after the update. */
+int lstm97_step_f64(const lstm97_dims *d, double *params, const double *masks,
+                    const double *x_t, const double *t_t, double alpha, int mode,
+                    double *y_t, double *state, double *work, double *dW);
+
+/* Forward over a sequence (state reset at its start).
+ *   x: (T, I), y: (T, K) written. */
+int lstm97_forward_f64(const lstm97_dims *d, const double *params,
+                       const double *x, int64_t T, double *y,
+                       double *state, double *work);
+
+/* On-line truncated-gradient training over one sequence (state reset at its start).
+ *   x: (T, I); t: (T, K) targets; tmask: (T) 1 where a target is given (NULL: every step);
+ *   y: (T, K) outputs as computed during training (written);
+ *   schedule: LSTM97_STEP or LSTM97_SEQUENCE; dW: (n_params) scratch, needed for
+ *   LSTM97_SEQUENCE (may be NULL for LSTM97_STEP).
+ * On LSTM97_ERR_NONFINITE the parameters may have been partly updated: the caller keeps
+ * a copy if it needs the call to be transactional. */
+int lstm97_train_f64(const lstm97_dims *d, double *params, const double *masks,
+                     const double *x, const double *t, const uint8_t *tmask, int64_t T,
+                     double alpha, int schedule, double *y,
+                     double *state, double *work, double *dW);
+
+/* params += dW (masked entries of dW are 0 by construction), then dW = 0.
+ * Returns LSTM97_ERR_NONFINITE if a parameter is not finite afterwards. */
+int lstm97_apply_f64(const lstm97_dims *d, double *params, double *dW);
+
+/* 1 if all n values are finite, else 0. */
+int lstm97_all_finite_f64(ptrdiff_t n, const double *v);
+
+int lstm97_reset_f32(const lstm97_dims *d, float *state);
+int lstm97_step_f32(const lstm97_dims *d, float *params, const float *masks,
+                    const float *x_t, const float *t_t, double alpha, int mode,
+                    float *y_t, float *state, float *work, float *dW);
+int lstm97_forward_f32(const lstm97_dims *d, const float *params,
+                       const float *x, int64_t T, float *y,
+                       float *state, float *work);
+int lstm97_train_f32(const lstm97_dims *d, float *params, const float *masks,
+                     const float *x, const float *t, const uint8_t *tmask, int64_t T,
+                     double alpha, int schedule, float *y,
+                     float *state, float *work, float *dW);
+int lstm97_apply_f32(const lstm97_dims *d, float *params, float *dW);
+int lstm97_all_finite_f32(ptrdiff_t n, const float *v);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* FASTLSTM_H */

@@ -1,0 +1,37 @@
+"""Build the compiled core of fastlstm (metadata lives in pyproject.toml).
+
+Environment variables:
+  FASTLSTM_SANITIZE=1   build with AddressSanitizer + UndefinedBehaviorSanitizer (-O1 -g)
+  FASTLSTM_NATIVE=1     add -march=native (opt-in; the default build is portable)
+"""
+import os
+import sys
+
+import numpy as np
+from Cython.Build import cythonize
+from setuptools import Extension, setup
+
+compile_args = []
+link_args = []
+if sys.platform != "win32":
+    compile_args = ["-O3"]
+    if os.environ.get("FASTLSTM_NATIVE") == "1":
+        compile_args.append("-march=native")
+    if os.environ.get("FASTLSTM_SANITIZE") == "1":
+        san = ["-fsanitize=address,undefined", "-fno-omit-frame-pointer",
+               "-fno-sanitize-recover=undefined"]
+        compile_args = ["-O1", "-g"] + san
+        link_args = san
+
+ext = Extension(
+    "fastlstm._core",
+    sources=["src/fastlstm/_core.pyx", "csrc/lstm97.c"],
+    include_dirs=["csrc", np.get_include()],
+    define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
+    extra_compile_args=compile_args,
+    extra_link_args=link_args,
+)
+
+setup(ext_modules=cythonize([ext], language_level=3,
+                            compiler_directives={"boundscheck": False,
+                                                 "wraparound": False}))

@@ -1,0 +1,586 @@
+"""What the compiled net and the numpy oracle share: options, layout, masks,
+initialisation, argument checking, streaming and files.
+
+A backend subclass supplies five methods over the flat buffers: ``_new_state``,
+``_forward_kernel``, ``_train_kernel``, ``_step_kernel`` and ``_apply_kernel``.
+"""
+from __future__ import annotations
+
+import json
+import numbers
+import os
+import tempfile
+import threading
+import zipfile
+
+import numpy as np
+
+__all__ = ["NetBase", "Stream", "FORMAT_VERSION"]
+
+FORMAT_VERSION = 1
+GROUPS = ("gates", "cells", "outputs")
+G_CHOICES = ("g2", "g1", "tanh")
+H_CHOICES = ("h1", "id", "tanh")
+OUT_CHOICES = ("logistic", "linear")
+SCHEDULES = ("step", "sequence")
+DTYPES = {"float64": np.float64, "float32": np.float32}
+#: largest net accepted: parameters plus state (elements); about 2 GB in float64
+MAX_ELEMENTS = 1 << 28
+MAX_DIM = 1 << 24
+# step modes, the same integers as csrc/fastlstm.h
+MODE_FORWARD, MODE_LEARN, MODE_ACCUMULATE = 0, 1, 2
+
+
+# --------------------------------------------------------------------------- checking
+
+
+def _check_int(value, name, minimum=1):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name}: expected an integer, got {type(value).__name__}")
+    value = int(value)
+    if value < minimum or value > MAX_DIM:
+        raise ValueError(f"{name}: must be in [{minimum}, {MAX_DIM}], got {value}")
+    return value
+
+
+def _check_bool(value, name):
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name}: expected True or False, got {value!r}")
+    return bool(value)
+
+
+def _check_choice(value, name, choices):
+    if not isinstance(value, str):
+        raise TypeError(f"{name}: expected one of {choices}, got {value!r}")
+    if value not in choices:
+        raise ValueError(f"{name}: unknown option {value!r}; choose one of {choices}")
+    return value
+
+
+def _check_real(value, name, minimum=None):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name}: expected a real number, got {type(value).__name__}")
+    value = float(value)
+    if not np.isfinite(value):
+        raise ValueError(f"{name}: must be finite, got {value}")
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name}: must be >= {minimum}, got {value}")
+    return value
+
+
+def _check_bias(bias):
+    """``bias`` -> sorted tuple of groups with bias weights."""
+    if bias is True:
+        return GROUPS
+    if bias is False or bias is None:
+        return ()
+    if isinstance(bias, str):
+        bias = (bias,)
+    try:
+        groups = tuple(bias)
+    except TypeError:
+        raise TypeError(f"bias: expected True, False or groups from {GROUPS}, "
+                        f"got {bias!r}") from None
+    for grp in groups:
+        if not isinstance(grp, str) or grp not in GROUPS:
+            raise ValueError(f"bias: unknown group {grp!r}; choose from {GROUPS}")
+    return tuple(grp for grp in GROUPS if grp in groups)
+
+
+def _check_dtype(dtype):
+    if isinstance(dtype, str):
+        if dtype not in DTYPES:
+            raise ValueError(f"dtype: must be 'float64' or 'float32', got {dtype!r}")
+        return np.dtype(DTYPES[dtype])
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"dtype: must be 'float64' or 'float32', got {dtype!r}") from None
+    if dt not in (np.dtype(np.float64), np.dtype(np.float32)):
+        raise ValueError(f"dtype: must be 'float64' or 'float32', got {dt}")
+    return dt
+
+
+def _numeric_array(a, name):
+    """``a`` as an ndarray of a real numeric kind (bool, int, uint, float)."""
+    if a is None:
+        raise TypeError(f"{name}: expected an array, got None")
+    try:
+        arr = np.asarray(a)
+    except Exception as exc:  # ragged lists and the like
+        raise ValueError(f"{name}: cannot be read as an array ({exc})") from None
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"{name}: expected real numbers, got dtype {arr.dtype}")
+    return arr
+
+
+def _check_gate_bias(value, name, B):
+    if value is None:
+        return None
+    arr = _numeric_array(value, name)
+    if arr.ndim == 0:
+        arr = np.full(B, float(arr))
+    if arr.shape != (B,):
+        raise ValueError(f"{name}: expected one value per block, shape ({B},), "
+                         f"got shape {arr.shape}")
+    arr = arr.astype(np.float64)
+    if not np.isfinite(arr).all():
+        raise ValueError(f"{name}: values must be finite")
+    return [float(v) for v in arr]
+
+
+# --------------------------------------------------------------------------- layout
+
+
+def layout(I, K, B, S, output_gate):
+    """Offsets into the parameter block, in the order W_in, W_out, W_c, W_k (spec 2)."""
+    C = B * S
+    n_gates = 2 if output_gate else 1
+    nz = 1 + I + C + n_gates * B
+    nu = 1 + I + C
+    shapes = {"W_in": (B, nz)}
+    if output_gate:
+        shapes["W_out"] = (B, nz)
+    shapes["W_c"] = (C, nz)
+    shapes["W_k"] = (K, nu)
+    offsets, pos = {}, 0
+    for name, shp in shapes.items():
+        offsets[name] = pos
+        pos += shp[0] * shp[1]
+    return dict(C=C, nz=nz, nu=nu, shapes=shapes, offsets=offsets, n_params=pos,
+                state_len=nz + C + 2 * C * nz,
+                work_len=nu + 3 * B + 5 * C + 2 * K)
+
+
+class NetBase:
+    """Common part of :class:`fastlstm.LSTM` and :class:`fastlstm.oracle.LSTM`.
+
+    See :class:`fastlstm.LSTM` for the parameters.
+    """
+
+    backend = "base"
+
+    def __init__(self, n_in, n_out, n_blocks, block_size=1, *, output_gate=True,
+                 recurrent=True, input_to_output=False, bias=True, g="g2", h="h1",
+                 out="logistic", init_range=0.1, in_gate_bias=None, out_gate_bias=None,
+                 dtype="float64", seed=None):
+        I = _check_int(n_in, "n_in")
+        K = _check_int(n_out, "n_out")
+        B = _check_int(n_blocks, "n_blocks")
+        S = _check_int(block_size, "block_size")
+        output_gate = _check_bool(output_gate, "output_gate")
+        recurrent = _check_bool(recurrent, "recurrent")
+        input_to_output = _check_bool(input_to_output, "input_to_output")
+        bias = _check_bias(bias)
+        g = _check_choice(g, "g", G_CHOICES)
+        h = _check_choice(h, "h", H_CHOICES)
+        out = _check_choice(out, "out", OUT_CHOICES)
+        init_range = _check_real(init_range, "init_range", minimum=0.0)
+        in_gate_bias = _check_gate_bias(in_gate_bias, "in_gate_bias", B)
+        out_gate_bias = _check_gate_bias(out_gate_bias, "out_gate_bias", B)
+        if out_gate_bias is not None and not output_gate:
+            raise ValueError("out_gate_bias: the net has no output gate (output_gate=False)")
+        if (in_gate_bias is not None or out_gate_bias is not None) and "gates" not in bias:
+            raise ValueError("in_gate_bias/out_gate_bias: the gates have no bias weights "
+                             f"(bias={bias})")
+        dt = _check_dtype(dtype)
+        if B * S > MAX_DIM:
+            raise ValueError(f"n_blocks * block_size: must be <= {MAX_DIM}, got {B * S}")
+        lay = layout(I, K, B, S, output_gate)
+        if lay["n_params"] + lay["state_len"] > MAX_ELEMENTS:
+            raise ValueError(f"n_blocks/block_size/n_in/n_out: net too large "
+                             f"({lay['n_params']} parameters, {lay['state_len']} state "
+                             f"elements; limit {MAX_ELEMENTS} in all)")
+        if seed is not None and not isinstance(seed, np.random.Generator):
+            if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, numbers.Integral):
+                raise TypeError(f"seed: expected None, an integer or a numpy Generator, "
+                                f"got {type(seed).__name__}")
+            if seed < 0:
+                raise ValueError(f"seed: must be >= 0, got {seed}")
+        rng = np.random.default_rng(seed)
+
+        self.config = dict(n_in=I, n_out=K, n_blocks=B, block_size=S,
+                           output_gate=output_gate, recurrent=recurrent,
+                           input_to_output=input_to_output, bias=list(bias), g=g, h=h,
+                           out=out, init_range=init_range, in_gate_bias=in_gate_bias,
+                           out_gate_bias=out_gate_bias, dtype=dt.name)
+        self.I, self.K, self.B, self.S = I, K, B, S
+        self.C, self.nz, self.nu = lay["C"], lay["nz"], lay["nu"]
+        self.dtype = dt
+        self._layout = lay
+        self._theta = np.zeros(lay["n_params"], dtype=dt)      # the parameter block
+        self._mask = np.zeros(lay["n_params"], dtype=dt)       # its 0/1 mask
+        self._backup = np.empty_like(self._theta)              # for transactional calls
+        self._dW = np.zeros_like(self._theta)                  # "sequence" accumulator
+        self._lock = threading.Lock()
+        self.params = {n: self._view(self._theta, n) for n in lay["shapes"]}
+        self._masks_w = {n: self._view(self._mask, n) for n in lay["shapes"]}
+        self.masks = {}
+        for n, m in self._masks_w.items():
+            ro = m.view()
+            ro.flags.writeable = False
+            self.masks[n] = ro
+        self._init_masks(bias, recurrent, input_to_output, output_gate)
+        self._init_weights(rng, init_range, in_gate_bias, out_gate_bias)
+        self._init_backend()
+
+    # ------------------------------------------------------------------- structure
+
+    def _view(self, flat, name):
+        off = self._layout["offsets"][name]
+        r, c = self._layout["shapes"][name]
+        return flat[off:off + r * c].reshape(r, c)
+
+    def _init_masks(self, bias, recurrent, input_to_output, output_gate):
+        I, C = self.I, self.C
+        for m in self._masks_w.values():
+            m[...] = 1
+        gate_names = ["W_in"] + (["W_out"] if output_gate else [])
+        if "gates" not in bias:
+            for n in gate_names:
+                self._masks_w[n][:, 0] = 0
+        if "cells" not in bias:
+            self._masks_w["W_c"][:, 0] = 0
+        if "outputs" not in bias:
+            self._masks_w["W_k"][:, 0] = 0
+        if not recurrent:                 # columns y_c, y_in, y_out of z
+            for n in gate_names + ["W_c"]:
+                self._masks_w[n][:, 1 + I:] = 0
+        if not input_to_output:           # x columns of W_k (topology F)
+            self._masks_w["W_k"][:, 1:1 + I] = 0
+
+    def _init_weights(self, rng, init_range, in_gate_bias, out_gate_bias):
+        w = rng.uniform(-init_range, init_range, size=self._theta.size)
+        self._theta[...] = w * self._mask
+        if in_gate_bias is not None:
+            self.params["W_in"][:, 0] = in_gate_bias
+        if out_gate_bias is not None:
+            self.params["W_out"][:, 0] = out_gate_bias
+
+    def _init_backend(self):
+        """Hook for a backend to allocate its buffers."""
+
+    @property
+    def n_weights(self):
+        """Number of unmasked (trainable) weights."""
+        return int(np.count_nonzero(self._mask))
+
+    @property
+    def n_params(self):
+        """Length of the parameter block (masked weights included)."""
+        return self._theta.size
+
+    def set_mask(self, name, mask):
+        """Replace the 0/1 mask of parameter ``name``; masked weights are set to 0.
+
+        Parameters
+        ----------
+        name : {"W_in", "W_out", "W_c", "W_k"}
+        mask : array-like of 0/1 (or bool) with the parameter's shape
+        """
+        if name not in self._masks_w:
+            raise ValueError(f"name: unknown parameter {name!r}; choose from "
+                             f"{tuple(self._masks_w)}")
+        m = _numeric_array(mask, "mask")
+        shp = self._masks_w[name].shape
+        if m.shape != shp:
+            raise ValueError(f"mask: expected shape {shp} for {name}, got {m.shape}")
+        if not np.isin(m, (0, 1)).all():
+            raise ValueError("mask: values must be 0 or 1")
+        with self._lock:
+            self._masks_w[name][...] = m
+            self.params[name][...] *= self._masks_w[name]
+
+    def __repr__(self):
+        c = self.config
+        return (f"{type(self).__module__}.{type(self).__name__}(n_in={c['n_in']}, "
+                f"n_out={c['n_out']}, n_blocks={c['n_blocks']}, "
+                f"block_size={c['block_size']}, n_weights={self.n_weights}, "
+                f"dtype={c['dtype']!r})")
+
+    # ------------------------------------------------------------------- arguments
+
+    def _as_input(self, a, name, cols):
+        arr = _numeric_array(a, name)
+        if arr.ndim != 2:
+            raise ValueError(f"{name}: expected a 2-d array (T, {cols}), got shape "
+                             f"{arr.shape}")
+        if arr.shape[1] != cols:
+            raise ValueError(f"{name}: expected {cols} columns (T, {cols}), got shape "
+                             f"{arr.shape}")
+        if arr.shape[0] < 1:
+            raise ValueError(f"{name}: the sequence is empty (T = 0)")
+        with np.errstate(over="ignore", invalid="ignore"):
+            out = np.ascontiguousarray(arr, dtype=self.dtype)
+        return out
+
+    def _as_x(self, x):
+        x = self._as_input(x, "x", self.I)
+        if not np.isfinite(x).all():
+            raise ValueError(f"x: contains NaN or infinite values (as {self.dtype})")
+        return x
+
+    def _as_mask(self, mask, T):
+        if mask is None:
+            return np.ones(T, dtype=np.uint8)
+        m = _numeric_array(mask, "mask")
+        if m.shape != (T,):
+            raise ValueError(f"mask: expected shape ({T},) to match x, got {m.shape}")
+        if m.dtype.kind == "f" or not np.isin(m, (0, 1)).all():
+            raise ValueError("mask: expected booleans (or 0/1 integers)")
+        return np.ascontiguousarray(m, dtype=np.uint8)
+
+    def _as_xy(self, x, y, mask):
+        x = self._as_x(x)
+        y = self._as_input(y, "y", self.K)
+        if y.shape[0] != x.shape[0]:
+            raise ValueError(f"y: expected {x.shape[0]} rows to match x {x.shape}, "
+                             f"got {y.shape}")
+        tmask = self._as_mask(mask, x.shape[0])
+        if not np.isfinite(y[tmask.astype(bool)]).all():
+            raise ValueError(f"y: contains NaN or infinite values at target steps "
+                             f"(as {self.dtype})")
+        return x, y, tmask
+
+    @staticmethod
+    def _as_schedule(schedule):
+        return _check_choice(schedule, "schedule", SCHEDULES)
+
+    # ------------------------------------------------------------------- public API
+
+    def forward(self, x):
+        """Outputs of the net for one sequence (state reset at its start).
+
+        Parameters
+        ----------
+        x : array-like, shape (T, n_in)
+            Inputs; converted to the net's dtype (a C-contiguous copy if needed).
+
+        Returns
+        -------
+        ndarray, shape (T, n_out)
+            The output-unit activations y_k(t).
+        """
+        x = self._as_x(x)
+        with self._lock:
+            return self._forward_kernel(x)
+
+    def train_sequence(self, x, y, mask=None, lr=0.1, schedule="step"):
+        """On-line truncated-gradient learning on one sequence (spec section 5).
+
+        The state and traces are reset at the start of the sequence.  The call is
+        transactional: if an activation, state or weight becomes NaN or infinite the
+        parameters are restored to their values before the call and
+        FloatingPointError is raised.
+
+        Parameters
+        ----------
+        x : array-like, shape (T, n_in)
+            Inputs.
+        y : array-like, shape (T, n_out)
+            Targets; only the rows where ``mask`` is true are read.
+        mask : array-like of bool, shape (T,), optional
+            Steps with a target (default: every step).
+        lr : float
+            Learning rate alpha (finite, >= 0).
+        schedule : {"step", "sequence"}
+            "step" applies each step's update right after that step (the paper's
+            on-line rule); "sequence" sums them and applies the sum at the end.
+
+        Returns
+        -------
+        ndarray, shape (T, n_out)
+            The outputs as computed during training.
+        """
+        x, y, tmask = self._as_xy(x, y, mask)
+        lr = _check_real(lr, "lr", minimum=0.0)
+        schedule = self._as_schedule(schedule)
+        with self._lock:
+            np.copyto(self._backup, self._theta)
+            try:
+                return self._train_kernel(x, y, tmask, lr, schedule)
+            except FloatingPointError:
+                np.copyto(self._theta, self._backup)
+                raise
+
+    def stream(self, learn=False, lr=0.1, schedule="step"):
+        """A :class:`Stream` feeding one sequence one step at a time.
+
+        ``net.stream().step(x_t)`` over the rows of ``x`` gives ``net.forward(x)``;
+        ``s = net.stream(learn=True, lr=lr, schedule=sch)``, ``s.step(x[t], y[t])`` (or
+        ``s.step(x[t])`` at steps without a target), then ``s.end()`` gives exactly the
+        weights of ``net.train_sequence(x, y, mask, lr, sch)``.
+        """
+        return Stream(self, learn, lr, schedule)
+
+    # ------------------------------------------------------------------- files
+
+    def save(self, path):
+        """Write architecture, masks, parameters and format version to ``path``.
+
+        The file is a numpy ``.npz`` archive without pickled objects.  It is written to
+        a temporary file in the same directory, then renamed over ``path``, so an
+        interrupted save leaves any previous file intact.
+        """
+        path = os.fspath(path)
+        directory = os.path.dirname(os.path.abspath(path))
+        meta = json.dumps({"format": "fastlstm", "version": FORMAT_VERSION,
+                           "config": self.config})
+        fd, tmp = tempfile.mkstemp(prefix=".fastlstm-", suffix=".tmp", dir=directory)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                with self._lock:
+                    np.savez(f, meta=np.frombuffer(meta.encode("utf-8"), dtype=np.uint8),
+                             params=self._theta, masks=self._mask)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+
+    @classmethod
+    def load(cls, path):
+        """Read a net written by :meth:`save`; ValueError for any invalid file."""
+        path = os.fspath(path)
+        try:
+            with np.load(path, allow_pickle=False) as f:
+                if set(f.files) != {"meta", "params", "masks"}:
+                    raise ValueError(f"unexpected members {sorted(f.files)}")
+                meta_raw, theta, mask = f["meta"], f["params"], f["masks"]
+        except FileNotFoundError:
+            raise
+        except ValueError as exc:
+            raise ValueError(f"path: {path!r} is not a valid fastlstm file ({exc})") from None
+        except (OSError, EOFError, KeyError, zipfile.BadZipFile, RuntimeError) as exc:
+            raise ValueError(f"path: {path!r} is not a valid fastlstm file "
+                             f"({type(exc).__name__}: {exc})") from None
+        try:
+            if meta_raw.dtype != np.uint8 or meta_raw.ndim != 1:
+                raise ValueError("bad meta record")
+            meta = json.loads(meta_raw.tobytes().decode("utf-8"))
+            if not isinstance(meta, dict) or meta.get("format") != "fastlstm":
+                raise ValueError("not a fastlstm file")
+            if meta.get("version") != FORMAT_VERSION:
+                raise ValueError(f"format version {meta.get('version')!r}; this "
+                                 f"fastlstm reads version {FORMAT_VERSION}")
+            config = meta.get("config")
+            if not isinstance(config, dict):
+                raise ValueError("bad config record")
+            net = cls(**config)
+            if theta.dtype != net.dtype or theta.shape != net._theta.shape:
+                raise ValueError(f"params: expected {net._theta.shape} {net.dtype}, "
+                                 f"got {theta.shape} {theta.dtype}")
+            if mask.dtype != net.dtype or mask.shape != net._mask.shape:
+                raise ValueError(f"masks: expected {net._mask.shape} {net.dtype}, "
+                                 f"got {mask.shape} {mask.dtype}")
+            if not np.isin(mask, (0, 1)).all():
+                raise ValueError("masks: values must be 0 or 1")
+            if not np.isfinite(theta).all():
+                raise ValueError("params: contain NaN or infinite values")
+            if np.any(theta[mask == 0] != 0):
+                raise ValueError("params: masked weights must be 0")
+        except (ValueError, TypeError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ValueError(f"path: {path!r} is not a valid fastlstm file ({exc})") from None
+        net._theta[...] = theta
+        net._mask[...] = mask
+        return net
+
+    # ------------------------------------------------------------------- backend hooks
+
+    def _new_state(self):
+        raise NotImplementedError
+
+    def _forward_kernel(self, x):
+        raise NotImplementedError
+
+    def _train_kernel(self, x, y, tmask, lr, schedule):
+        raise NotImplementedError
+
+    def _step_kernel(self, state, x_t, t_t, lr, mode, dW):
+        raise NotImplementedError
+
+    def _apply_kernel(self, dW):
+        raise NotImplementedError
+
+
+class Stream:
+    """One sequence fed a step at a time (see :meth:`NetBase.stream`).
+
+    The stream owns its state and traces; the net's parameters are shared.  With
+    ``learn=True`` each :meth:`step` with a target is transactional: on a non-finite
+    value the parameters are restored to their values before that step and
+    FloatingPointError is raised.
+    """
+
+    def __init__(self, net, learn=False, lr=0.1, schedule="step"):
+        self.net = net
+        self.learn = _check_bool(learn, "learn")
+        self.lr = _check_real(lr, "lr", minimum=0.0)
+        self.schedule = net._as_schedule(schedule)
+        if not self.learn:
+            self._mode = MODE_FORWARD
+        elif self.schedule == "step":
+            self._mode = MODE_LEARN
+        else:
+            self._mode = MODE_ACCUMULATE
+        self._dW = np.zeros_like(net._theta) if self._mode == MODE_ACCUMULATE else net._dW
+        self.t = 0
+        self.reset()
+
+    def reset(self):
+        """Start a new sequence: state, traces (and any pending update) set to 0."""
+        self._state = self.net._new_state()
+        if self._mode == MODE_ACCUMULATE:
+            self._dW[...] = 0
+        self.t = 0
+
+    def step(self, x_t, y_t=None):
+        """Advance one step; return the outputs ``(n_out,)`` of this step.
+
+        ``y_t`` (shape ``(n_out,)``) is the target of this step, or None for none; it
+        is only used when the stream learns.
+        """
+        net = self.net
+        x_t = _as_vector(x_t, "x_t", net.I, net.dtype)
+        if y_t is not None:
+            y_t = _as_vector(y_t, "y_t", net.K, net.dtype) if self.learn else None
+        with net._lock:
+            if self._mode == MODE_LEARN and y_t is not None:
+                np.copyto(net._backup, net._theta)
+                try:
+                    out = net._step_kernel(self._state, x_t, y_t, self.lr, self._mode,
+                                           self._dW)
+                except FloatingPointError:
+                    np.copyto(net._theta, net._backup)
+                    raise
+            else:
+                out = net._step_kernel(self._state, x_t, y_t, self.lr, self._mode,
+                                       self._dW)
+        self.t += 1
+        return out
+
+    def end(self):
+        """End the sequence: apply the summed update (schedule "sequence"), reset."""
+        if self._mode == MODE_ACCUMULATE:
+            net = self.net
+            with net._lock:
+                np.copyto(net._backup, net._theta)
+                try:
+                    net._apply_kernel(self._dW)
+                except FloatingPointError:
+                    np.copyto(net._theta, net._backup)
+                    raise
+        self.reset()
+
+
+def _as_vector(v, name, n, dtype):
+    arr = _numeric_array(v, name)
+    if arr.shape != (n,):
+        raise ValueError(f"{name}: expected shape ({n},), got {arr.shape}")
+    with np.errstate(over="ignore", invalid="ignore"):
+        arr = np.ascontiguousarray(arr, dtype=dtype)
+    if not np.isfinite(arr).all():
+        raise ValueError(f"{name}: contains NaN or infinite values (as {np.dtype(dtype)})")
+    return arr

@@ -1,0 +1,62 @@
+# cython: language_level=3
+# Declarations mirroring csrc/fastlstm.h, type for type.
+from libc.stdint cimport int32_t, int64_t, uint8_t
+
+cdef extern from "fastlstm.h" nogil:
+    int LSTM97_OK
+    int LSTM97_ERR_DIMS
+    int LSTM97_ERR_ACTIVATION
+    int LSTM97_ERR_UNSUPPORTED
+    int LSTM97_ERR_NULL
+    int LSTM97_ERR_LENGTH
+    int LSTM97_ERR_SCHEDULE
+    int LSTM97_ERR_NONFINITE
+    int LSTM97_ERR_ALPHA
+
+    int LSTM97_G2, LSTM97_G1, LSTM97_G_TANH
+    int LSTM97_H1, LSTM97_H_ID, LSTM97_H_TANH
+    int LSTM97_OUT_LOGISTIC, LSTM97_OUT_LINEAR
+    int LSTM97_STEP, LSTM97_SEQUENCE
+    int LSTM97_FORWARD, LSTM97_LEARN, LSTM97_ACCUMULATE
+
+    ctypedef struct lstm97_dims:
+        int32_t I, K, B, S
+        int32_t output_gate
+        int32_t forget_gate
+        int32_t g, h, out
+
+    ctypedef struct lstm97_layout:
+        Py_ssize_t C, nz, nu
+        Py_ssize_t W_in, W_out, W_c, W_k
+        Py_ssize_t n_params
+        Py_ssize_t state_len, work_len
+
+    int lstm97_layout_of(const lstm97_dims *d, lstm97_layout *L)
+
+    int lstm97_reset_f64(const lstm97_dims *d, double *state)
+    int lstm97_step_f64(const lstm97_dims *d, double *params, const double *masks,
+                        const double *x_t, const double *t_t, double alpha, int mode,
+                        double *y_t, double *state, double *work, double *dW)
+    int lstm97_forward_f64(const lstm97_dims *d, const double *params,
+                           const double *x, int64_t T, double *y,
+                           double *state, double *work)
+    int lstm97_train_f64(const lstm97_dims *d, double *params, const double *masks,
+                         const double *x, const double *t, const uint8_t *tmask, int64_t T,
+                         double alpha, int schedule, double *y,
+                         double *state, double *work, double *dW)
+    int lstm97_apply_f64(const lstm97_dims *d, double *params, double *dW)
+    int lstm97_all_finite_f64(Py_ssize_t n, const double *v)
+
+    int lstm97_reset_f32(const lstm97_dims *d, float *state)
+    int lstm97_step_f32(const lstm97_dims *d, float *params, const float *masks,
+                        const float *x_t, const float *t_t, double alpha, int mode,
+                        float *y_t, float *state, float *work, float *dW)
+    int lstm97_forward_f32(const lstm97_dims *d, const float *params,
+                           const float *x, int64_t T, float *y,
+                           float *state, float *work)
+    int lstm97_train_f32(const lstm97_dims *d, float *params, const float *masks,
+                         const float *x, const float *t, const uint8_t *tmask, int64_t T,
+                         double alpha, int schedule, float *y,
+                         float *state, float *work, float *dW)
+    int lstm97_apply_f32(const lstm97_dims *d, float *params, float *dW)
+    int lstm97_all_finite_f32(Py_ssize_t n, const float *v)

@@ -1,0 +1,102 @@
+"""The compiled net: :class:`LSTM` over the C kernels of ``csrc/``."""
+from __future__ import annotations
+
+import numpy as np
+
+from . import _core
+from ._base import NetBase
+
+__all__ = ["LSTM", "load"]
+
+
+class LSTM(NetBase):
+    """The 1997 LSTM with its truncated on-line gradient (compiled kernel).
+
+    Parameters
+    ----------
+    n_in, n_out : int
+        Input units I and output units K.
+    n_blocks : int
+        Memory-cell blocks B; each has one input gate and one output gate.
+    block_size : int, default 1
+        Cells per block S (they share their block's gates).
+    output_gate : bool, default True
+        Without output gates y_out = 1.
+    recurrent : bool, default True
+        False masks the recurrent columns (y_c, y_in, y_out) of z.
+    input_to_output : bool, default False
+        True lets the output units see the inputs (topology F masks them).
+    bias : bool, str or iterable of {"gates", "cells", "outputs"}, default True
+        Groups with a bias weight (True: all, False: none).
+    g : {"g2", "g1", "tanh"}, default "g2"
+        Cell input squash (g2 = 4 sig - 2, range [-2, 2]).
+    h : {"h1", "id", "tanh"}, default "h1"
+        Cell output squash (h1 = 2 sig - 1, range [-1, 1]).
+    out : {"logistic", "linear"}, default "logistic"
+        Output-unit activation.
+    init_range : float, default 0.1
+        Weights are drawn uniformly from [-init_range, init_range].
+    in_gate_bias, out_gate_bias : float or sequence of B floats, optional
+        Initial gate biases per block (None: random like the other weights).
+    dtype : {"float64", "float32"}, default "float64"
+    seed : int or numpy.random.Generator, optional
+        Seed of the initialisation (the same seed gives the same weights in the
+        compiled net and in :class:`fastlstm.oracle.LSTM`).
+
+    Attributes
+    ----------
+    params : dict of ndarray
+        "W_in", "W_out" (if output gates), "W_c", "W_k": writable views into the one
+        contiguous parameter block, shapes (B, nz), (B, nz), (C, nz), (K, 1+I+C).
+    masks : dict of ndarray
+        Read-only 0/1 arrays of the same shapes (change them with :meth:`set_mask`).
+    n_weights : int
+        Number of unmasked weights.
+
+    Examples
+    --------
+    >>> import numpy as np, fastlstm
+    >>> net = fastlstm.LSTM(n_in=2, n_out=1, n_blocks=2, block_size=2, seed=0)
+    >>> x = np.zeros((5, 2)); y = np.full((5, 1), 0.5)
+    >>> net.train_sequence(x, y, lr=0.5).shape
+    (5, 1)
+    """
+
+    backend = "c"
+
+    def _init_backend(self):
+        c = self.config
+        self._dims = (self.I, self.K, self.B, self.S, int(c["output_gate"]),
+                      _core.G_IDS[c["g"]], _core.H_IDS[c["h"]], _core.OUT_IDS[c["out"]])
+        lay = _core.layout(self._dims)
+        assert lay["n_params"] == self._theta.size and lay["state_len"] == self._layout["state_len"]
+        self._state = np.zeros(lay["state_len"], dtype=self.dtype)
+        self._work = np.zeros(lay["work_len"], dtype=self.dtype)
+
+    def _new_state(self):
+        return np.zeros(self._layout["state_len"], dtype=self.dtype)
+
+    def _forward_kernel(self, x):
+        y = np.empty((x.shape[0], self.K), dtype=self.dtype)
+        _core.forward(self._dims, self._theta, x, y, self._state, self._work)
+        return y
+
+    def _train_kernel(self, x, y, tmask, lr, schedule):
+        out = np.empty((x.shape[0], self.K), dtype=self.dtype)
+        _core.train(self._dims, self._theta, self._mask, x, y, tmask, lr,
+                    _core.SCHEDULES[schedule], out, self._state, self._work, self._dW)
+        return out
+
+    def _step_kernel(self, state, x_t, t_t, lr, mode, dW):
+        out = np.empty(self.K, dtype=self.dtype)
+        _core.step(self._dims, self._theta, self._mask, x_t, t_t, lr, mode, out, state,
+                   self._work, dW)
+        return out
+
+    def _apply_kernel(self, dW):
+        _core.apply(self._dims, self._theta, dW)
+
+
+def load(path):
+    """Read a compiled :class:`LSTM` saved with :meth:`LSTM.save`."""
+    return LSTM.load(path)

@@ -1,0 +1,189 @@
+"""The numpy oracle: the 1997 LSTM and its truncated gradient, written for clarity.
+
+It mirrors ``csrc/lstm97_impl.h`` function for function (``step``, ``forward``,
+``train``, ``apply``) and has the same API as :class:`fastlstm.LSTM`, much more slowly.
+Equation numbers are Hochreiter & Schmidhuber (1997); the math is lstm1997.md.
+It imports numpy only, never the compiled core.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ._base import MODE_ACCUMULATE, MODE_FORWARD, MODE_LEARN, NetBase
+
+__all__ = ["LSTM", "load", "sig", "G", "G_PRIME", "H", "H_PRIME"]
+
+
+# --------------------------------------------------------------------------- activations
+
+
+def sig(x):
+    """Logistic 1 / (1 + e^-x), overflow-free: e^-|x| never overflows."""
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
+
+# cell input squash g and g' written in terms of g's value
+G = {"g2": lambda x: 2 * np.tanh(0.5 * x),          # 4 sig(x) - 2, range [-2, 2]
+     "g1": sig,
+     "tanh": np.tanh}
+G_PRIME = {"g2": lambda g: (4 - g * g) * 0.25,
+           "g1": lambda g: g * (1 - g),
+           "tanh": lambda g: 1 - g * g}
+# cell output squash h and h' in terms of h's value
+H = {"h1": lambda x: np.tanh(0.5 * x),              # 2 sig(x) - 1, range [-1, 1]
+     "id": lambda x: x,
+     "tanh": np.tanh}
+H_PRIME = {"h1": lambda h: (1 - h * h) * 0.5,
+           "id": lambda h: np.ones_like(h),
+           "tanh": lambda h: 1 - h * h}
+OUT = {"logistic": sig, "linear": lambda x: x}
+OUT_PRIME = {"logistic": lambda y: y * (1 - y), "linear": lambda y: np.ones_like(y)}
+
+
+# --------------------------------------------------------------------------- the kernel
+
+
+def new_state(net):
+    """All activations, states and traces 0 (a sequence start)."""
+    C, nz = net.C, net.nz
+    return {"z": np.zeros(nz, net.dtype),            # z minus x: [1, ., y_c, y_in, y_out]
+            "s": np.zeros(C, net.dtype),             # cell states s_c
+            "dS_c": np.zeros((C, nz), net.dtype),    # ds_c / dW_c[c, :]          eq. 27
+            "dS_in": np.zeros((C, nz), net.dtype)}   # ds_c / dW_in[block(c), :]  eq. 25
+
+
+def step(net, state, x_t, t_t, alpha, mode, dW):
+    """One time step: forward pass, traces, and (with a target) the update.
+
+    ``mode``: MODE_FORWARD (no traces), MODE_LEARN (update ``net.params`` now) or
+    MODE_ACCUMULATE (add the update to the flat ``dW``).  Returns y_k(t), shape (K,).
+    """
+    cfg = net.config
+    I, B, S = net.I, net.B, net.S
+    W = net.params
+    f, g, h = sig, G[cfg["g"]], H[cfg["h"]]
+    blk = np.arange(net.C) // S                                   # (C) block of cell c
+
+    z = state["z"].copy()                                         # (nz)
+    z[0] = 1
+    z[1:1 + I] = x_t                                              # z(t)
+
+    y_in = f(W["W_in"] @ z)                                       # (B)
+    y_out = f(W["W_out"] @ z) if "W_out" in W else np.ones(B, net.dtype)   # (B)
+    g_c = g(W["W_c"] @ z)                                         # (C)
+    s = state["s"] + y_in[blk] * g_c                              # (C)  CEC, weight 1.0
+    h_s = h(s)                                                    # (C)
+    y_c = y_out[blk] * h_s                                        # (C)
+    u = np.concatenate([[1], x_t, y_c]).astype(net.dtype)         # (1+I+C)
+    y_k = OUT[cfg["out"]](W["W_k"] @ u)                           # (K)
+
+    finite = np.isfinite(y_k).all() and np.isfinite(s).all()
+    if mode != MODE_FORWARD:
+        # traces with z(t), eqs. 27 and 25 (y_phi = 1)
+        a = G_PRIME[cfg["g"]](g_c) * y_in[blk]                    # (C)
+        b = g_c * y_in[blk] * (1 - y_in[blk])                     # (C)
+        state["dS_c"] += np.outer(a, z)                           # (C, nz)
+        state["dS_in"] += np.outer(b, z)                          # (C, nz)
+        if t_t is not None:
+            dWs = _deltas(net, state, z, u, y_in, y_out, h_s, y_k, t_t, alpha)
+            if mode == MODE_LEARN:
+                for name, d in dWs.items():
+                    W[name] += d
+                finite = finite and np.isfinite(net._theta).all()
+            else:
+                for name, d in dWs.items():
+                    net._view(dW, name)[...] += d
+    state["z"] = z
+    state["s"] = s
+    state["z"][1 + I:1 + I + net.C] = y_c                         # y_c(t)
+    state["z"][1 + I + net.C:1 + I + net.C + B] = y_in            # y_in(t)
+    if "W_out" in W:
+        state["z"][1 + I + net.C + B:] = y_out                    # y_out(t)
+    if not finite:
+        raise FloatingPointError("an output, cell state or weight became NaN or infinite")
+    return y_k
+
+
+def _deltas(net, state, z, u, y_in, y_out, h_s, y_k, t_t, alpha):
+    """The weight changes of one step with a target, eqs. 19-28 (masked)."""
+    cfg, I, B, S = net.config, net.I, net.B, net.S
+    W, M = net.params, net.masks
+    blk = np.arange(net.C) // S
+    e_k = OUT_PRIME[cfg["out"]](y_k) * (t_t - y_k)                # (K)  eq. 19
+    back_c = W["W_k"][:, 1 + I:].T @ e_k                          # (C)
+    e_s = y_out[blk] * H_PRIME[cfg["h"]](h_s) * back_c            # (C)  eq. 23
+    dW = {"W_k": alpha * np.outer(e_k, u) * M["W_k"]}             # (K, 1+I+C)  eq. 22
+    if "W_out" in W:
+        e_out = y_out * (1 - y_out) * (h_s * back_c).reshape(B, S).sum(axis=1)  # (B) eq. 21
+        dW["W_out"] = alpha * np.outer(e_out, z) * M["W_out"]     # (B, nz)  eq. 22
+    dW["W_c"] = alpha * e_s[:, None] * state["dS_c"] * M["W_c"]   # (C, nz)  eq. 28
+    per_cell = e_s[:, None] * state["dS_in"]                      # (C, nz)
+    dW["W_in"] = alpha * per_cell.reshape(B, S, -1).sum(axis=1) * M["W_in"]  # (B, nz) eq. 26
+    return dW
+
+
+def forward(net, x):
+    """Outputs (T, K) over a sequence; state reset at its start."""
+    state = new_state(net)
+    return np.array([step(net, state, x_t, None, 0.0, MODE_FORWARD, None) for x_t in x])
+
+
+def train(net, x, y, tmask, alpha, schedule):
+    """On-line training over one sequence; returns the outputs (T, K)."""
+    state = new_state(net)
+    mode = MODE_LEARN if schedule == "step" else MODE_ACCUMULATE
+    dW = np.zeros_like(net._theta)
+    out = np.empty((len(x), net.K), net.dtype)
+    for t in range(len(x)):
+        out[t] = step(net, state, x[t], y[t] if tmask[t] else None, alpha, mode, dW)
+    if mode == MODE_ACCUMULATE:
+        apply(net, dW)
+    elif not np.isfinite(net._theta).all():
+        raise FloatingPointError("a weight became NaN or infinite")
+    return out
+
+
+def apply(net, dW):
+    """params += dW, then dW = 0."""
+    net._theta += dW
+    dW[...] = 0
+    if not np.isfinite(net._theta).all():
+        raise FloatingPointError("a weight became NaN or infinite")
+
+
+# --------------------------------------------------------------------------- the net
+
+
+class LSTM(NetBase):
+    """Same constructor and methods as :class:`fastlstm.LSTM`, in pure numpy."""
+
+    backend = "oracle"
+
+    def _new_state(self):
+        return new_state(self)
+
+    def _forward_kernel(self, x):
+        with np.errstate(over="ignore", invalid="ignore"):
+            y = forward(self, x)
+        if not np.isfinite(y).all():
+            raise FloatingPointError("forward: an output became NaN or infinite")
+        return y
+
+    def _train_kernel(self, x, y, tmask, lr, schedule):
+        a = self.dtype.type(lr)
+        with np.errstate(over="ignore", invalid="ignore"):
+            return train(self, x, y, tmask, a, schedule)
+
+    def _step_kernel(self, state, x_t, t_t, lr, mode, dW):
+        with np.errstate(over="ignore", invalid="ignore"):
+            return step(self, state, x_t, t_t, self.dtype.type(lr), mode, dW)
+
+    def _apply_kernel(self, dW):
+        with np.errstate(over="ignore", invalid="ignore"):
+            apply(self, dW)
+
+
+def load(path):
+    """Read an oracle :class:`LSTM` from a file written by ``save``."""
+    return LSTM.load(path)
