@@ -1,0 +1,47 @@
+"""Shared test helpers: random architectures and a tolerance table per dtype."""
+import numpy as np
+
+import fastlstm
+from fastlstm import oracle
+
+RTOL = {np.dtype(np.float64): 1e-12, np.dtype(np.float32): 1e-5}
+
+
+def assert_close(actual, desired, rtol, what=""):
+    """|a - d| <= rtol * max(|d|) elementwise (relative to the array's scale);
+    on failure report the worst index."""
+    actual, desired = np.asarray(actual, np.float64), np.asarray(desired, np.float64)
+    assert actual.shape == desired.shape, (what, actual.shape, desired.shape)
+    scale = max(np.abs(desired).max(initial=0.0), 1e-300)
+    err = np.abs(actual - desired)
+    worst = np.unravel_index(np.argmax(err), err.shape) if err.size else ()
+    assert err.max(initial=0.0) <= rtol * scale, (
+        f"{what}: max |diff| {err.max():.3e} at {worst} > {rtol:g} * {scale:.3e} "
+        f"(actual {actual[worst]!r}, desired {desired[worst]!r})")
+
+
+def random_config(rng):
+    """Random architecture over every topology switch and activation choice."""
+    groups = ("gates", "cells", "outputs")
+    return dict(
+        n_in=int(rng.integers(1, 6)), n_out=int(rng.integers(1, 6)),
+        n_blocks=int(rng.integers(1, 6)), block_size=int(rng.integers(1, 6)),
+        output_gate=bool(rng.integers(2)), recurrent=bool(rng.integers(2)),
+        input_to_output=bool(rng.integers(2)),
+        bias=tuple(gr for gr in groups if rng.integers(2)),
+        g=str(rng.choice(["g2", "g1", "tanh"])), h=str(rng.choice(["h1", "id", "tanh"])),
+        out=str(rng.choice(["logistic", "linear"])),
+        init_range=float(rng.uniform(0.05, 0.5)))
+
+
+def pair(config, seed, dtype="float64"):
+    """The compiled net and the oracle net with the same initial weights."""
+    return (fastlstm.LSTM(**config, dtype=dtype, seed=seed),
+            oracle.LSTM(**config, dtype=dtype, seed=seed))
+
+
+def random_sequence(rng, net, T):
+    x = rng.uniform(-1, 1, (T, net.I))
+    y = rng.uniform(0, 1, (T, net.K))
+    mask = rng.random(T) < 0.5
+    return x, y, mask
