@@ -301,7 +301,9 @@ class NetBase:
     # ------------------------------------------------------------------- arguments
 
     def _as_input(self, a, name, cols):
-        arr = _numeric_array(a, name)
+        ready = (type(a) is np.ndarray and a.dtype == self.dtype and a.ndim == 2
+                 and a.flags.c_contiguous)          # fast path: nothing to convert
+        arr = a if ready else _numeric_array(a, name)
         if arr.ndim != 2:
             raise ValueError(f"{name}: expected a 2-d array (T, {cols}), got shape "
                              f"{arr.shape}")
@@ -310,23 +312,27 @@ class NetBase:
                              f"{arr.shape}")
         if arr.shape[0] < 1:
             raise ValueError(f"{name}: the sequence is empty (T = 0)")
-        with np.errstate(over="ignore", invalid="ignore"):
-            out = np.ascontiguousarray(arr, dtype=self.dtype)
-        return out
+        if not ready:
+            with np.errstate(over="ignore", invalid="ignore"):
+                arr = np.ascontiguousarray(arr, dtype=self.dtype)
+        return arr
 
     def _as_x(self, x):
         x = self._as_input(x, "x", self.I)
-        if not np.isfinite(x).all():
+        if not self._all_finite(x):
             raise ValueError(f"x: contains NaN or infinite values (as {self.dtype})")
         return x
 
     def _as_mask(self, mask, T):
+        """None (a target at every step) or a C-contiguous uint8 array (T,) of 0/1."""
         if mask is None:
-            return np.ones(T, dtype=np.uint8)
+            return None
         m = _numeric_array(mask, "mask")
         if m.shape != (T,):
             raise ValueError(f"mask: expected shape ({T},) to match x, got {m.shape}")
-        if m.dtype.kind == "f" or not np.isin(m, (0, 1)).all():
+        if m.dtype == np.bool_:
+            return np.ascontiguousarray(m).view(np.uint8)
+        if m.dtype.kind == "f" or not ((m == 0) | (m == 1)).all():
             raise ValueError("mask: expected booleans (or 0/1 integers)")
         return np.ascontiguousarray(m, dtype=np.uint8)
 
@@ -337,10 +343,24 @@ class NetBase:
             raise ValueError(f"y: expected {x.shape[0]} rows to match x {x.shape}, "
                              f"got {y.shape}")
         tmask = self._as_mask(mask, x.shape[0])
-        if not np.isfinite(y[tmask.astype(bool)]).all():
+        if not self._targets_finite(y, tmask):
             raise ValueError(f"y: contains NaN or infinite values at target steps "
                              f"(as {self.dtype})")
         return x, y, tmask
+
+    # numpy versions; the compiled backend overrides them with C loops
+    @staticmethod
+    def _all_finite(a):
+        return bool(np.isfinite(a).all())
+
+    @staticmethod
+    def _targets_finite(y, tmask):
+        rows = y if tmask is None else y[tmask.astype(bool)]
+        return bool(np.isfinite(rows).all())
+
+    @staticmethod
+    def _copy_into(dst, src):
+        np.copyto(dst, src)
 
     @staticmethod
     def _as_schedule(schedule):
@@ -396,11 +416,11 @@ class NetBase:
         lr = _check_real(lr, "lr", minimum=0.0)
         schedule = self._as_schedule(schedule)
         with self._lock:
-            np.copyto(self._backup, self._theta)
+            self._copy_into(self._backup, self._theta)
             try:
                 return self._train_kernel(x, y, tmask, lr, schedule)
             except FloatingPointError:
-                np.copyto(self._theta, self._backup)
+                self._copy_into(self._theta, self._backup)
                 raise
 
     def stream(self, learn=False, lr=0.1, schedule="step"):

@@ -1,16 +1,28 @@
 # cython: language_level=3, boundscheck=False, wraparound=False
 """Thin boundary between Python and the C kernels of csrc/fastlstm.h.
 
-Every function validates its buffers (dtype, C-contiguity, length), naming the argument in
-the error, then makes one ``with nogil:`` call.  The buffers are owned by the caller
-(:class:`fastlstm.LSTM` keeps them); nothing here allocates per step.
+Every function validates its buffers (dtype, C-contiguity, length, writability), naming
+the argument in the error, then makes one ``with nogil:`` call.  The buffers are owned by
+the caller (:class:`fastlstm.LSTM` keeps them); nothing here allocates per step.
 
 ``dims`` is the tuple ``(I, K, B, S, output_gate, g, h, out)`` with the integer ids of
 :data:`G_IDS`, :data:`H_IDS` and :data:`OUT_IDS`.
 """
 import numpy as np
 
+cimport numpy as cnp
+
+# numpy's headers pull in <complex.h>, whose macro I would rewrite lstm97_dims.I
+cdef extern from *:
+    """
+    #ifdef I
+    #undef I
+    #endif
+    """
 from libc.stdint cimport int64_t, uint8_t
+from libc.string cimport memcpy
+
+cnp.import_array()
 
 G_IDS = {"g2": LSTM97_G2, "g1": LSTM97_G1, "tanh": LSTM97_G_TANH}
 H_IDS = {"h1": LSTM97_H1, "id": LSTM97_H_ID, "tanh": LSTM97_H_TANH}
@@ -19,10 +31,6 @@ SCHEDULES = {"step": LSTM97_STEP, "sequence": LSTM97_SEQUENCE}
 MODE_FORWARD = LSTM97_FORWARD
 MODE_LEARN = LSTM97_LEARN
 MODE_ACCUMULATE = LSTM97_ACCUMULATE
-
-ctypedef fused real:
-    float
-    double
 
 _MESSAGES = {
     LSTM97_ERR_DIMS: "invalid sizes (every size must be >= 1 and B*S <= 2**24)",
@@ -47,7 +55,7 @@ def _raise_for(int rc, str where):
 cdef int _dims_from(tuple dims, lstm97_dims *d, lstm97_layout *L) except -1:
     if len(dims) != 8:
         raise ValueError(f"dims: expected 8 integers, got {len(dims)}")
-    d.I, d.K, d.B, d.S, d.output_gate, d.g, d.h, d.out = [int(v) for v in dims]
+    d.I, d.K, d.B, d.S, d.output_gate, d.g, d.h, d.out = dims
     d.forget_gate = 0
     _raise_for(lstm97_layout_of(d, L), "dims")
     return 0
@@ -64,37 +72,95 @@ def layout(tuple dims):
                 state_len=L.state_len, work_len=L.work_len)
 
 
-cdef _check(object a, str name, object dtype, Py_ssize_t n):
-    """Raise unless ``a`` is a C-contiguous ndarray of ``dtype`` with ``n`` elements."""
-    if not isinstance(a, np.ndarray):
+cdef void *_buf(object a, str name, int typenum, Py_ssize_t n, bint writable) except NULL:
+    """Data pointer of ``a`` after checking it is a C-contiguous ndarray of ``typenum``
+    with ``n`` elements (and writable if asked)."""
+    if not cnp.PyArray_Check(a):
         raise TypeError(f"{name}: expected a numpy.ndarray, got {type(a).__name__}")
-    if a.dtype != dtype:
-        raise TypeError(f"{name}: expected dtype {np.dtype(dtype)}, got {a.dtype}")
-    if not a.flags.c_contiguous:
+    cdef cnp.ndarray arr = <cnp.ndarray>a
+    if cnp.PyArray_TYPE(arr) != typenum:
+        want = "float64" if typenum == cnp.NPY_DOUBLE else (
+            "float32" if typenum == cnp.NPY_FLOAT else "uint8")
+        raise TypeError(f"{name}: expected dtype {want} (the dtype of params), got {a.dtype}")
+    if not cnp.PyArray_IS_C_CONTIGUOUS(arr):
         raise ValueError(f"{name}: array must be C-contiguous")
-    if a.size != n:
+    if cnp.PyArray_SIZE(arr) != n:
         raise ValueError(f"{name}: expected {n} elements, got {a.size} (shape {a.shape})")
-
-
-cdef _check_writable(object a, str name):
-    if not a.flags.writeable:
+    if writable and not cnp.PyArray_ISWRITEABLE(arr):
         raise ValueError(f"{name}: array must be writable")
+    if n == 0:
+        raise ValueError(f"{name}: empty array")
+    return cnp.PyArray_DATA(arr)
 
 
-def _real_dtype(params):
-    if not isinstance(params, np.ndarray):
+cdef int _real_type(object params) except -1:
+    if not cnp.PyArray_Check(params):
         raise TypeError(f"params: expected a numpy.ndarray, got {type(params).__name__}")
-    if params.dtype != np.float64 and params.dtype != np.float32:
+    cdef int t = cnp.PyArray_TYPE(<cnp.ndarray>params)
+    if t != cnp.NPY_DOUBLE and t != cnp.NPY_FLOAT:
         raise TypeError(f"params: dtype must be float64 or float32, got {params.dtype}")
-    return params.dtype
+    return t
 
 
-cdef int _forward(lstm97_dims *d, const real[::1] params, const real[::1] x, int64_t T,
-                  real[::1] y, real[::1] state, real[::1] work) noexcept nogil:
-    if real is double:
-        return lstm97_forward_f64(d, &params[0], &x[0], T, &y[0], &state[0], &work[0])
-    else:
-        return lstm97_forward_f32(d, &params[0], &x[0], T, &y[0], &state[0], &work[0])
+cdef int64_t _length(object x, int I) except -1:
+    if not cnp.PyArray_Check(x):
+        raise TypeError(f"x: expected a numpy.ndarray, got {type(x).__name__}")
+    if cnp.PyArray_NDIM(<cnp.ndarray>x) != 2:
+        raise ValueError(f"x: expected a 2-d array (T, {I}), got shape {np.shape(x)}")
+    cdef int64_t T = cnp.PyArray_DIM(<cnp.ndarray>x, 0)
+    if T < 1:
+        raise ValueError("x: the sequence is empty (T = 0)")
+    return T
+
+
+def all_finite(a):
+    """True if every element of the C-contiguous float64/float32 array ``a`` is finite."""
+    cdef int t = _real_type(a)
+    cdef Py_ssize_t n = a.size
+    if n == 0:
+        return True
+    cdef void *p = _buf(a, "a", t, n, False)
+    cdef int ok
+    with nogil:
+        ok = lstm97_all_finite_f64(n, <double *>p) if t == cnp.NPY_DOUBLE \
+            else lstm97_all_finite_f32(n, <float *>p)
+    return ok != 0
+
+
+def targets_finite(t, tmask):
+    """True if the rows of ``t (T, K)`` where ``tmask (T,)`` (uint8, or None = all) is
+    nonzero are finite."""
+    cdef int typ = _real_type(t)
+    cdef cnp.ndarray arr = <cnp.ndarray>t
+    if cnp.PyArray_NDIM(arr) != 2:
+        raise ValueError("y: expected a 2-d array")
+    cdef Py_ssize_t T = cnp.PyArray_DIM(arr, 0), K = cnp.PyArray_DIM(arr, 1), s
+    cdef void *p = _buf(t, "y", typ, T * K, False)
+    if tmask is None:
+        return all_finite(t)
+    cdef uint8_t *m = <uint8_t *>_buf(tmask, "mask", cnp.NPY_UINT8, T, False)
+    cdef int ok = 1
+    with nogil:
+        for s in range(T):
+            if m[s]:
+                if typ == cnp.NPY_DOUBLE:
+                    ok = lstm97_all_finite_f64(K, <double *>p + s * K)
+                else:
+                    ok = lstm97_all_finite_f32(K, <float *>p + s * K)
+                if not ok:
+                    break
+    return ok != 0
+
+
+def copy_into(dst, src):
+    """``dst[...] = src`` for two C-contiguous arrays of one dtype and size (memcpy)."""
+    cdef int t = _real_type(src)
+    cdef Py_ssize_t n = src.size
+    cdef void *ps = _buf(src, "src", t, n, False)
+    cdef void *pd = _buf(dst, "dst", t, n, True)
+    cdef size_t nbytes = n * (8 if t == cnp.NPY_DOUBLE else 4)
+    with nogil:
+        memcpy(pd, ps, nbytes)
 
 
 def forward(tuple dims, params, x, y, state, work):
@@ -102,104 +168,59 @@ def forward(tuple dims, params, x, y, state, work):
     cdef lstm97_dims d
     cdef lstm97_layout L
     _dims_from(dims, &d, &L)
-    dt = _real_dtype(params)
-    if not isinstance(x, np.ndarray) or x.ndim != 2:
-        raise ValueError("x: expected a 2-d ndarray (T, I)")
-    cdef int64_t T = x.shape[0]
-    if T < 1:
-        raise ValueError("x: T must be >= 1")
-    _check(params, "params", dt, L.n_params)
-    _check(x, "x", dt, T * d.I)
-    _check(y, "y", dt, T * d.K)
-    _check(state, "state", dt, L.state_len)
-    _check(work, "work", dt, L.work_len)
-    for a, n in ((y, "y"), (state, "state"), (work, "work")):
-        _check_writable(a, n)
-    cdef int rc
-    if dt == np.float64:
-        rc = _do_forward[double](&d, params.reshape(-1), x.reshape(-1), T, y.reshape(-1),
-                                 state, work)
-    else:
-        rc = _do_forward[float](&d, params.reshape(-1), x.reshape(-1), T, y.reshape(-1),
-                                state, work)
-    _raise_for(rc, "forward")
-
-
-cdef int _do_forward(lstm97_dims *d, const real[::1] params, const real[::1] x, int64_t T,
-                     real[::1] y, real[::1] state, real[::1] work):
+    cdef int t = _real_type(params)
+    cdef int64_t T = _length(x, d.I)
+    cdef void *pp = _buf(params, "params", t, L.n_params, False)
+    cdef void *px = _buf(x, "x", t, T * d.I, False)
+    cdef void *py = _buf(y, "y", t, T * d.K, True)
+    cdef void *ps = _buf(state, "state", t, L.state_len, True)
+    cdef void *pw = _buf(work, "work", t, L.work_len, True)
     cdef int rc
     with nogil:
-        rc = _forward(d, params, x, T, y, state, work)
-    return rc
-
-
-cdef int _do_train(lstm97_dims *d, real[::1] params, const real[::1] masks,
-                   const real[::1] x, const real[::1] t, const uint8_t[::1] tmask, int64_t T, double alpha, int schedule,
-                   real[::1] y, real[::1] state, real[::1] work, real[::1] dW):
-    cdef int rc
-    with nogil:
-        if real is double:
-            rc = lstm97_train_f64(d, &params[0], &masks[0], &x[0], &t[0], &tmask[0], T,
-                                  alpha, schedule, &y[0], &state[0], &work[0], &dW[0])
+        if t == cnp.NPY_DOUBLE:
+            rc = lstm97_forward_f64(&d, <double *>pp, <double *>px, T, <double *>py,
+                                    <double *>ps, <double *>pw)
         else:
-            rc = lstm97_train_f32(d, &params[0], &masks[0], &x[0], &t[0], &tmask[0], T,
-                                  alpha, schedule, &y[0], &state[0], &work[0], &dW[0])
-    return rc
+            rc = lstm97_forward_f32(&d, <float *>pp, <float *>px, T, <float *>py,
+                                    <float *>ps, <float *>pw)
+    _raise_for(rc, "forward")
 
 
 def train(tuple dims, params, masks, x, t, tmask, double alpha, int schedule,
           y, state, work, dW):
     """On-line truncated-gradient training over one sequence (state reset first).
 
-    ``params`` is updated in place.  On a non-finite activation, state or weight this
-    raises FloatingPointError and ``params`` may be partly updated (the caller restores).
+    ``tmask`` is a uint8 array (T,) or None (a target at every step).  ``params`` is
+    updated in place.  On a non-finite activation, state or weight this raises
+    FloatingPointError and ``params`` may be partly updated (the caller restores).
     """
     cdef lstm97_dims d
     cdef lstm97_layout L
     _dims_from(dims, &d, &L)
-    dt = _real_dtype(params)
-    if not isinstance(x, np.ndarray) or x.ndim != 2:
-        raise ValueError("x: expected a 2-d ndarray (T, I)")
-    cdef int64_t T = x.shape[0]
-    if T < 1:
-        raise ValueError("x: T must be >= 1")
-    _check(params, "params", dt, L.n_params)
-    _check(masks, "masks", dt, L.n_params)
-    _check(x, "x", dt, T * d.I)
-    _check(t, "y", dt, T * d.K)
-    _check(tmask, "mask", np.uint8, T)
-    _check(y, "out", dt, T * d.K)
-    _check(state, "state", dt, L.state_len)
-    _check(work, "work", dt, L.work_len)
-    _check(dW, "dW", dt, L.n_params)
-    for a, n in ((params, "params"), (y, "out"), (state, "state"), (work, "work"),
-                 (dW, "dW")):
-        _check_writable(a, n)
+    cdef int typ = _real_type(params)
+    cdef int64_t T = _length(x, d.I)
+    cdef void *pp = _buf(params, "params", typ, L.n_params, True)
+    cdef void *pm = _buf(masks, "masks", typ, L.n_params, False)
+    cdef void *px = _buf(x, "x", typ, T * d.I, False)
+    cdef void *pt = _buf(t, "y", typ, T * d.K, False)
+    cdef uint8_t *ptm = NULL
+    if tmask is not None:
+        ptm = <uint8_t *>_buf(tmask, "mask", cnp.NPY_UINT8, T, False)
+    cdef void *py = _buf(y, "out", typ, T * d.K, True)
+    cdef void *ps = _buf(state, "state", typ, L.state_len, True)
+    cdef void *pw = _buf(work, "work", typ, L.work_len, True)
+    cdef void *pd = _buf(dW, "dW", typ, L.n_params, True)
     cdef int rc
-    if dt == np.float64:
-        rc = _do_train[double](&d, params.reshape(-1), masks.reshape(-1), x.reshape(-1),
-                               t.reshape(-1), tmask, T, alpha, schedule, y.reshape(-1),
-                               state, work, dW)
-    else:
-        rc = _do_train[float](&d, params.reshape(-1), masks.reshape(-1), x.reshape(-1),
-                              t.reshape(-1), tmask, T, alpha, schedule, y.reshape(-1),
-                              state, work, dW)
-    _raise_for(rc, "train")
-
-
-cdef int _do_step(lstm97_dims *d, real[::1] params, const real[::1] masks,
-                  const real[::1] x_t, const real[::1] t_t, bint has_target, double alpha, int mode, real[::1] y_t,
-                  real[::1] state, real[::1] work, real[::1] dW):
-    cdef int rc
-    cdef const real *tp = &t_t[0] if has_target else NULL
     with nogil:
-        if real is double:
-            rc = lstm97_step_f64(d, &params[0], &masks[0], &x_t[0], tp, alpha, mode,
-                                 &y_t[0], &state[0], &work[0], &dW[0])
+        if typ == cnp.NPY_DOUBLE:
+            rc = lstm97_train_f64(&d, <double *>pp, <double *>pm, <double *>px,
+                                  <double *>pt, ptm, T, alpha, schedule, <double *>py,
+                                  <double *>ps, <double *>pw, <double *>pd)
         else:
-            rc = lstm97_step_f32(d, &params[0], &masks[0], &x_t[0], tp, alpha, mode,
-                                 &y_t[0], &state[0], &work[0], &dW[0])
-    return rc
+            rc = lstm97_train_f32(&d, <float *>pp, <float *>pm, <float *>px,
+                                  <float *>pt, ptm, T, alpha, schedule, <float *>py,
+                                  <float *>ps, <float *>pw, <float *>pd)
+    _raise_for(rc, "train")
 
 
 def step(tuple dims, params, masks, x_t, t_t, double alpha, int mode, y_t,
@@ -212,44 +233,30 @@ def step(tuple dims, params, masks, x_t, t_t, double alpha, int mode, y_t,
     cdef lstm97_dims d
     cdef lstm97_layout L
     _dims_from(dims, &d, &L)
-    dt = _real_dtype(params)
+    cdef int typ = _real_type(params)
     if mode != LSTM97_FORWARD and mode != LSTM97_LEARN and mode != LSTM97_ACCUMULATE:
         raise ValueError(f"mode: unknown step mode {mode}")
-    _check(params, "params", dt, L.n_params)
-    _check(masks, "masks", dt, L.n_params)
-    _check(x_t, "x_t", dt, d.I)
-    cdef bint has_target = t_t is not None
-    if has_target:
-        _check(t_t, "y_t", dt, d.K)
-    else:
-        t_t = y_t          # placeholder buffer; not read
-    _check(y_t, "out", dt, d.K)
-    _check(state, "state", dt, L.state_len)
-    _check(work, "work", dt, L.work_len)
-    _check(dW, "dW", dt, L.n_params)
-    for a, n in ((params, "params"), (y_t, "out"), (state, "state"), (work, "work"),
-                 (dW, "dW")):
-        _check_writable(a, n)
-    cdef int rc
-    if dt == np.float64:
-        rc = _do_step[double](&d, params.reshape(-1), masks.reshape(-1), x_t.reshape(-1),
-                              t_t.reshape(-1), has_target, alpha, mode, y_t.reshape(-1),
-                              state, work, dW)
-    else:
-        rc = _do_step[float](&d, params.reshape(-1), masks.reshape(-1), x_t.reshape(-1),
-                             t_t.reshape(-1), has_target, alpha, mode, y_t.reshape(-1),
-                             state, work, dW)
-    _raise_for(rc, "step")
-
-
-cdef int _do_apply(lstm97_dims *d, real[::1] params, real[::1] dW):
+    cdef void *pp = _buf(params, "params", typ, L.n_params, True)
+    cdef void *pm = _buf(masks, "masks", typ, L.n_params, False)
+    cdef void *px = _buf(x_t, "x_t", typ, d.I, False)
+    cdef void *pt = NULL
+    if t_t is not None:
+        pt = _buf(t_t, "y_t", typ, d.K, False)
+    cdef void *py = _buf(y_t, "out", typ, d.K, True)
+    cdef void *ps = _buf(state, "state", typ, L.state_len, True)
+    cdef void *pw = _buf(work, "work", typ, L.work_len, True)
+    cdef void *pd = _buf(dW, "dW", typ, L.n_params, True)
     cdef int rc
     with nogil:
-        if real is double:
-            rc = lstm97_apply_f64(d, &params[0], &dW[0])
+        if typ == cnp.NPY_DOUBLE:
+            rc = lstm97_step_f64(&d, <double *>pp, <double *>pm, <double *>px,
+                                 <double *>pt, alpha, mode, <double *>py, <double *>ps,
+                                 <double *>pw, <double *>pd)
         else:
-            rc = lstm97_apply_f32(d, &params[0], &dW[0])
-    return rc
+            rc = lstm97_step_f32(&d, <float *>pp, <float *>pm, <float *>px,
+                                 <float *>pt, alpha, mode, <float *>py, <float *>ps,
+                                 <float *>pw, <float *>pd)
+    _raise_for(rc, "step")
 
 
 def apply(tuple dims, params, dW):
@@ -257,14 +264,13 @@ def apply(tuple dims, params, dW):
     cdef lstm97_dims d
     cdef lstm97_layout L
     _dims_from(dims, &d, &L)
-    dt = _real_dtype(params)
-    _check(params, "params", dt, L.n_params)
-    _check(dW, "dW", dt, L.n_params)
-    _check_writable(params, "params")
-    _check_writable(dW, "dW")
+    cdef int typ = _real_type(params)
+    cdef void *pp = _buf(params, "params", typ, L.n_params, True)
+    cdef void *pd = _buf(dW, "dW", typ, L.n_params, True)
     cdef int rc
-    if dt == np.float64:
-        rc = _do_apply[double](&d, params.reshape(-1), dW)
-    else:
-        rc = _do_apply[float](&d, params.reshape(-1), dW)
+    with nogil:
+        if typ == cnp.NPY_DOUBLE:
+            rc = lstm97_apply_f64(&d, <double *>pp, <double *>pd)
+        else:
+            rc = lstm97_apply_f32(&d, <float *>pp, <float *>pd)
     _raise_for(rc, "apply")

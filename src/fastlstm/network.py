@@ -73,6 +73,10 @@ class LSTM(NetBase):
         self._state = np.zeros(lay["state_len"], dtype=self.dtype)
         self._work = np.zeros(lay["work_len"], dtype=self.dtype)
 
+    _all_finite = staticmethod(_core.all_finite)
+    _targets_finite = staticmethod(_core.targets_finite)
+    _copy_into = staticmethod(_core.copy_into)
+
     def _new_state(self):
         return np.zeros(self._layout["state_len"], dtype=self.dtype)
 

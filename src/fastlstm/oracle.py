@@ -136,7 +136,8 @@ def train(net, x, y, tmask, alpha, schedule):
     dW = np.zeros_like(net._theta)
     out = np.empty((len(x), net.K), net.dtype)
     for t in range(len(x)):
-        out[t] = step(net, state, x[t], y[t] if tmask[t] else None, alpha, mode, dW)
+        has_target = tmask is None or tmask[t]
+        out[t] = step(net, state, x[t], y[t] if has_target else None, alpha, mode, dW)
     if mode == MODE_ACCUMULATE:
         apply(net, dW)
     elif not np.isfinite(net._theta).all():

@@ -1,0 +1,42 @@
+"""Print the README performance table from a pytest-benchmark JSON file.
+
+    python benchmarks/report.py benchmarks/results/latest.json
+
+For each group: mean time per call, ns per weight-step (time / (weights x T)) and the
+ratio of every backend to the fastest one in that group (all measured in one run).
+"""
+import json
+import sys
+
+
+def main(path):
+    with open(path) as f:
+        data = json.load(f)
+    mi = data.get("machine_info", {})
+    print(f"Machine: {mi.get('cpu', {}).get('brand_raw', '?')}, {mi.get('cpu_count')} cores, "
+          f"Python {mi.get('python_version')}, numpy {mi.get('numpy')}; "
+          f"run {data.get('datetime', '?')}\n")
+    groups = {}
+    for b in data["benchmarks"]:
+        groups.setdefault(b["group"], []).append(b)
+    print("| benchmark | case | mean time | ns / weight-step | vs fastest |")
+    print("|---|---|---|---|---|")
+    for group, items in groups.items():
+        best = min(b["stats"]["mean"] for b in items)
+        for b in sorted(items, key=lambda b: b["stats"]["mean"]):
+            mean = b["stats"]["mean"]
+            ws = b.get("extra_info", {}).get("weight_steps")
+            nsws = f"{mean / ws * 1e9:.2f}" if ws else "-"
+            case = b["name"].split("[", 1)[-1].rstrip("]")
+            print(f"| {group} | {case} | {fmt(mean)} | {nsws} | {mean / best:.1f}x |")
+
+
+def fmt(sec):
+    for unit, scale in (("s", 1), ("ms", 1e-3), ("us", 1e-6), ("ns", 1e-9)):
+        if sec >= scale:
+            return f"{sec / scale:.3g} {unit}"
+    return f"{sec:.3g} s"
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else "benchmarks/results/latest.json")

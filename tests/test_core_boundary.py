@@ -1,0 +1,97 @@
+"""The Cython boundary (fastlstm._core): strict buffers, errors naming the argument,
+status codes turned into exceptions."""
+import numpy as np
+import pytest
+
+from fastlstm import _core
+
+DIMS = (2, 1, 2, 2, 1, 0, 0, 0)     # I K B S output_gate g h out
+
+
+def buffers(dtype=np.float64, T=5):
+    L = _core.layout(DIMS)
+    return dict(params=np.zeros(L["n_params"], dtype), masks=np.ones(L["n_params"], dtype),
+                x=np.zeros((T, 2), dtype), t=np.zeros((T, 1), dtype),
+                tmask=np.ones(T, np.uint8), y=np.zeros((T, 1), dtype),
+                state=np.zeros(L["state_len"], dtype), work=np.zeros(L["work_len"], dtype),
+                dW=np.zeros(L["n_params"], dtype))
+
+
+def call_train(b, alpha=0.1, schedule=0, dims=DIMS):
+    _core.train(dims, b["params"], b["masks"], b["x"], b["t"], b["tmask"], alpha, schedule,
+                b["y"], b["state"], b["work"], b["dW"])
+
+
+def test_layout_matches_python_layout():
+    from fastlstm._base import layout
+    for dims in [(2, 1, 2, 2, 1, 0, 0, 0), (7, 7, 4, 1, 1, 0, 0, 0), (101, 101, 1, 1, 0, 1, 1, 0)]:
+        c = _core.layout(dims)
+        p = layout(*dims[:4], bool(dims[4]))
+        assert c["n_params"] == p["n_params"] and c["state_len"] == p["state_len"]
+        assert c["work_len"] == p["work_len"] and c["nz"] == p["nz"]
+        for name, off in p["offsets"].items():
+            assert c[name] == off
+
+
+@pytest.mark.parametrize("dims,word", [
+    ((0, 1, 1, 1, 1, 0, 0, 0), "sizes"),
+    ((1, 1, 1, 1, 2, 0, 0, 0), "sizes"),
+    ((1, 1, 1, 1, 1, 9, 0, 0), "activation"),
+    ((1, 1, 1, 1, 1, 0, 0, 5), "activation"),
+    ((1, 1, 1), "dims"),
+])
+def test_bad_dims(dims, word):
+    with pytest.raises(ValueError, match=word):
+        _core.layout(dims)
+
+
+@pytest.mark.parametrize("name", ["params", "masks", "x", "t", "y", "state", "work", "dW"])
+def test_wrong_dtype_size_and_contiguity_name_the_buffer(name):
+    shown = {"t": "y", "y": "out"}.get(name, name)
+    b = buffers()
+    b[name] = b[name].astype(np.float32)
+    # the dtype is that of params: a float32 params makes the float64 masks the odd one
+    with pytest.raises(TypeError, match="masks" if name == "params" else shown):
+        call_train(b)
+    b = buffers()
+    b[name] = np.zeros(b[name].size + 2)[: b[name].size + 1]
+    with pytest.raises(ValueError, match=shown):
+        call_train(b)
+    b = buffers()
+    if b[name].ndim == 2:
+        b[name] = np.zeros((2 * b[name].shape[0], b[name].shape[1]))[::2]
+    else:
+        b[name] = np.zeros(2 * b[name].size)[::2]
+    with pytest.raises(ValueError, match="contiguous|elements"):
+        call_train(b)
+
+
+def test_status_codes_become_exceptions():
+    b = buffers()
+    with pytest.raises(ValueError, match="schedule"):
+        call_train(b, schedule=7)
+    with pytest.raises(ValueError, match="lr"):
+        call_train(b, alpha=float("nan"))
+    b = buffers()
+    b["params"][:] = 1e308
+    b["x"][:] = 1.0
+    linear = DIMS[:7] + (1,)
+    with pytest.raises(FloatingPointError):
+        call_train(b, dims=linear)
+    with pytest.raises(ValueError, match="writable"):
+        b = buffers()
+        b["state"].flags.writeable = False
+        call_train(b)
+    with pytest.raises(ValueError, match="mode"):
+        b = buffers()
+        _core.step(DIMS, b["params"], b["masks"], b["x"][0], None, 0.1, 9, b["y"][0],
+                   b["state"], b["work"], b["dW"])
+
+
+def test_float32_and_float64_both_run():
+    for dt in (np.float32, np.float64):
+        b = buffers(dt)
+        b["params"][:] = 0.1
+        call_train(b)
+        assert b["y"].dtype == dt and np.isfinite(b["y"]).all()
+        assert (b["params"] != np.asarray(0.1, dt)).any()
