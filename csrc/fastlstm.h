@@ -33,7 +33,7 @@
  *   dS_in : (C, nz)   trace ds_c / dW_in[block(c), :]                    (eq. 25)
  * Work (REAL array of lstm97_work_len() elements; scratch, contents irrelevant between
  * calls): u, net_in, y_in, net_out, y_out, g_c, h_s, y_c, net_k, y_k, e_k, back_c,
- * e_s, e_out.
+ * e_s, e_out, and one flag per parameter row (is its mask row free of zeros).
  * ---------------------------------------------------------------------------------------
  */
 #ifndef FASTLSTM_H
@@ -62,6 +62,10 @@ enum lstm97_g   { LSTM97_G2 = 0, LSTM97_G1 = 1, LSTM97_G_TANH = 2 };
 enum lstm97_h   { LSTM97_H1 = 0, LSTM97_H_ID = 1, LSTM97_H_TANH = 2 };
 enum lstm97_out { LSTM97_OUT_LOGISTIC = 0, LSTM97_OUT_LINEAR = 1 };
 
+/* kernel variants: the tuned step and the plain scalar reference it is tested against;
+ * both compute every sum in the same order */
+enum lstm97_kernel { LSTM97_KERNEL_FAST = 0, LSTM97_KERNEL_NAIVE = 1 };
+
 /* schedules: when the truncated-gradient updates are applied */
 enum lstm97_schedule {
     LSTM97_STEP = 0,      /* after every step with a target (the paper's on-line rule) */
@@ -80,6 +84,7 @@ typedef struct lstm97_dims {
     int32_t output_gate;    /* 1: output gates present; 0: y_out = 1 */
     int32_t forget_gate;    /* reserved for the Gers et al. 2000 extension; must be 0 */
     int32_t g, h, out;      /* enum lstm97_g / lstm97_h / lstm97_out */
+    int32_t kernel;         /* LSTM97_KERNEL_FAST (default) or LSTM97_KERNEL_NAIVE */
 } lstm97_dims;
 
 typedef struct lstm97_layout {

@@ -25,6 +25,8 @@ int lstm97_layout_of(const lstm97_dims *d, lstm97_layout *L)
         return LSTM97_ERR_DIMS;
     if (d->forget_gate != 0)
         return LSTM97_ERR_UNSUPPORTED;
+    if (d->kernel != LSTM97_KERNEL_FAST && d->kernel != LSTM97_KERNEL_NAIVE)
+        return LSTM97_ERR_DIMS;
     if (d->g < LSTM97_G2 || d->g > LSTM97_G_TANH ||
         d->h < LSTM97_H1 || d->h > LSTM97_H_TANH ||
         d->out < LSTM97_OUT_LOGISTIC || d->out > LSTM97_OUT_LINEAR)
@@ -41,7 +43,8 @@ int lstm97_layout_of(const lstm97_dims *d, lstm97_layout *L)
     L->W_k = L->W_c + C * L->nz;
     L->n_params = L->W_k + K * L->nu;
     L->state_len = L->nz + C + 2 * C * L->nz;           /* z, s, dS_c, dS_in */
-    L->work_len = L->nu + 2 * B + 3 * C + 2 * K + 2 * C + B;
+    L->work_len = L->nu + 3 * B + 5 * C + 2 * K          /* activations and errors */
+                  + n_gates * B + C + K;                  /* mask row flags */
     return LSTM97_OK;
 }
 

@@ -26,7 +26,7 @@ static inline REAL FN(g_of)(int kind, REAL x)
     switch (kind) {
     case LSTM97_G1:  return FN(sig)(x);
     case LSTM97_G_TANH: return TANH(x);
-    default:         return (REAL)2 * TANH((REAL)0.5 * x);  /* g2 = 4 sig(x) - 2 */
+    default:         return (REAL)4 * FN(sig)(x) - (REAL)2;  /* g2, range [-2, 2] */
     }
 }
 static inline REAL FN(g_prime)(int kind, REAL g)
@@ -44,7 +44,7 @@ static inline REAL FN(h_of)(int kind, REAL x)
     switch (kind) {
     case LSTM97_H_ID:   return x;
     case LSTM97_H_TANH: return TANH(x);
-    default:            return TANH((REAL)0.5 * x);        /* h1 = 2 sig(x) - 1 */
+    default:            return (REAL)2 * FN(sig)(x) - (REAL)1;  /* h1, range [-1, 1] */
     }
 }
 static inline REAL FN(h_prime)(int kind, REAL h)
@@ -78,6 +78,7 @@ typedef struct FN(lstm97_work_view) {
     REAL *back_c;   /* (C)   sum_k W_k[k, cell c] e_k */
     REAL *e_s;      /* (C)   state errors, eq. 23 */
     REAL *e_out;    /* (B)   output-gate errors, eq. 21 */
+    REAL *full;     /* (rows) 1 where a row of the mask has no 0 (step_fast skips it) */
 } FN(lstm97_work_view);
 
 static FN(lstm97_work_view) FN(work_view)(const lstm97_dims *d, const lstm97_layout *L, REAL *w)
@@ -94,16 +95,33 @@ static FN(lstm97_work_view) FN(work_view)(const lstm97_dims *d, const lstm97_lay
     v.e_k = w;        w += K;
     v.back_c = w;     w += C;
     v.e_s = w;        w += C;
-    v.e_out = w;
+    v.e_out = w;      w += B;
+    v.full = w;
     return v;
 }
 
-/* ---- one step (spec sections 4 and 5) --------------------------------------------------
- * The forward pass of step t, then (modes LEARN/ACCUMULATE) the trace update with z(t),
+/* full[r] = 1 if row r of the mask (rows in parameter-block order: W_in, W_out, W_c,
+ * W_k) holds no 0, else 0. */
+static void FN(mask_rows)(const lstm97_layout *L, const REAL *masks, REAL *full)
+{
+    ptrdiff_t n_zrows = L->W_k / L->nz, n_rows = n_zrows + (L->n_params - L->W_k) / L->nu;
+    for (ptrdiff_t r = 0; r < n_rows; r++) {
+        ptrdiff_t off = r < n_zrows ? r * L->nz : L->W_k + (r - n_zrows) * L->nu;
+        ptrdiff_t len = r < n_zrows ? L->nz : L->nu;
+        int all = 1;
+        for (ptrdiff_t m = 0; m < len; m++)
+            all &= masks[off + m] == (REAL)1;
+        full[r] = (REAL)all;
+    }
+}
+
+/* ---- one step, plain scalar reference (spec sections 4 and 5) --------------------------
+ * Kept beside the tuned step_fast below and tested against it (dims.kernel = 1 selects
+ * it).  The forward pass of step t, then (modes LEARN/ACCUMULATE) the trace update with z(t),
  * then (with a target) errors and weight updates, then z's recurrent part becomes
  * [y_c(t), y_in(t), y_out(t)] for step t+1.  `P` receives the updates: params (LEARN) or
  * dW (ACCUMULATE). */
-static int FN(step_core)(const lstm97_dims *d, const lstm97_layout *L,
+static int FN(step_naive)(const lstm97_dims *d, const lstm97_layout *L,
                          REAL *params, const REAL *masks,
                          const REAL *x_t, const REAL *t_t, REAL alpha, int mode,
                          REAL *y_t, REAL *state, REAL *work, REAL *dW)
@@ -246,6 +264,216 @@ static int FN(step_core)(const lstm97_dims *d, const lstm97_layout *L,
     return finite ? LSTM97_OK : LSTM97_ERR_NONFINITE;
 }
 
+/* out[r] = W[r, :] . v for r < R.  Four rows at a time, so that four sums are in flight
+ * at once; each sum still runs over m in order, exactly as FN(dot) does. */
+static inline void FN(matvec)(const REAL *restrict W, const REAL *restrict v,
+                              ptrdiff_t R, ptrdiff_t n, REAL *restrict out)
+{
+    ptrdiff_t r = 0;
+    for (; r + 4 <= R; r += 4) {
+        const REAL *w0 = W + r * n, *w1 = w0 + n, *w2 = w1 + n, *w3 = w2 + n;
+        REAL a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+        for (ptrdiff_t m = 0; m < n; m++) {
+            REAL vm = v[m];
+            a0 += w0[m] * vm;
+            a1 += w1[m] * vm;
+            a2 += w2[m] * vm;
+            a3 += w3[m] * vm;
+        }
+        out[r] = a0;
+        out[r + 1] = a1;
+        out[r + 2] = a2;
+        out[r + 3] = a3;
+    }
+    for (; r < R; r++)
+        out[r] = FN(dot)(W + r * n, v, n);
+}
+
+/* ---- one step, tuned ----------------------------------------------------------------------
+ * The same arithmetic as step_naive, in the same order for every sum, reorganised:
+ * the net inputs of all gates and cells come from one blocked matrix-vector product over
+ * the contiguous rows W_in, W_out, W_c; the errors are computed before the traces, so
+ * that the trace update (eqs. 25, 27) and the weight updates (eqs. 26, 28) share one pass
+ * over each trace row. */
+static int FN(step_fast)(const lstm97_dims *d, const lstm97_layout *L,
+                         REAL *params, const REAL *masks,
+                         const REAL *x_t, const REAL *t_t, REAL alpha, int mode,
+                         REAL *y_t, REAL *state, REAL *work, REAL *dW)
+{
+    const ptrdiff_t I = d->I, K = d->K, B = d->B, S = d->S;
+    const ptrdiff_t C = L->C, nz = L->nz, nu = L->nu;
+    const int has_out = d->output_gate;
+    const REAL *W_k = params + L->W_k;
+    const ptrdiff_t row_c = (has_out ? 2 : 1) * B, row_k = row_c + C;   /* rows of full */
+
+    REAL *z = state;                 /* (nz) */
+    REAL *s = z + nz;                /* (C) */
+    REAL *dS_c = s + C;              /* (C, nz) */
+    REAL *dS_in = dS_c + C * nz;     /* (C, nz) */
+    FN(lstm97_work_view) v = FN(work_view)(d, L, work);
+    /* net inputs land in the activation buffers, which are contiguous in work:
+       y_in (B), y_out (B), g_c (C) */
+    REAL *net = v.y_in;
+
+    z[0] = 1;
+    for (ptrdiff_t i = 0; i < I; i++)
+        z[1 + i] = x_t[i];
+
+    /* net_in, net_out, net_c: rows W_in, W_out, W_c are consecutive in params */
+    if (has_out) {
+        FN(matvec)(params + L->W_in, z, 2 * B + C, nz, net);
+    } else {
+        FN(matvec)(params + L->W_in, z, B, nz, v.y_in);
+        FN(matvec)(params + L->W_c, z, C, nz, v.g_c);
+    }
+    for (ptrdiff_t j = 0; j < B; j++) {
+        v.y_in[j] = FN(sig)(v.y_in[j]);
+        v.y_out[j] = has_out ? FN(sig)(v.y_out[j]) : (REAL)1;
+    }
+    for (ptrdiff_t j = 0, c = 0; j < B; j++) {
+        for (ptrdiff_t q = 0; q < S; q++, c++) {
+            v.g_c[c] = FN(g_of)(d->g, v.g_c[c]);
+            s[c] += v.y_in[j] * v.g_c[c];
+            v.h_s[c] = FN(h_of)(d->h, s[c]);
+            v.y_c[c] = v.y_out[j] * v.h_s[c];
+        }
+    }
+    v.u[0] = 1;
+    for (ptrdiff_t i = 0; i < I; i++)
+        v.u[1 + i] = x_t[i];
+    for (ptrdiff_t c = 0; c < C; c++)
+        v.u[1 + I + c] = v.y_c[c];
+    FN(matvec)(W_k, v.u, K, nu, v.y_k);
+    int finite = 1;
+    for (ptrdiff_t k = 0; k < K; k++) {
+        if (d->out != LSTM97_OUT_LINEAR)
+            v.y_k[k] = FN(sig)(v.y_k[k]);
+        y_t[k] = v.y_k[k];
+        finite &= isfinite(v.y_k[k]) != 0;
+    }
+    for (ptrdiff_t c = 0; c < C; c++)
+        finite &= isfinite(s[c]) != 0;
+
+    if (mode != LSTM97_FORWARD) {
+        const int learn = t_t != NULL;
+        REAL *P = mode == LSTM97_LEARN ? params : dW;
+        const REAL *M = masks;
+        if (learn) {
+            for (ptrdiff_t k = 0; k < K; k++) {
+                REAL fp = d->out == LSTM97_OUT_LINEAR ? (REAL)1 : v.y_k[k] * ((REAL)1 - v.y_k[k]);
+                v.e_k[k] = fp * (t_t[k] - v.y_k[k]);
+            }
+            for (ptrdiff_t c = 0; c < C; c++)
+                v.back_c[c] = 0;
+            for (ptrdiff_t k = 0; k < K; k++) {
+                const REAL *wk = W_k + k * nu + 1 + I;
+                REAL ek = v.e_k[k];
+                for (ptrdiff_t c = 0; c < C; c++)
+                    v.back_c[c] += wk[c] * ek;
+            }
+            for (ptrdiff_t j = 0; j < B; j++) {
+                REAL acc = 0;
+                for (ptrdiff_t c = j * S; c < (j + 1) * S; c++) {
+                    acc += v.h_s[c] * v.back_c[c];
+                    v.e_s[c] = v.y_out[j] * FN(h_prime)(d->h, v.h_s[c]) * v.back_c[c];
+                }
+                v.e_out[j] = v.y_out[j] * ((REAL)1 - v.y_out[j]) * acc;
+            }
+            /* eq. 22: W_k (after back_c has read it) and W_out.  A mask row without
+               zeros is skipped: x * 1 is exact, so the result is that of step_naive. */
+            for (ptrdiff_t k = 0; k < K; k++) {
+                REAL ae = alpha * v.e_k[k];
+                REAL *restrict p = P + L->W_k + k * nu;
+                const REAL *restrict mk = M + L->W_k + k * nu;
+                if (v.full[row_k + k] != 0) {
+                    for (ptrdiff_t m = 0; m < nu; m++)
+                        p[m] += ae * v.u[m];
+                } else {
+                    for (ptrdiff_t m = 0; m < nu; m++)
+                        p[m] += ae * v.u[m] * mk[m];
+                }
+            }
+            if (has_out) {
+                for (ptrdiff_t j = 0; j < B; j++) {
+                    REAL ae = alpha * v.e_out[j];
+                    REAL *restrict p = P + L->W_out + j * nz;
+                    const REAL *restrict mk = M + L->W_out + j * nz;
+                    if (v.full[B + j] != 0) {
+                        for (ptrdiff_t m = 0; m < nz; m++)
+                            p[m] += ae * z[m];
+                    } else {
+                        for (ptrdiff_t m = 0; m < nz; m++)
+                            p[m] += ae * z[m] * mk[m];
+                    }
+                }
+            }
+        }
+        /* traces (eqs. 27, 25) fused with the updates of W_c (eq. 28) and W_in (eq. 26) */
+        for (ptrdiff_t j = 0, c = 0; j < B; j++) {
+            REAL fin = v.y_in[j] * ((REAL)1 - v.y_in[j]);
+            for (ptrdiff_t q = 0; q < S; q++, c++) {
+                REAL a = FN(g_prime)(d->g, v.g_c[c]) * v.y_in[j];
+                REAL b = v.g_c[c] * fin;
+                REAL *restrict dc = dS_c + c * nz;
+                REAL *restrict di = dS_in + c * nz;
+                const REAL *restrict zz = z;
+                if (!learn) {
+                    for (ptrdiff_t m = 0; m < nz; m++) {
+                        dc[m] += a * zz[m];
+                        di[m] += b * zz[m];
+                    }
+                } else if (v.full[row_c + c] != 0 && v.full[j] != 0) {
+                    REAL ae = alpha * v.e_s[c];
+                    REAL *restrict pc = P + L->W_c + c * nz;
+                    REAL *restrict pi = P + L->W_in + j * nz;
+                    for (ptrdiff_t m = 0; m < nz; m++) {
+                        REAL tc = dc[m] + a * zz[m];
+                        REAL ti = di[m] + b * zz[m];
+                        dc[m] = tc;
+                        di[m] = ti;
+                        pc[m] += ae * tc;
+                        pi[m] += ae * ti;
+                    }
+                } else {
+                    REAL ae = alpha * v.e_s[c];
+                    REAL *restrict pc = P + L->W_c + c * nz;
+                    REAL *restrict pi = P + L->W_in + j * nz;
+                    const REAL *restrict mc = M + L->W_c + c * nz;
+                    const REAL *restrict mi = M + L->W_in + j * nz;
+                    for (ptrdiff_t m = 0; m < nz; m++) {
+                        REAL tc = dc[m] + a * zz[m];
+                        REAL ti = di[m] + b * zz[m];
+                        dc[m] = tc;
+                        di[m] = ti;
+                        pc[m] += ae * tc * mc[m];
+                        pi[m] += ae * ti * mi[m];
+                    }
+                }
+            }
+        }
+    }
+
+    for (ptrdiff_t c = 0; c < C; c++)
+        z[1 + I + c] = v.y_c[c];
+    for (ptrdiff_t j = 0; j < B; j++) {
+        z[1 + I + C + j] = v.y_in[j];
+        if (has_out)
+            z[1 + I + C + B + j] = v.y_out[j];
+    }
+    return finite ? LSTM97_OK : LSTM97_ERR_NONFINITE;
+}
+
+/* the step of the kernel variant chosen in dims */
+static inline int FN(step_core)(const lstm97_dims *d, const lstm97_layout *L,
+                                REAL *params, const REAL *masks,
+                                const REAL *x_t, const REAL *t_t, REAL alpha, int mode,
+                                REAL *y_t, REAL *state, REAL *work, REAL *dW)
+{
+    if (d->kernel == LSTM97_KERNEL_NAIVE)
+        return FN(step_naive)(d, L, params, masks, x_t, t_t, alpha, mode, y_t, state, work, dW);
+    return FN(step_fast)(d, L, params, masks, x_t, t_t, alpha, mode, y_t, state, work, dW);
+}
+
 /* ---- public kernels ---------------------------------------------------------------------- */
 
 int FN(lstm97_all_finite)(ptrdiff_t n, const REAL *v)
@@ -287,6 +515,8 @@ int FN(lstm97_step)(const lstm97_dims *d, REAL *params, const REAL *masks,
         return LSTM97_ERR_NULL;
     if (mode != LSTM97_FORWARD && !isfinite(alpha))
         return LSTM97_ERR_ALPHA;
+    if (mode != LSTM97_FORWARD && t_t)
+        FN(mask_rows)(&L, masks, FN(work_view)(d, &L, work).full);
     rc = FN(step_core)(d, &L, params, masks, x_t, t_t, (REAL)alpha, mode,
                        y_t, state, work, dW);
     if (rc == LSTM97_OK && mode == LSTM97_LEARN && t_t &&
@@ -355,6 +585,7 @@ int FN(lstm97_train)(const lstm97_dims *d, REAL *params, const REAL *masks,
 
     int mode = schedule == LSTM97_STEP ? LSTM97_LEARN : LSTM97_ACCUMULATE;
     memset(state, 0, (size_t)L.state_len * sizeof(REAL));
+    FN(mask_rows)(&L, masks, FN(work_view)(d, &L, work).full);
     if (mode == LSTM97_ACCUMULATE)
         memset(dW, 0, (size_t)L.n_params * sizeof(REAL));
     for (int64_t s = 0; s < T; s++) {

@@ -149,7 +149,7 @@ def layout(I, K, B, S, output_gate):
         pos += shp[0] * shp[1]
     return dict(C=C, nz=nz, nu=nu, shapes=shapes, offsets=offsets, n_params=pos,
                 state_len=nz + C + 2 * C * nz,
-                work_len=nu + 3 * B + 5 * C + 2 * K)
+                work_len=nu + 3 * B + 5 * C + 2 * K + n_gates * B + C + K)
 
 
 class NetBase:

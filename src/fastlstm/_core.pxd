@@ -16,6 +16,7 @@ cdef extern from "fastlstm.h" nogil:
     int LSTM97_G2, LSTM97_G1, LSTM97_G_TANH
     int LSTM97_H1, LSTM97_H_ID, LSTM97_H_TANH
     int LSTM97_OUT_LOGISTIC, LSTM97_OUT_LINEAR
+    int LSTM97_KERNEL_FAST, LSTM97_KERNEL_NAIVE
     int LSTM97_STEP, LSTM97_SEQUENCE
     int LSTM97_FORWARD, LSTM97_LEARN, LSTM97_ACCUMULATE
 
@@ -24,6 +25,7 @@ cdef extern from "fastlstm.h" nogil:
         int32_t output_gate
         int32_t forget_gate
         int32_t g, h, out
+        int32_t kernel
 
     ctypedef struct lstm97_layout:
         Py_ssize_t C, nz, nu

@@ -5,8 +5,9 @@ Every function validates its buffers (dtype, C-contiguity, length, writability),
 the argument in the error, then makes one ``with nogil:`` call.  The buffers are owned by
 the caller (:class:`fastlstm.LSTM` keeps them); nothing here allocates per step.
 
-``dims`` is the tuple ``(I, K, B, S, output_gate, g, h, out)`` with the integer ids of
-:data:`G_IDS`, :data:`H_IDS` and :data:`OUT_IDS`.
+``dims`` is the tuple ``(I, K, B, S, output_gate, g, h, out[, kernel])`` with the integer
+ids of :data:`G_IDS`, :data:`H_IDS` and :data:`OUT_IDS`; ``kernel`` is KERNEL_FAST (the
+default) or KERNEL_NAIVE (the plain scalar reference).
 """
 import numpy as np
 
@@ -28,6 +29,8 @@ G_IDS = {"g2": LSTM97_G2, "g1": LSTM97_G1, "tanh": LSTM97_G_TANH}
 H_IDS = {"h1": LSTM97_H1, "id": LSTM97_H_ID, "tanh": LSTM97_H_TANH}
 OUT_IDS = {"logistic": LSTM97_OUT_LOGISTIC, "linear": LSTM97_OUT_LINEAR}
 SCHEDULES = {"step": LSTM97_STEP, "sequence": LSTM97_SEQUENCE}
+KERNEL_FAST = LSTM97_KERNEL_FAST
+KERNEL_NAIVE = LSTM97_KERNEL_NAIVE
 MODE_FORWARD = LSTM97_FORWARD
 MODE_LEARN = LSTM97_LEARN
 MODE_ACCUMULATE = LSTM97_ACCUMULATE
@@ -53,9 +56,10 @@ def _raise_for(int rc, str where):
 
 
 cdef int _dims_from(tuple dims, lstm97_dims *d, lstm97_layout *L) except -1:
-    if len(dims) != 8:
-        raise ValueError(f"dims: expected 8 integers, got {len(dims)}")
-    d.I, d.K, d.B, d.S, d.output_gate, d.g, d.h, d.out = dims
+    if len(dims) != 8 and len(dims) != 9:
+        raise ValueError(f"dims: expected 8 or 9 integers, got {len(dims)}")
+    d.I, d.K, d.B, d.S, d.output_gate, d.g, d.h, d.out = dims[:8]
+    d.kernel = dims[8] if len(dims) == 9 else LSTM97_KERNEL_FAST
     d.forget_gate = 0
     _raise_for(lstm97_layout_of(d, L), "dims")
     return 0

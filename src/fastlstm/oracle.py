@@ -24,14 +24,14 @@ def sig(x):
 
 
 # cell input squash g and g' written in terms of g's value
-G = {"g2": lambda x: 2 * np.tanh(0.5 * x),          # 4 sig(x) - 2, range [-2, 2]
+G = {"g2": lambda x: 4 * sig(x) - 2,                # range [-2, 2]
      "g1": sig,
      "tanh": np.tanh}
 G_PRIME = {"g2": lambda g: (4 - g * g) * 0.25,
            "g1": lambda g: g * (1 - g),
            "tanh": lambda g: 1 - g * g}
 # cell output squash h and h' in terms of h's value
-H = {"h1": lambda x: np.tanh(0.5 * x),              # 2 sig(x) - 1, range [-1, 1]
+H = {"h1": lambda x: 2 * sig(x) - 1,                # range [-1, 1]
      "id": lambda x: x,
      "tanh": np.tanh}
 H_PRIME = {"h1": lambda h: (1 - h * h) * 0.5,
