@@ -56,6 +56,9 @@ extern "C" {
 #define LSTM97_ERR_SCHEDULE    -6   /* unknown schedule / step mode */
 #define LSTM97_ERR_NONFINITE   -7   /* an activation, state or weight became NaN/Inf */
 #define LSTM97_ERR_ALPHA       -8   /* learning rate not finite */
+#define LSTM97_ERR_THREADS     -9   /* n_threads out of range, or a thread could not start */
+
+#define LSTM97_MAX_THREADS 64
 
 /* activation ids: cell input squash g, cell output squash h, output units */
 enum lstm97_g   { LSTM97_G2 = 0, LSTM97_G1 = 1, LSTM97_G_TANH = 2 };
@@ -143,6 +146,18 @@ int lstm97_apply_f64(const lstm97_dims *d, double *params, double *dW);
 /* 1 if all n values are finite, else 0. */
 int lstm97_all_finite_f64(ptrdiff_t n, const double *v);
 
+/* Mini-batch training: N sequences of length T in lockstep, each with its own state and
+ * traces; the parameters move by the mean update (1/N) sum_n dW_n after every step
+ * (LSTM97_STEP) or once at the end (LSTM97_SEQUENCE).  Ragged lengths: zero tmask rows.
+ *   x: (N, T, I); t: (N, T, K); tmask: (N, T) or NULL (a target at every step);
+ *   y: (N, T, K) outputs (written); state: (N, state_len); work: (N, work_len);
+ *   dW: (N, n_params) scratch.  n_threads in [1, LSTM97_MAX_THREADS] POSIX threads
+ *   (at most N are used); the result is bitwise the same for every n_threads. */
+int lstm97_train_batch_f64(const lstm97_dims *d, double *params, const double *masks,
+                           const double *x, const double *t, const uint8_t *tmask,
+                           int64_t N, int64_t T, double alpha, int schedule, int n_threads,
+                           double *y, double *state, double *work, double *dW);
+
 int lstm97_reset_f32(const lstm97_dims *d, float *state);
 int lstm97_step_f32(const lstm97_dims *d, float *params, const float *masks,
                     const float *x_t, const float *t_t, double alpha, int mode,
@@ -156,6 +171,10 @@ int lstm97_train_f32(const lstm97_dims *d, float *params, const float *masks,
                      float *state, float *work, float *dW);
 int lstm97_apply_f32(const lstm97_dims *d, float *params, float *dW);
 int lstm97_all_finite_f32(ptrdiff_t n, const float *v);
+int lstm97_train_batch_f32(const lstm97_dims *d, float *params, const float *masks,
+                           const float *x, const float *t, const uint8_t *tmask,
+                           int64_t N, int64_t T, double alpha, int schedule, int n_threads,
+                           float *y, float *state, float *work, float *dW);
 
 #ifdef __cplusplus
 }

@@ -3,6 +3,7 @@
  * The kernels themselves are in lstm97_impl.h, compiled once per REAL type.
  */
 #include <math.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -46,6 +47,115 @@ int lstm97_layout_of(const lstm97_dims *d, lstm97_layout *L)
     L->work_len = L->nu + 3 * B + 5 * C + 2 * K          /* activations and errors */
                   + n_gates * B + C + K;                  /* mask row flags */
     return LSTM97_OK;
+}
+
+/* ---- threads for the mini-batch kernel ------------------------------------------------
+ * A barrier that can be aborted (so a failed thread start never leaves others waiting),
+ * and a runner: job 0 runs in the calling thread, jobs 1..n-1 in new threads. */
+typedef struct lstm97_barrier {
+    pthread_mutex_t mutex;
+    pthread_cond_t cond;
+    int count, waiting, aborted;
+    unsigned long generation;
+} lstm97_barrier;
+
+static int lstm97_barrier_init(lstm97_barrier *b, int count)
+{
+    b->count = count;
+    b->waiting = 0;
+    b->aborted = 0;
+    b->generation = 0;
+    if (pthread_mutex_init(&b->mutex, NULL) != 0)
+        return -1;
+    if (pthread_cond_init(&b->cond, NULL) != 0) {
+        pthread_mutex_destroy(&b->mutex);
+        return -1;
+    }
+    return 0;
+}
+
+static void lstm97_barrier_destroy(lstm97_barrier *b)
+{
+    pthread_cond_destroy(&b->cond);
+    pthread_mutex_destroy(&b->mutex);
+}
+
+/* 0 when all count threads arrived; -1 if the barrier was aborted */
+static int lstm97_barrier_wait(lstm97_barrier *b)
+{
+    if (b->count == 1)
+        return 0;
+    pthread_mutex_lock(&b->mutex);
+    if (b->aborted) {
+        pthread_mutex_unlock(&b->mutex);
+        return -1;
+    }
+    unsigned long gen = b->generation;
+    if (++b->waiting == b->count) {
+        b->waiting = 0;
+        b->generation++;
+        pthread_cond_broadcast(&b->cond);
+    } else {
+        while (gen == b->generation && !b->aborted)
+            pthread_cond_wait(&b->cond, &b->mutex);
+    }
+    int rc = b->aborted ? -1 : 0;
+    pthread_mutex_unlock(&b->mutex);
+    return rc;
+}
+
+static void lstm97_barrier_abort(lstm97_barrier *b)
+{
+    pthread_mutex_lock(&b->mutex);
+    b->aborted = 1;
+    pthread_cond_broadcast(&b->cond);
+    pthread_mutex_unlock(&b->mutex);
+}
+
+/* Each job's first act is a wait on `start`; if a thread cannot be created the barrier is
+ * aborted, every started job returns at once, and LSTM97_ERR_THREADS is returned. */
+typedef struct lstm97_thread_arg {
+    void *(*fn)(void *);
+    void *job;
+    lstm97_barrier *start;
+} lstm97_thread_arg;
+
+static void *lstm97_thread_main(void *p)
+{
+    lstm97_thread_arg *a = (lstm97_thread_arg *)p;
+    if (lstm97_barrier_wait(a->start) != 0)
+        return NULL;
+    return a->fn(a->job);
+}
+
+static int lstm97_run_threads(int n, void *(*fn)(void *), void *jobs, size_t job_size)
+{
+    pthread_t threads[LSTM97_MAX_THREADS];
+    lstm97_thread_arg args[LSTM97_MAX_THREADS];
+    lstm97_barrier start;
+    if (lstm97_barrier_init(&start, n) != 0)
+        return LSTM97_ERR_THREADS;
+    int created = 0, ok = 1;
+    for (int k = 0; k < n; k++) {
+        args[k].fn = fn;
+        args[k].job = (char *)jobs + (size_t)k * job_size;
+        args[k].start = &start;
+    }
+    for (int k = 1; k < n; k++) {
+        if (pthread_create(&threads[k], NULL, lstm97_thread_main, &args[k]) != 0) {
+            ok = 0;
+            break;
+        }
+        created++;
+    }
+    if (ok)
+        lstm97_thread_main(&args[0]);
+    else
+        lstm97_barrier_abort(&start);
+    for (int k = 1; k <= created; k++)
+        pthread_join(threads[k], NULL);
+    lstm97_barrier_destroy(&start);
+    return ok ? LSTM97_OK : LSTM97_ERR_THREADS;
 }
 
 #define REAL double

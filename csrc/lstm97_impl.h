@@ -599,3 +599,125 @@ int FN(lstm97_train)(const lstm97_dims *d, REAL *params, const REAL *masks,
         return FN(lstm97_apply)(d, params, dW);
     return FN(lstm97_all_finite)(L.n_params, params) ? LSTM97_OK : LSTM97_ERR_NONFINITE;
 }
+
+/* ---- mini-batches (spec section 5, extension) ---------------------------------------------
+ * N sequences of length T in lockstep, each with its own state, work and update buffer;
+ * at each step (schedule "step") or at the end ("sequence") the parameters move by the
+ * mean (1/N) sum_n dW_n.  Sequence n is always handled the same way whatever the thread
+ * count, and every parameter sums its N contributions in the order n = 0..N-1, so the
+ * result is bitwise independent of n_threads. */
+
+typedef struct FN(lstm97_batch_job) {
+    const lstm97_dims *d;
+    const lstm97_layout *L;
+    REAL *params;
+    const REAL *masks, *x, *t;
+    const uint8_t *tmask;
+    int64_t N, T;
+    REAL alpha;
+    int schedule, n_threads, tid;
+    REAL *y, *state, *work, *dW;
+    lstm97_barrier *barrier;
+    int status;                       /* this thread's: LSTM97_OK or LSTM97_ERR_NONFINITE */
+} FN(lstm97_batch_job);
+
+/* params[i] += (1/N) sum_n dW_n[i] and dW_n[i] = 0, for i in this thread's slice */
+static void FN(batch_reduce)(FN(lstm97_batch_job) *job)
+{
+    const ptrdiff_t P = job->L->n_params;
+    const ptrdiff_t lo = P * job->tid / job->n_threads, hi = P * (job->tid + 1) / job->n_threads;
+    const REAL inv_N = (REAL)1 / (REAL)job->N;
+    for (ptrdiff_t i = lo; i < hi; i++) {
+        REAL acc = 0;
+        for (int64_t n = 0; n < job->N; n++) {
+            acc += job->dW[n * P + i];
+            job->dW[n * P + i] = 0;
+        }
+        job->params[i] += job->N == 1 ? acc : acc * inv_N;
+    }
+}
+
+static void *FN(batch_worker)(void *arg)
+{
+    FN(lstm97_batch_job) *job = (FN(lstm97_batch_job) *)arg;
+    const lstm97_dims *d = job->d;
+    const lstm97_layout *L = job->L;
+    const int64_t N = job->N, T = job->T;
+    const ptrdiff_t I = d->I, K = d->K, P = L->n_params;
+    /* sequences tid, tid + n_threads, ... belong to this thread */
+    for (int64_t n = job->tid; n < N; n += job->n_threads) {
+        memset(job->state + n * L->state_len, 0, (size_t)L->state_len * sizeof(REAL));
+        FN(mask_rows)(L, job->masks, FN(work_view)(d, L, job->work + n * L->work_len).full);
+    }
+    for (int64_t s = 0; s < T; s++) {
+        for (int64_t n = job->tid; n < N; n += job->n_threads) {
+            const uint8_t has_t = !job->tmask || job->tmask[n * T + s];
+            int rc = FN(step_core)(d, L, job->params, job->masks,
+                                   job->x + (n * T + s) * I,
+                                   has_t ? job->t + (n * T + s) * K : NULL,
+                                   job->alpha, LSTM97_ACCUMULATE, job->y + (n * T + s) * K,
+                                   job->state + n * L->state_len,
+                                   job->work + n * L->work_len, job->dW + n * P);
+            if (rc != LSTM97_OK)
+                job->status = rc;
+        }
+        if (job->schedule == LSTM97_STEP) {
+            int any = !job->tmask;
+            for (int64_t n = 0; n < N && !any; n++)
+                any = job->tmask[n * T + s] != 0;
+            if (any) {
+                lstm97_barrier_wait(job->barrier);   /* every dW_n of step s is done */
+                FN(batch_reduce)(job);
+                lstm97_barrier_wait(job->barrier);   /* params ready for step s + 1 */
+            }
+        }
+    }
+    if (job->schedule == LSTM97_SEQUENCE) {
+        lstm97_barrier_wait(job->barrier);
+        FN(batch_reduce)(job);
+    }
+    return NULL;
+}
+
+int FN(lstm97_train_batch)(const lstm97_dims *d, REAL *params, const REAL *masks,
+                           const REAL *x, const REAL *t, const uint8_t *tmask,
+                           int64_t N, int64_t T, double alpha, int schedule, int n_threads,
+                           REAL *y, REAL *state, REAL *work, REAL *dW)
+{
+    lstm97_layout L;
+    int rc = lstm97_layout_of(d, &L);
+    if (rc != LSTM97_OK)
+        return rc;
+    if (!params || !masks || !x || !t || !y || !state || !work || !dW)
+        return LSTM97_ERR_NULL;
+    if (T < 1 || N < 1)
+        return LSTM97_ERR_LENGTH;
+    if (schedule != LSTM97_STEP && schedule != LSTM97_SEQUENCE)
+        return LSTM97_ERR_SCHEDULE;
+    if (!isfinite(alpha))
+        return LSTM97_ERR_ALPHA;
+    if (n_threads < 1 || n_threads > LSTM97_MAX_THREADS)
+        return LSTM97_ERR_THREADS;
+    if (n_threads > N)
+        n_threads = (int)N;
+    memset(dW, 0, (size_t)(N * L.n_params) * sizeof(REAL));
+
+    FN(lstm97_batch_job) jobs[LSTM97_MAX_THREADS];
+    lstm97_barrier barrier;
+    if (lstm97_barrier_init(&barrier, n_threads) != 0)
+        return LSTM97_ERR_THREADS;
+    for (int k = 0; k < n_threads; k++) {
+        FN(lstm97_batch_job) j = {d, &L, params, masks, x, t, tmask, N, T, (REAL)alpha,
+                                  schedule, n_threads, k, y, state, work, dW, &barrier,
+                                  LSTM97_OK};
+        jobs[k] = j;
+    }
+    rc = lstm97_run_threads(n_threads, FN(batch_worker), jobs, sizeof(jobs[0]));
+    lstm97_barrier_destroy(&barrier);
+    if (rc != LSTM97_OK)
+        return rc;
+    for (int k = 0; k < n_threads; k++)
+        if (jobs[k].status != LSTM97_OK)
+            return jobs[k].status;
+    return FN(lstm97_all_finite)(L.n_params, params) ? LSTM97_OK : LSTM97_ERR_NONFINITE;
+}

@@ -423,6 +423,72 @@ class NetBase:
                 self._copy_into(self._theta, self._backup)
                 raise
 
+    def train_batch(self, x, y, mask=None, lr=0.1, schedule="step", n_threads=1):
+        """Mini-batch learning: N sequences in lockstep, the mean update applied.
+
+        Each sequence has its own state and traces (reset at the start); after every
+        step ("step") or once at the end ("sequence") the weights move by
+        ``(1/N) sum_n dW_n`` (spec section 5, mini-batches).  With N = 1 this is
+        :meth:`train_sequence` up to rounding (an input-gate row sums its S cells'
+        changes before it is applied).  Transactional like :meth:`train_sequence`.
+
+        Parameters
+        ----------
+        x : array-like, shape (N, T, n_in)
+        y : array-like, shape (N, T, n_out)
+        mask : array-like of bool, shape (N, T), optional
+            Steps with a target (default: all).  Ragged lengths: pad the shorter
+            sequences and leave their padding steps without targets (padding inputs
+            still run through the net, after the sequence's own steps).
+        lr : float
+        schedule : {"step", "sequence"}
+        n_threads : int, default 1
+            Threads of the compiled kernel (the GIL is released); the result is bitwise
+            the same for every thread count.  The oracle ignores it.
+
+        Returns
+        -------
+        ndarray, shape (N, T, n_out)
+        """
+        x = self._as_batch(x, "x", self.I)
+        y = self._as_batch(y, "y", self.K)
+        if y.shape[:2] != x.shape[:2]:
+            raise ValueError(f"y: expected shape {x.shape[:2] + (self.K,)} to match x "
+                             f"{x.shape}, got {y.shape}")
+        if not self._all_finite(x):
+            raise ValueError(f"x: contains NaN or infinite values (as {self.dtype})")
+        N, T = x.shape[:2]
+        tmask = None
+        if mask is not None:
+            tmask = self._as_mask(np.reshape(_numeric_array(mask, "mask"), -1)
+                                  if np.shape(mask) == (N, T) else _bad_mask(mask, N, T),
+                                  N * T)
+        if not self._targets_finite(y.reshape(N * T, self.K), tmask):
+            raise ValueError(f"y: contains NaN or infinite values at target steps "
+                             f"(as {self.dtype})")
+        lr = _check_real(lr, "lr", minimum=0.0)
+        schedule = self._as_schedule(schedule)
+        n_threads = _check_int(n_threads, "n_threads")
+        if n_threads > 64:
+            raise ValueError(f"n_threads: must be in [1, 64], got {n_threads}")
+        with self._lock:
+            self._copy_into(self._backup, self._theta)
+            try:
+                return self._train_batch_kernel(x, y, tmask, lr, schedule, n_threads)
+            except FloatingPointError:
+                self._copy_into(self._theta, self._backup)
+                raise
+
+    def _as_batch(self, a, name, cols):
+        arr = _numeric_array(a, name)
+        if arr.ndim != 3 or arr.shape[2] != cols:
+            raise ValueError(f"{name}: expected a 3-d array (N, T, {cols}), got shape "
+                             f"{arr.shape}")
+        if arr.shape[0] < 1 or arr.shape[1] < 1:
+            raise ValueError(f"{name}: N and T must be >= 1, got shape {arr.shape}")
+        with np.errstate(over="ignore", invalid="ignore"):
+            return np.ascontiguousarray(arr, dtype=self.dtype)
+
     def stream(self, learn=False, lr=0.1, schedule="step"):
         """A :class:`Stream` feeding one sequence one step at a time.
 
@@ -524,6 +590,9 @@ class NetBase:
     def _apply_kernel(self, dW):
         raise NotImplementedError
 
+    def _train_batch_kernel(self, x, y, tmask, lr, schedule, n_threads):
+        raise NotImplementedError
+
 
 class Stream:
     """One sequence fed a step at a time (see :meth:`NetBase.stream`).
@@ -604,3 +673,7 @@ def _as_vector(v, name, n, dtype):
     if not np.isfinite(arr).all():
         raise ValueError(f"{name}: contains NaN or infinite values (as {np.dtype(dtype)})")
     return arr
+
+
+def _bad_mask(mask, N, T):
+    raise ValueError(f"mask: expected shape ({N}, {T}) to match x, got {np.shape(mask)}")

@@ -12,6 +12,8 @@ cdef extern from "fastlstm.h" nogil:
     int LSTM97_ERR_SCHEDULE
     int LSTM97_ERR_NONFINITE
     int LSTM97_ERR_ALPHA
+    int LSTM97_ERR_THREADS
+    int LSTM97_MAX_THREADS
 
     int LSTM97_G2, LSTM97_G1, LSTM97_G_TANH
     int LSTM97_H1, LSTM97_H_ID, LSTM97_H_TANH
@@ -48,6 +50,11 @@ cdef extern from "fastlstm.h" nogil:
                          double *state, double *work, double *dW)
     int lstm97_apply_f64(const lstm97_dims *d, double *params, double *dW)
     int lstm97_all_finite_f64(Py_ssize_t n, const double *v)
+    int lstm97_train_batch_f64(const lstm97_dims *d, double *params, const double *masks,
+                               const double *x, const double *t, const uint8_t *tmask,
+                               int64_t N, int64_t T, double alpha, int schedule,
+                               int n_threads, double *y, double *state, double *work,
+                               double *dW)
 
     int lstm97_reset_f32(const lstm97_dims *d, float *state)
     int lstm97_step_f32(const lstm97_dims *d, float *params, const float *masks,
@@ -62,3 +69,8 @@ cdef extern from "fastlstm.h" nogil:
                          float *state, float *work, float *dW)
     int lstm97_apply_f32(const lstm97_dims *d, float *params, float *dW)
     int lstm97_all_finite_f32(Py_ssize_t n, const float *v)
+    int lstm97_train_batch_f32(const lstm97_dims *d, float *params, const float *masks,
+                               const float *x, const float *t, const uint8_t *tmask,
+                               int64_t N, int64_t T, double alpha, int schedule,
+                               int n_threads, float *y, float *state, float *work,
+                               float *dW)

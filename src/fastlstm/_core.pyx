@@ -43,7 +43,9 @@ _MESSAGES = {
     LSTM97_ERR_LENGTH: "T must be >= 1",
     LSTM97_ERR_SCHEDULE: "unknown schedule or mode",
     LSTM97_ERR_ALPHA: "lr must be finite",
+    LSTM97_ERR_THREADS: "n_threads must be in [1, 64] (or a thread could not be started)",
 }
+MAX_THREADS = LSTM97_MAX_THREADS
 
 
 def _raise_for(int rc, str where):
@@ -278,3 +280,42 @@ def apply(tuple dims, params, dW):
         else:
             rc = lstm97_apply_f32(&d, <float *>pp, <float *>pd)
     _raise_for(rc, "apply")
+
+
+def train_batch(tuple dims, params, masks, x, t, tmask, double alpha, int schedule,
+                int n_threads, y, state, work, dW):
+    """Mini-batch training: ``x (N, T, I)``, ``t (N, T, K)``, ``tmask (N, T)`` uint8 or
+    None, ``y (N, T, K)`` written; ``state``, ``work``, ``dW``: N times the single-sequence
+    lengths.  The mean update of the N sequences is applied (see csrc/fastlstm.h)."""
+    cdef lstm97_dims d
+    cdef lstm97_layout L
+    _dims_from(dims, &d, &L)
+    cdef int typ = _real_type(params)
+    if not cnp.PyArray_Check(x) or cnp.PyArray_NDIM(<cnp.ndarray>x) != 3:
+        raise ValueError(f"x: expected a 3-d array (N, T, {d.I}), got shape {np.shape(x)}")
+    cdef int64_t N = cnp.PyArray_DIM(<cnp.ndarray>x, 0), T = cnp.PyArray_DIM(<cnp.ndarray>x, 1)
+    if N < 1 or T < 1:
+        raise ValueError(f"x: N and T must be >= 1, got shape {x.shape}")
+    cdef void *pp = _buf(params, "params", typ, L.n_params, True)
+    cdef void *pm = _buf(masks, "masks", typ, L.n_params, False)
+    cdef void *px = _buf(x, "x", typ, N * T * d.I, False)
+    cdef void *pt = _buf(t, "y", typ, N * T * d.K, False)
+    cdef uint8_t *ptm = NULL
+    if tmask is not None:
+        ptm = <uint8_t *>_buf(tmask, "mask", cnp.NPY_UINT8, N * T, False)
+    cdef void *py = _buf(y, "out", typ, N * T * d.K, True)
+    cdef void *ps = _buf(state, "state", typ, N * L.state_len, True)
+    cdef void *pw = _buf(work, "work", typ, N * L.work_len, True)
+    cdef void *pd = _buf(dW, "dW", typ, N * L.n_params, True)
+    cdef int rc
+    with nogil:
+        if typ == cnp.NPY_DOUBLE:
+            rc = lstm97_train_batch_f64(&d, <double *>pp, <double *>pm, <double *>px,
+                                        <double *>pt, ptm, N, T, alpha, schedule, n_threads,
+                                        <double *>py, <double *>ps, <double *>pw,
+                                        <double *>pd)
+        else:
+            rc = lstm97_train_batch_f32(&d, <float *>pp, <float *>pm, <float *>px,
+                                        <float *>pt, ptm, N, T, alpha, schedule, n_threads,
+                                        <float *>py, <float *>ps, <float *>pw, <float *>pd)
+    _raise_for(rc, "train_batch")

@@ -100,6 +100,17 @@ class LSTM(NetBase):
     def _apply_kernel(self, dW):
         _core.apply(self._dims, self._theta, dW)
 
+    def _train_batch_kernel(self, x, y, tmask, lr, schedule, n_threads):
+        N, T = x.shape[:2]
+        lay = self._layout
+        out = np.empty((N, T, self.K), dtype=self.dtype)
+        state = np.empty(N * lay["state_len"], dtype=self.dtype)
+        work = np.empty(N * lay["work_len"], dtype=self.dtype)
+        dW = np.empty(N * lay["n_params"], dtype=self.dtype)
+        _core.train_batch(self._dims, self._theta, self._mask, x, y, tmask, lr,
+                          _core.SCHEDULES[schedule], n_threads, out, state, work, dW)
+        return out
+
 
 def load(path):
     """Read a compiled :class:`LSTM` saved with :meth:`LSTM.save`."""

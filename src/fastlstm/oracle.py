@@ -145,6 +145,26 @@ def train(net, x, y, tmask, alpha, schedule):
     return out
 
 
+def train_batch(net, x, y, tmask, alpha, schedule):
+    """N sequences in lockstep, each with its own state; the mean update (1/N) sum_n dW_n
+    after every step ("step") or at the end ("sequence").  Returns outputs (N, T, K)."""
+    N, T = x.shape[:2]
+    tmask = np.ones((N, T), bool) if tmask is None else tmask.reshape(N, T).astype(bool)
+    states = [new_state(net) for _ in range(N)]
+    dWs = np.zeros((N, net._theta.size), net.dtype)                  # (N, n_params)
+    out = np.empty((N, T, net.K), net.dtype)
+    for t in range(T):
+        for n in range(N):
+            out[n, t] = step(net, states[n], x[n, t], y[n, t] if tmask[n, t] else None,
+                             alpha, MODE_ACCUMULATE, dWs[n])
+        if schedule == "step" and tmask[:, t].any():
+            apply(net, dWs.sum(axis=0) / N)
+            dWs[...] = 0
+    if schedule == "sequence":
+        apply(net, dWs.sum(axis=0) / N)
+    return out
+
+
 def apply(net, dW):
     """params += dW, then dW = 0."""
     net._theta += dW
@@ -183,6 +203,10 @@ class LSTM(NetBase):
     def _apply_kernel(self, dW):
         with np.errstate(over="ignore", invalid="ignore"):
             apply(self, dW)
+
+    def _train_batch_kernel(self, x, y, tmask, lr, schedule, n_threads):
+        with np.errstate(over="ignore", invalid="ignore"):
+            return train_batch(self, x, y, tmask, self.dtype.type(lr), schedule)
 
 
 def load(path):

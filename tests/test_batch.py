@@ -1,0 +1,100 @@
+"""Mini-batches: train_batch against the oracle, across thread counts, and its errors."""
+import numpy as np
+import pytest
+
+import fastlstm
+from fastlstm import oracle
+from _helpers import RTOL, assert_close, pair, random_config
+
+
+def batch(rng, net, N, T):
+    x = rng.uniform(-1, 1, (N, T, net.I))
+    y = rng.uniform(0, 1, (N, T, net.K))
+    mask = rng.random((N, T)) < 0.5
+    return x, y, mask
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("seed", range(30))
+def test_train_batch_matches_oracle(seed, dtype):
+    rng = np.random.default_rng(seed)
+    cfg = random_config(rng)
+    if cfg["h"] == "id":
+        cfg["init_range"] = min(cfg["init_range"], 0.2)
+    net, ref = pair(cfg, seed, dtype)
+    N, T = int(rng.integers(1, 7)), int(rng.integers(1, 20))
+    x, y, mask = batch(rng, net, N, T)
+    lr = 0.02 if cfg["h"] == "id" or cfg["out"] == "linear" else 0.2
+    for schedule in ("step", "sequence"):
+        out = net.train_batch(x, y, mask, lr=lr, schedule=schedule, n_threads=2)
+        out_ref = ref.train_batch(x, y, mask, lr=lr, schedule=schedule)
+        assert_close(out, out_ref, RTOL[net.dtype], f"{schedule} outputs")
+        assert_close(net._theta, ref._theta, RTOL[net.dtype], f"{schedule} weights")
+
+
+@pytest.mark.parametrize("schedule", ["step", "sequence"])
+def test_bitwise_identical_for_every_thread_count(schedule):
+    rng = np.random.default_rng(1)
+    results = []
+    for n_threads in (1, 2, 3, 8):
+        net = fastlstm.LSTM(3, 2, 3, 2, seed=4)
+        x, y, mask = batch(np.random.default_rng(2), net, 9, 40)
+        out = net.train_batch(x, y, mask, lr=0.3, schedule=schedule, n_threads=n_threads)
+        results.append((net._theta.copy(), out))
+    for theta, out in results[1:]:
+        assert np.array_equal(theta, results[0][0])
+        assert np.array_equal(out, results[0][1])
+
+
+def test_batch_of_one_is_train_sequence():
+    rng = np.random.default_rng(3)
+    a = fastlstm.LSTM(2, 1, 3, 1, seed=1)          # S = 1: bitwise
+    b = fastlstm.LSTM(2, 1, 3, 1, seed=1)
+    x, y, mask = batch(rng, a, 1, 50)
+    oa = a.train_batch(x, y, mask, lr=0.5)
+    ob = b.train_sequence(x[0], y[0], mask[0], lr=0.5)
+    assert np.array_equal(a._theta, b._theta) and np.array_equal(oa[0], ob)
+
+
+def test_mean_of_identical_sequences_is_one_sequence():
+    """N copies of one sequence: the mean update equals one sequence's update."""
+    rng = np.random.default_rng(4)
+    a = fastlstm.LSTM(2, 1, 2, 2, seed=1)
+    b = fastlstm.LSTM(2, 1, 2, 2, seed=1)
+    x, y, mask = batch(rng, a, 1, 30)
+    a.train_batch(np.repeat(x, 4, 0), np.repeat(y, 4, 0), np.repeat(mask, 4, 0), lr=0.5)
+    b.train_batch(x, y, mask, lr=0.5)
+    assert_close(a._theta, b._theta, 1e-14, "weights")
+
+
+@pytest.mark.parametrize("args,exc,word", [
+    (dict(x=np.zeros((2, 5, 2)), y=np.zeros((2, 4, 1))), ValueError, "y"),
+    (dict(x=np.zeros((5, 2)), y=np.zeros((5, 1))), ValueError, "x"),
+    (dict(x=np.zeros((0, 5, 2)), y=np.zeros((0, 5, 1))), ValueError, "x"),
+    (dict(x=np.full((2, 5, 2), np.nan), y=np.zeros((2, 5, 1))), ValueError, "x"),
+    (dict(x=np.zeros((2, 5, 2)), y=np.full((2, 5, 1), np.inf)), ValueError, "y"),
+    (dict(x=np.zeros((2, 5, 2)), y=np.zeros((2, 5, 1)), mask=np.ones(5, bool)), ValueError, "mask"),
+    (dict(x=np.zeros((2, 5, 2)), y=np.zeros((2, 5, 1)), n_threads=0), ValueError, "n_threads"),
+    (dict(x=np.zeros((2, 5, 2)), y=np.zeros((2, 5, 1)), n_threads=65), ValueError, "n_threads"),
+    (dict(x=np.zeros((2, 5, 2)), y=np.zeros((2, 5, 1)), n_threads=1.5), TypeError, "n_threads"),
+    (dict(x=np.zeros((2, 5, 2)), y=np.zeros((2, 5, 1)), lr=np.nan), ValueError, "lr"),
+    (dict(x=np.zeros((2, 5, 2), complex), y=np.zeros((2, 5, 1))), TypeError, "x"),
+])
+@pytest.mark.parametrize("backend", [fastlstm.LSTM, oracle.LSTM])
+def test_bad_batch_input(backend, args, exc, word):
+    net = backend(2, 1, 2, 2, seed=0)
+    before = net._theta.copy()
+    with pytest.raises(exc, match=word):
+        net.train_batch(**args)
+    assert np.array_equal(net._theta, before)
+
+
+def test_batch_divergence_is_transactional():
+    net = fastlstm.LSTM(2, 1, 2, 2, out="linear", h="id", seed=0)
+    rng = np.random.default_rng(0)
+    x, y, mask = batch(rng, net, 4, 50)
+    with pytest.raises(FloatingPointError):
+        for _ in range(50):
+            before = net._theta.copy()
+            net.train_batch(x, y * 1e6, lr=1e6, n_threads=2)
+    assert np.array_equal(net._theta, before)
