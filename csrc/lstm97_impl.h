@@ -289,6 +289,62 @@ static inline void FN(matvec)(const REAL *restrict W, const REAL *restrict v,
         out[r] = FN(dot)(W + r * n, v, n);
 }
 
+/* The inner loops of the trace pass, as functions so that restrict on their parameters
+ * lets the compiler vectorise them.  dc, di: trace rows of dS_c[c] and dS_in[c]; pc, pi:
+ * the rows of W_c[c] and W_in[block(c)] in P (params or dW); mc, mi: their mask rows. */
+static inline void FN(traces_only)(ptrdiff_t n, REAL a, REAL b, const REAL *restrict z,
+                                   REAL *restrict dc, REAL *restrict di)
+{
+    for (ptrdiff_t m = 0; m < n; m++) {
+        dc[m] += a * z[m];
+        di[m] += b * z[m];
+    }
+}
+
+static inline void FN(traces_update)(ptrdiff_t n, REAL a, REAL b, REAL ae,
+                                     const REAL *restrict z, REAL *restrict dc,
+                                     REAL *restrict di, REAL *restrict pc, REAL *restrict pi)
+{
+    for (ptrdiff_t m = 0; m < n; m++) {
+        REAL tc = dc[m] + a * z[m];
+        REAL ti = di[m] + b * z[m];
+        dc[m] = tc;
+        di[m] = ti;
+        pc[m] += ae * tc;
+        pi[m] += ae * ti;
+    }
+}
+
+static inline void FN(traces_update_masked)(ptrdiff_t n, REAL a, REAL b, REAL ae,
+                                            const REAL *restrict z, REAL *restrict dc,
+                                            REAL *restrict di, REAL *restrict pc,
+                                            REAL *restrict pi, const REAL *restrict mc,
+                                            const REAL *restrict mi)
+{
+    for (ptrdiff_t m = 0; m < n; m++) {
+        REAL tc = dc[m] + a * z[m];
+        REAL ti = di[m] + b * z[m];
+        dc[m] = tc;
+        di[m] = ti;
+        pc[m] += ae * tc * mc[m];
+        pi[m] += ae * ti * mi[m];
+    }
+}
+
+/* p += ae * v (optionally masked) */
+static inline void FN(axpy)(ptrdiff_t n, REAL ae, const REAL *restrict v, REAL *restrict p)
+{
+    for (ptrdiff_t m = 0; m < n; m++)
+        p[m] += ae * v[m];
+}
+
+static inline void FN(axpy_masked)(ptrdiff_t n, REAL ae, const REAL *restrict v,
+                                   REAL *restrict p, const REAL *restrict mk)
+{
+    for (ptrdiff_t m = 0; m < n; m++)
+        p[m] += ae * v[m] * mk[m];
+}
+
 /* ---- one step, tuned ----------------------------------------------------------------------
  * The same arithmetic as step_naive, in the same order for every sum, reorganised:
  * the net inputs of all gates and cells come from one blocked matrix-vector product over
@@ -383,28 +439,20 @@ static int FN(step_fast)(const lstm97_dims *d, const lstm97_layout *L,
                zeros is skipped: x * 1 is exact, so the result is that of step_naive. */
             for (ptrdiff_t k = 0; k < K; k++) {
                 REAL ae = alpha * v.e_k[k];
-                REAL *restrict p = P + L->W_k + k * nu;
-                const REAL *restrict mk = M + L->W_k + k * nu;
-                if (v.full[row_k + k] != 0) {
-                    for (ptrdiff_t m = 0; m < nu; m++)
-                        p[m] += ae * v.u[m];
-                } else {
-                    for (ptrdiff_t m = 0; m < nu; m++)
-                        p[m] += ae * v.u[m] * mk[m];
-                }
+                REAL *p = P + L->W_k + k * nu;
+                if (v.full[row_k + k] != 0)
+                    FN(axpy)(nu, ae, v.u, p);
+                else
+                    FN(axpy_masked)(nu, ae, v.u, p, M + L->W_k + k * nu);
             }
             if (has_out) {
                 for (ptrdiff_t j = 0; j < B; j++) {
                     REAL ae = alpha * v.e_out[j];
-                    REAL *restrict p = P + L->W_out + j * nz;
-                    const REAL *restrict mk = M + L->W_out + j * nz;
-                    if (v.full[B + j] != 0) {
-                        for (ptrdiff_t m = 0; m < nz; m++)
-                            p[m] += ae * z[m];
-                    } else {
-                        for (ptrdiff_t m = 0; m < nz; m++)
-                            p[m] += ae * z[m] * mk[m];
-                    }
+                    REAL *p = P + L->W_out + j * nz;
+                    if (v.full[B + j] != 0)
+                        FN(axpy)(nz, ae, z, p);
+                    else
+                        FN(axpy_masked)(nz, ae, z, p, M + L->W_out + j * nz);
                 }
             }
         }
@@ -414,40 +462,19 @@ static int FN(step_fast)(const lstm97_dims *d, const lstm97_layout *L,
             for (ptrdiff_t q = 0; q < S; q++, c++) {
                 REAL a = FN(g_prime)(d->g, v.g_c[c]) * v.y_in[j];
                 REAL b = v.g_c[c] * fin;
-                REAL *restrict dc = dS_c + c * nz;
-                REAL *restrict di = dS_in + c * nz;
-                const REAL *restrict zz = z;
+                REAL *dc = dS_c + c * nz;
+                REAL *di = dS_in + c * nz;
                 if (!learn) {
-                    for (ptrdiff_t m = 0; m < nz; m++) {
-                        dc[m] += a * zz[m];
-                        di[m] += b * zz[m];
-                    }
-                } else if (v.full[row_c + c] != 0 && v.full[j] != 0) {
-                    REAL ae = alpha * v.e_s[c];
-                    REAL *restrict pc = P + L->W_c + c * nz;
-                    REAL *restrict pi = P + L->W_in + j * nz;
-                    for (ptrdiff_t m = 0; m < nz; m++) {
-                        REAL tc = dc[m] + a * zz[m];
-                        REAL ti = di[m] + b * zz[m];
-                        dc[m] = tc;
-                        di[m] = ti;
-                        pc[m] += ae * tc;
-                        pi[m] += ae * ti;
-                    }
+                    FN(traces_only)(nz, a, b, z, dc, di);
                 } else {
                     REAL ae = alpha * v.e_s[c];
-                    REAL *restrict pc = P + L->W_c + c * nz;
-                    REAL *restrict pi = P + L->W_in + j * nz;
-                    const REAL *restrict mc = M + L->W_c + c * nz;
-                    const REAL *restrict mi = M + L->W_in + j * nz;
-                    for (ptrdiff_t m = 0; m < nz; m++) {
-                        REAL tc = dc[m] + a * zz[m];
-                        REAL ti = di[m] + b * zz[m];
-                        dc[m] = tc;
-                        di[m] = ti;
-                        pc[m] += ae * tc * mc[m];
-                        pi[m] += ae * ti * mi[m];
-                    }
+                    REAL *pc = P + L->W_c + c * nz;
+                    REAL *pi = P + L->W_in + j * nz;
+                    if (v.full[row_c + c] != 0 && v.full[j] != 0)
+                        FN(traces_update)(nz, a, b, ae, z, dc, di, pc, pi);
+                    else
+                        FN(traces_update_masked)(nz, a, b, ae, z, dc, di, pc, pi,
+                                                 M + L->W_c + c * nz, M + L->W_in + j * nz);
                 }
             }
         }

@@ -7,6 +7,7 @@ A backend subclass supplies five methods over the flat buffers: ``_new_state``,
 from __future__ import annotations
 
 import json
+import math
 import numbers
 import os
 import tempfile
@@ -58,10 +59,11 @@ def _check_choice(value, name, choices):
 
 
 def _check_real(value, name, minimum=None):
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name}: expected a real number, got {type(value).__name__}")
-    value = float(value)
-    if not np.isfinite(value):
+    if type(value) is not float:
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+            raise TypeError(f"{name}: expected a real number, got {type(value).__name__}")
+        value = float(value)
+    if not math.isfinite(value):
         raise ValueError(f"{name}: must be finite, got {value}")
     if minimum is not None and value < minimum:
         raise ValueError(f"{name}: must be >= {minimum}, got {value}")
@@ -327,6 +329,9 @@ class NetBase:
         """None (a target at every step) or a C-contiguous uint8 array (T,) of 0/1."""
         if mask is None:
             return None
+        if (type(mask) is np.ndarray and mask.dtype == np.bool_ and mask.shape == (T,)
+                and mask.flags.c_contiguous):
+            return mask.view(np.uint8)               # fast path: no copy
         m = _numeric_array(mask, "mask")
         if m.shape != (T,):
             raise ValueError(f"mask: expected shape ({T},) to match x, got {m.shape}")
