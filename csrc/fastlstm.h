@@ -139,6 +139,15 @@ int lstm97_train_f64(const lstm97_dims *d, double *params, const double *masks,
                      double alpha, int schedule, double *y,
                      double *state, double *work, double *dW);
 
+/* T steps from the state as it is (no reset; in mode LSTM97_ACCUMULATE nothing is
+ * applied): the streaming kernel that feeds a long sequence in pieces.  Arguments as
+ * lstm97_train, with mode as in lstm97_step; t may be NULL in mode LSTM97_FORWARD.
+ * Feeding a sequence in pieces gives exactly the result of one call. */
+int lstm97_run_f64(const lstm97_dims *d, double *params, const double *masks,
+                   const double *x, const double *t, const uint8_t *tmask, int64_t T,
+                   double alpha, int mode, double *y, double *state, double *work,
+                   double *dW);
+
 /* params += dW (masked entries of dW are 0 by construction), then dW = 0.
  * Returns LSTM97_ERR_NONFINITE if a parameter is not finite afterwards. */
 int lstm97_apply_f64(const lstm97_dims *d, double *params, double *dW);
@@ -170,6 +179,10 @@ int lstm97_train_f32(const lstm97_dims *d, float *params, const float *masks,
                      double alpha, int schedule, float *y,
                      float *state, float *work, float *dW);
 int lstm97_apply_f32(const lstm97_dims *d, float *params, float *dW);
+int lstm97_run_f32(const lstm97_dims *d, float *params, const float *masks,
+                   const float *x, const float *t, const uint8_t *tmask, int64_t T,
+                   double alpha, int mode, float *y, float *state, float *work,
+                   float *dW);
 int lstm97_all_finite_f32(ptrdiff_t n, const float *v);
 int lstm97_train_batch_f32(const lstm97_dims *d, float *params, const float *masks,
                            const float *x, const float *t, const uint8_t *tmask,

@@ -552,6 +552,30 @@ int FN(lstm97_step)(const lstm97_dims *d, REAL *params, const REAL *masks,
     return rc;
 }
 
+/* T steps from the current state; in a learning mode stop at the first non-finite value */
+static int FN(run_core)(const lstm97_dims *d, const lstm97_layout *L, REAL *params,
+                        const REAL *masks, const REAL *x, const REAL *t,
+                        const uint8_t *tmask, int64_t T, REAL alpha, int mode, REAL *y,
+                        REAL *state, REAL *work, REAL *dW)
+{
+    int status = LSTM97_OK;
+    if (mode != LSTM97_FORWARD)
+        FN(mask_rows)(L, masks, FN(work_view)(d, L, work).full);
+    for (int64_t s = 0; s < T; s++) {
+        const REAL *t_s = (mode != LSTM97_FORWARD && (!tmask || tmask[s])) ? t + s * d->K : NULL;
+        int rc = FN(step_core)(d, L, params, masks, x + s * d->I, t_s, alpha, mode,
+                               y + s * d->K, state, work, dW);
+        if (rc != LSTM97_OK) {
+            status = rc;
+            if (mode != LSTM97_FORWARD)
+                return rc;   /* the caller restores its copy of the parameters */
+        }
+    }
+    if (mode == LSTM97_LEARN && !FN(lstm97_all_finite)(L->n_params, params))
+        return LSTM97_ERR_NONFINITE;
+    return status;
+}
+
 int FN(lstm97_forward)(const lstm97_dims *d, const REAL *params,
                        const REAL *x, int64_t T, REAL *y, REAL *state, REAL *work)
 {
@@ -564,15 +588,33 @@ int FN(lstm97_forward)(const lstm97_dims *d, const REAL *params,
     if (T < 1)
         return LSTM97_ERR_LENGTH;
     memset(state, 0, (size_t)L.state_len * sizeof(REAL));
-    int status = LSTM97_OK;
-    for (int64_t t = 0; t < T; t++) {
-        /* FORWARD mode never writes params */
-        rc = FN(step_core)(d, &L, (REAL *)params, NULL, x + t * d->I, NULL, 0,
-                           LSTM97_FORWARD, y + t * d->K, state, work, NULL);
-        if (rc != LSTM97_OK)
-            status = rc;
-    }
-    return status;
+    /* FORWARD mode never writes params */
+    return FN(run_core)(d, &L, (REAL *)params, NULL, x, NULL, NULL, T, 0, LSTM97_FORWARD,
+                        y, state, work, NULL);
+}
+
+int FN(lstm97_run)(const lstm97_dims *d, REAL *params, const REAL *masks,
+                   const REAL *x, const REAL *t, const uint8_t *tmask, int64_t T,
+                   double alpha, int mode, REAL *y, REAL *state, REAL *work, REAL *dW)
+{
+    lstm97_layout L;
+    int rc = lstm97_layout_of(d, &L);
+    if (rc != LSTM97_OK)
+        return rc;
+    if (mode != LSTM97_FORWARD && mode != LSTM97_LEARN && mode != LSTM97_ACCUMULATE)
+        return LSTM97_ERR_SCHEDULE;
+    if (!params || !x || !y || !state || !work)
+        return LSTM97_ERR_NULL;
+    if (mode != LSTM97_FORWARD && (!masks || !t))
+        return LSTM97_ERR_NULL;
+    if (mode == LSTM97_ACCUMULATE && !dW)
+        return LSTM97_ERR_NULL;
+    if (T < 1)
+        return LSTM97_ERR_LENGTH;
+    if (mode != LSTM97_FORWARD && !isfinite(alpha))
+        return LSTM97_ERR_ALPHA;
+    return FN(run_core)(d, &L, params, masks, x, t, tmask, T, (REAL)alpha, mode, y, state,
+                        work, dW);
 }
 
 int FN(lstm97_apply)(const lstm97_dims *d, REAL *params, REAL *dW)
@@ -612,19 +654,13 @@ int FN(lstm97_train)(const lstm97_dims *d, REAL *params, const REAL *masks,
 
     int mode = schedule == LSTM97_STEP ? LSTM97_LEARN : LSTM97_ACCUMULATE;
     memset(state, 0, (size_t)L.state_len * sizeof(REAL));
-    FN(mask_rows)(&L, masks, FN(work_view)(d, &L, work).full);
     if (mode == LSTM97_ACCUMULATE)
         memset(dW, 0, (size_t)L.n_params * sizeof(REAL));
-    for (int64_t s = 0; s < T; s++) {
-        const REAL *t_s = (!tmask || tmask[s]) ? t + s * d->K : NULL;
-        rc = FN(step_core)(d, &L, params, masks, x + s * d->I, t_s, (REAL)alpha, mode,
-                           y + s * d->K, state, work, dW);
-        if (rc != LSTM97_OK)
-            return rc;   /* non-finite: stop at once, the caller restores its copy */
-    }
-    if (mode == LSTM97_ACCUMULATE)
-        return FN(lstm97_apply)(d, params, dW);
-    return FN(lstm97_all_finite)(L.n_params, params) ? LSTM97_OK : LSTM97_ERR_NONFINITE;
+    rc = FN(run_core)(d, &L, params, masks, x, t, tmask, T, (REAL)alpha, mode, y, state,
+                      work, dW);
+    if (rc != LSTM97_OK || mode == LSTM97_LEARN)
+        return rc;
+    return FN(lstm97_apply)(d, params, dW);
 }
 
 /* ---- mini-batches (spec section 5, extension) ---------------------------------------------

@@ -324,3 +324,33 @@ def test_one_net_two_threads_is_serialised():
         for t in ts:
             t.join()
         assert any(np.array_equal(net._theta, r) for r in results)
+
+
+@pytest.mark.parametrize("schedule", ["step", "sequence"])
+def test_feed_in_pieces_matches_one_call(backend, schedule):
+    x, y = data(T=120, seed=6)
+    mask = np.random.default_rng(2).random(120) < 0.3
+    a, b = small(backend), small(backend)
+    out_b = b.train_sequence(x, y, mask, lr=0.3, schedule=schedule)
+    st = a.stream(learn=True, lr=0.3, schedule=schedule)
+    outs = [st.feed(x[p], y[p], mask[p]) for p in np.array_split(np.arange(120), 5)]
+    st.end()
+    assert np.array_equal(np.concatenate(outs), out_b)
+    assert np.array_equal(a._theta, b._theta)
+    fwd = a.stream()
+    assert np.array_equal(np.concatenate([fwd.feed(x[:50]), fwd.feed(x[50:])]), a.forward(x))
+
+
+def test_feed_without_targets_runs_traces(backend):
+    """A learning stream fed a piece without targets still carries its traces: the
+    result equals train_sequence with the mask off over that piece."""
+    x, y = data(T=40, seed=8)
+    mask = np.ones(40, bool)
+    mask[:25] = False
+    a, b = small(backend), small(backend)
+    b.train_sequence(x, y, mask, lr=0.3)
+    st = a.stream(learn=True, lr=0.3)
+    st.feed(x[:25])
+    st.feed(x[25:], y[25:])
+    st.end()
+    assert np.array_equal(a._theta, b._theta)

@@ -598,6 +598,14 @@ class NetBase:
     def _train_batch_kernel(self, x, y, tmask, lr, schedule, n_threads):
         raise NotImplementedError
 
+    def _run_kernel(self, state, x, y, tmask, lr, mode, dW):
+        """Steps over x from ``state`` (default: one step at a time)."""
+        out = np.empty((x.shape[0], self.K), self.dtype)
+        for t in range(x.shape[0]):
+            has_t = y is not None and (tmask is None or tmask[t])
+            out[t] = self._step_kernel(state, x[t], y[t] if has_t else None, lr, mode, dW)
+        return out
+
 
 class Stream:
     """One sequence fed a step at a time (see :meth:`NetBase.stream`).
@@ -653,6 +661,38 @@ class Stream:
                 out = net._step_kernel(self._state, x_t, y_t, self.lr, self._mode,
                                        self._dW)
         self.t += 1
+        return out
+
+    def feed(self, x, y=None, mask=None):
+        """Advance over a piece ``x (t, n_in)`` of the sequence in one kernel call.
+
+        ``y (t, n_out)`` and ``mask (t,)`` as in :meth:`NetBase.train_sequence` (only
+        read when the stream learns; ``y`` None: no targets in this piece).  Feeding a
+        sequence piece by piece, then :meth:`end`, gives exactly the outputs and weights
+        of one ``train_sequence`` (or ``forward``) call, with memory independent of the
+        sequence length.  Returns the outputs ``(t, n_out)``.
+        """
+        net = self.net
+        if self.learn and y is not None:
+            x, y, tmask = net._as_xy(x, y, mask)
+        else:
+            x = net._as_x(x)
+            y, tmask = None, None
+        mode = self._mode
+        if self.learn and y is None:       # traces still run: a piece without targets
+            y = np.zeros((x.shape[0], net.K), net.dtype)
+            tmask = np.zeros(x.shape[0], np.uint8)
+        with net._lock:
+            if mode == MODE_LEARN:
+                net._copy_into(net._backup, net._theta)
+                try:
+                    out = net._run_kernel(self._state, x, y, tmask, self.lr, mode, self._dW)
+                except FloatingPointError:
+                    net._copy_into(net._theta, net._backup)
+                    raise
+            else:
+                out = net._run_kernel(self._state, x, y, tmask, self.lr, mode, self._dW)
+        self.t += x.shape[0]
         return out
 
     def end(self):

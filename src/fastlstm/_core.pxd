@@ -49,6 +49,10 @@ cdef extern from "fastlstm.h" nogil:
                          double alpha, int schedule, double *y,
                          double *state, double *work, double *dW)
     int lstm97_apply_f64(const lstm97_dims *d, double *params, double *dW)
+    int lstm97_run_f64(const lstm97_dims *d, double *params, const double *masks,
+                       const double *x, const double *t, const uint8_t *tmask, int64_t T,
+                       double alpha, int mode, double *y, double *state, double *work,
+                       double *dW)
     int lstm97_all_finite_f64(Py_ssize_t n, const double *v)
     int lstm97_train_batch_f64(const lstm97_dims *d, double *params, const double *masks,
                                const double *x, const double *t, const uint8_t *tmask,
@@ -68,6 +72,10 @@ cdef extern from "fastlstm.h" nogil:
                          double alpha, int schedule, float *y,
                          float *state, float *work, float *dW)
     int lstm97_apply_f32(const lstm97_dims *d, float *params, float *dW)
+    int lstm97_run_f32(const lstm97_dims *d, float *params, const float *masks,
+                       const float *x, const float *t, const uint8_t *tmask, int64_t T,
+                       double alpha, int mode, float *y, float *state, float *work,
+                       float *dW)
     int lstm97_all_finite_f32(Py_ssize_t n, const float *v)
     int lstm97_train_batch_f32(const lstm97_dims *d, float *params, const float *masks,
                                const float *x, const float *t, const uint8_t *tmask,

@@ -229,6 +229,43 @@ def train(tuple dims, params, masks, x, t, tmask, double alpha, int schedule,
     _raise_for(rc, "train")
 
 
+def run(tuple dims, params, masks, x, t, tmask, double alpha, int mode, y, state, work,
+        dW):
+    """T steps from the state as it is (streaming a piece of a sequence).  ``t`` and
+    ``tmask`` may be None in MODE_FORWARD; ``tmask`` None: a target at every step."""
+    cdef lstm97_dims d
+    cdef lstm97_layout L
+    _dims_from(dims, &d, &L)
+    cdef int typ = _real_type(params)
+    if mode != LSTM97_FORWARD and mode != LSTM97_LEARN and mode != LSTM97_ACCUMULATE:
+        raise ValueError(f"mode: unknown step mode {mode}")
+    cdef int64_t T = _length(x, d.I)
+    cdef void *pp = _buf(params, "params", typ, L.n_params, True)
+    cdef void *pm = _buf(masks, "masks", typ, L.n_params, False)
+    cdef void *px = _buf(x, "x", typ, T * d.I, False)
+    cdef void *pt = NULL
+    cdef uint8_t *ptm = NULL
+    if mode != LSTM97_FORWARD:
+        pt = _buf(t, "y", typ, T * d.K, False)
+        if tmask is not None:
+            ptm = <uint8_t *>_buf(tmask, "mask", cnp.NPY_UINT8, T, False)
+    cdef void *py = _buf(y, "out", typ, T * d.K, True)
+    cdef void *ps = _buf(state, "state", typ, L.state_len, True)
+    cdef void *pw = _buf(work, "work", typ, L.work_len, True)
+    cdef void *pd = _buf(dW, "dW", typ, L.n_params, True)
+    cdef int rc
+    with nogil:
+        if typ == cnp.NPY_DOUBLE:
+            rc = lstm97_run_f64(&d, <double *>pp, <double *>pm, <double *>px, <double *>pt,
+                                ptm, T, alpha, mode, <double *>py, <double *>ps,
+                                <double *>pw, <double *>pd)
+        else:
+            rc = lstm97_run_f32(&d, <float *>pp, <float *>pm, <float *>px, <float *>pt,
+                                ptm, T, alpha, mode, <float *>py, <float *>ps,
+                                <float *>pw, <float *>pd)
+    _raise_for(rc, "run")
+
+
 def step(tuple dims, params, masks, x_t, t_t, double alpha, int mode, y_t,
          state, work, dW):
     """One step from an explicit state (streaming).  ``t_t`` None: no target.

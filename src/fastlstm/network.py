@@ -97,6 +97,12 @@ class LSTM(NetBase):
                    self._work, dW)
         return out
 
+    def _run_kernel(self, state, x, y, tmask, lr, mode, dW):
+        out = np.empty((x.shape[0], self.K), dtype=self.dtype)
+        _core.run(self._dims, self._theta, self._mask, x, y, tmask, lr, mode, out, state,
+                  self._work, dW)
+        return out
+
     def _apply_kernel(self, dW):
         _core.apply(self._dims, self._theta, dW)
 
