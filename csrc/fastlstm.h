@@ -161,7 +161,8 @@ int lstm97_all_finite_f64(ptrdiff_t n, const double *v);
  *   x: (N, T, I); t: (N, T, K); tmask: (N, T) or NULL (a target at every step);
  *   y: (N, T, K) outputs (written); state: (N, state_len); work: (N, work_len);
  *   dW: (N, n_params) scratch.  n_threads in [1, LSTM97_MAX_THREADS] POSIX threads
- *   (at most N are used); the result is bitwise the same for every n_threads. */
+ *   (each owns whole blocks of 4 sequences, so at most ceil(N / 4) are used); the sums
+ *   run over fixed blocks, so the result is bitwise the same for every n_threads. */
 int lstm97_train_batch_f64(const lstm97_dims *d, double *params, const double *masks,
                            const double *x, const double *t, const uint8_t *tmask,
                            int64_t N, int64_t T, double alpha, int schedule, int n_threads,

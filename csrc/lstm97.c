@@ -4,6 +4,7 @@
  */
 #include <math.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -53,63 +54,50 @@ int lstm97_layout_of(const lstm97_dims *d, lstm97_layout *L)
  * A barrier that can be aborted (so a failed thread start never leaves others waiting),
  * and a runner: job 0 runs in the calling thread, jobs 1..n-1 in new threads. */
 typedef struct lstm97_barrier {
-    pthread_mutex_t mutex;
-    pthread_cond_t cond;
-    int count, waiting, aborted;
-    unsigned long generation;
+    int count;                 /* threads that must arrive */
+    int waiting;               /* arrived in this generation (atomic) */
+    unsigned generation;       /* bumped when all arrived (atomic) */
+    int aborted;               /* set once: every wait returns -1 (atomic) */
 } lstm97_barrier;
 
 static int lstm97_barrier_init(lstm97_barrier *b, int count)
 {
     b->count = count;
     b->waiting = 0;
-    b->aborted = 0;
     b->generation = 0;
-    if (pthread_mutex_init(&b->mutex, NULL) != 0)
-        return -1;
-    if (pthread_cond_init(&b->cond, NULL) != 0) {
-        pthread_mutex_destroy(&b->mutex);
-        return -1;
-    }
+    b->aborted = 0;
     return 0;
 }
 
 static void lstm97_barrier_destroy(lstm97_barrier *b)
 {
-    pthread_cond_destroy(&b->cond);
-    pthread_mutex_destroy(&b->mutex);
+    (void)b;
 }
 
-/* 0 when all count threads arrived; -1 if the barrier was aborted */
+/* 0 when all count threads arrived; -1 if the barrier was aborted.  Spins briefly (the
+ * steps of a mini-batch are short), then yields the processor while it waits. */
 static int lstm97_barrier_wait(lstm97_barrier *b)
 {
     if (b->count == 1)
         return 0;
-    pthread_mutex_lock(&b->mutex);
-    if (b->aborted) {
-        pthread_mutex_unlock(&b->mutex);
-        return -1;
+    unsigned gen = __atomic_load_n(&b->generation, __ATOMIC_ACQUIRE);
+    if (__atomic_add_fetch(&b->waiting, 1, __ATOMIC_ACQ_REL) == b->count) {
+        __atomic_store_n(&b->waiting, 0, __ATOMIC_RELAXED);
+        __atomic_add_fetch(&b->generation, 1, __ATOMIC_RELEASE);
+        return __atomic_load_n(&b->aborted, __ATOMIC_ACQUIRE) ? -1 : 0;
     }
-    unsigned long gen = b->generation;
-    if (++b->waiting == b->count) {
-        b->waiting = 0;
-        b->generation++;
-        pthread_cond_broadcast(&b->cond);
-    } else {
-        while (gen == b->generation && !b->aborted)
-            pthread_cond_wait(&b->cond, &b->mutex);
+    for (long spins = 0; __atomic_load_n(&b->generation, __ATOMIC_ACQUIRE) == gen; spins++) {
+        if (__atomic_load_n(&b->aborted, __ATOMIC_ACQUIRE))
+            return -1;
+        if (spins > 2000)
+            sched_yield();
     }
-    int rc = b->aborted ? -1 : 0;
-    pthread_mutex_unlock(&b->mutex);
-    return rc;
+    return __atomic_load_n(&b->aborted, __ATOMIC_ACQUIRE) ? -1 : 0;
 }
 
 static void lstm97_barrier_abort(lstm97_barrier *b)
 {
-    pthread_mutex_lock(&b->mutex);
-    b->aborted = 1;
-    pthread_cond_broadcast(&b->cond);
-    pthread_mutex_unlock(&b->mutex);
+    __atomic_store_n(&b->aborted, 1, __ATOMIC_RELEASE);
 }
 
 /* Each job's first act is a wait on `start`; if a thread cannot be created the barrier is

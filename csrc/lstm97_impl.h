@@ -666,9 +666,12 @@ int FN(lstm97_train)(const lstm97_dims *d, REAL *params, const REAL *masks,
 /* ---- mini-batches (spec section 5, extension) ---------------------------------------------
  * N sequences of length T in lockstep, each with its own state, work and update buffer;
  * at each step (schedule "step") or at the end ("sequence") the parameters move by the
- * mean (1/N) sum_n dW_n.  Sequence n is always handled the same way whatever the thread
- * count, and every parameter sums its N contributions in the order n = 0..N-1, so the
- * result is bitwise independent of n_threads. */
+ * mean (1/N) sum_n dW_n.  The sequences form fixed blocks of LSTM97_BATCH_BLOCK; a thread
+ * owns whole blocks, sums its blocks' dW_n in order (in its own cache), and then each
+ * parameter adds the block sums in block order.  The blocks do not depend on the thread
+ * count, so neither does any sum: the result is bitwise the same for every n_threads. */
+
+#define LSTM97_BATCH_BLOCK 4
 
 typedef struct FN(lstm97_batch_job) {
     const lstm97_dims *d;
@@ -684,19 +687,49 @@ typedef struct FN(lstm97_batch_job) {
     int status;                       /* this thread's: LSTM97_OK or LSTM97_ERR_NONFINITE */
 } FN(lstm97_batch_job);
 
-/* params[i] += (1/N) sum_n dW_n[i] and dW_n[i] = 0, for i in this thread's slice */
-static void FN(batch_reduce)(FN(lstm97_batch_job) *job)
+/* dW_b0 += dW_n for the other sequences n of each block b this thread owns (in order) */
+static void FN(batch_block_sums)(FN(lstm97_batch_job) *job)
+{
+    const ptrdiff_t P = job->L->n_params;
+    const int64_t n_blocks = (job->N + LSTM97_BATCH_BLOCK - 1) / LSTM97_BATCH_BLOCK;
+    for (int64_t b = job->tid; b < n_blocks; b += job->n_threads) {
+        int64_t n0 = b * LSTM97_BATCH_BLOCK, n1 = n0 + LSTM97_BATCH_BLOCK;
+        if (n1 > job->N)
+            n1 = job->N;
+        REAL *restrict acc = job->dW + n0 * P;
+        for (int64_t n = n0 + 1; n < n1; n++) {
+            const REAL *restrict row = job->dW + n * P;
+            for (ptrdiff_t i = 0; i < P; i++)
+                acc[i] += row[i];
+        }
+    }
+}
+
+/* params[i] += (1/N) sum_b dW_b0[i], for i in this thread's slice of the parameters */
+static void FN(batch_apply)(FN(lstm97_batch_job) *job)
 {
     const ptrdiff_t P = job->L->n_params;
     const ptrdiff_t lo = P * job->tid / job->n_threads, hi = P * (job->tid + 1) / job->n_threads;
+    const int64_t n_blocks = (job->N + LSTM97_BATCH_BLOCK - 1) / LSTM97_BATCH_BLOCK;
     const REAL inv_N = (REAL)1 / (REAL)job->N;
     for (ptrdiff_t i = lo; i < hi; i++) {
         REAL acc = 0;
-        for (int64_t n = 0; n < job->N; n++) {
-            acc += job->dW[n * P + i];
-            job->dW[n * P + i] = 0;
-        }
+        for (int64_t b = 0; b < n_blocks; b++)
+            acc += job->dW[b * LSTM97_BATCH_BLOCK * P + i];
         job->params[i] += job->N == 1 ? acc : acc * inv_N;
+    }
+}
+
+/* zero the dW rows of this thread's blocks */
+static void FN(batch_clear)(FN(lstm97_batch_job) *job)
+{
+    const ptrdiff_t P = job->L->n_params;
+    const int64_t n_blocks = (job->N + LSTM97_BATCH_BLOCK - 1) / LSTM97_BATCH_BLOCK;
+    for (int64_t b = job->tid; b < n_blocks; b += job->n_threads) {
+        int64_t n0 = b * LSTM97_BATCH_BLOCK, n1 = n0 + LSTM97_BATCH_BLOCK;
+        if (n1 > job->N)
+            n1 = job->N;
+        memset(job->dW + n0 * P, 0, (size_t)((n1 - n0) * P) * sizeof(REAL));
     }
 }
 
@@ -707,37 +740,46 @@ static void *FN(batch_worker)(void *arg)
     const lstm97_layout *L = job->L;
     const int64_t N = job->N, T = job->T;
     const ptrdiff_t I = d->I, K = d->K, P = L->n_params;
-    /* sequences tid, tid + n_threads, ... belong to this thread */
-    for (int64_t n = job->tid; n < N; n += job->n_threads) {
-        memset(job->state + n * L->state_len, 0, (size_t)L->state_len * sizeof(REAL));
-        FN(mask_rows)(L, job->masks, FN(work_view)(d, L, job->work + n * L->work_len).full);
+    const int64_t n_blocks = (N + LSTM97_BATCH_BLOCK - 1) / LSTM97_BATCH_BLOCK;
+    FN(batch_clear)(job);
+    for (int64_t b = job->tid; b < n_blocks; b += job->n_threads) {
+        for (int64_t n = b * LSTM97_BATCH_BLOCK; n < N && n < (b + 1) * LSTM97_BATCH_BLOCK; n++) {
+            memset(job->state + n * L->state_len, 0, (size_t)L->state_len * sizeof(REAL));
+            FN(mask_rows)(L, job->masks, FN(work_view)(d, L, job->work + n * L->work_len).full);
+        }
     }
     for (int64_t s = 0; s < T; s++) {
-        for (int64_t n = job->tid; n < N; n += job->n_threads) {
-            const uint8_t has_t = !job->tmask || job->tmask[n * T + s];
-            int rc = FN(step_core)(d, L, job->params, job->masks,
-                                   job->x + (n * T + s) * I,
-                                   has_t ? job->t + (n * T + s) * K : NULL,
-                                   job->alpha, LSTM97_ACCUMULATE, job->y + (n * T + s) * K,
-                                   job->state + n * L->state_len,
-                                   job->work + n * L->work_len, job->dW + n * P);
-            if (rc != LSTM97_OK)
-                job->status = rc;
+        for (int64_t b = job->tid; b < n_blocks; b += job->n_threads) {
+            for (int64_t n = b * LSTM97_BATCH_BLOCK; n < N && n < (b + 1) * LSTM97_BATCH_BLOCK; n++) {
+                const uint8_t has_t = !job->tmask || job->tmask[n * T + s];
+                int rc = FN(step_core)(d, L, job->params, job->masks,
+                                       job->x + (n * T + s) * I,
+                                       has_t ? job->t + (n * T + s) * K : NULL,
+                                       job->alpha, LSTM97_ACCUMULATE,
+                                       job->y + (n * T + s) * K,
+                                       job->state + n * L->state_len,
+                                       job->work + n * L->work_len, job->dW + n * P);
+                if (rc != LSTM97_OK)
+                    job->status = rc;
+            }
         }
         if (job->schedule == LSTM97_STEP) {
             int any = !job->tmask;
             for (int64_t n = 0; n < N && !any; n++)
                 any = job->tmask[n * T + s] != 0;
             if (any) {
-                lstm97_barrier_wait(job->barrier);   /* every dW_n of step s is done */
-                FN(batch_reduce)(job);
+                FN(batch_block_sums)(job);
+                lstm97_barrier_wait(job->barrier);   /* every block sum of step s is done */
+                FN(batch_apply)(job);
                 lstm97_barrier_wait(job->barrier);   /* params ready for step s + 1 */
+                FN(batch_clear)(job);
             }
         }
     }
     if (job->schedule == LSTM97_SEQUENCE) {
+        FN(batch_block_sums)(job);
         lstm97_barrier_wait(job->barrier);
-        FN(batch_reduce)(job);
+        FN(batch_apply)(job);
     }
     return NULL;
 }
@@ -761,9 +803,9 @@ int FN(lstm97_train_batch)(const lstm97_dims *d, REAL *params, const REAL *masks
         return LSTM97_ERR_ALPHA;
     if (n_threads < 1 || n_threads > LSTM97_MAX_THREADS)
         return LSTM97_ERR_THREADS;
-    if (n_threads > N)
-        n_threads = (int)N;
-    memset(dW, 0, (size_t)(N * L.n_params) * sizeof(REAL));
+    int64_t n_blocks = (N + LSTM97_BATCH_BLOCK - 1) / LSTM97_BATCH_BLOCK;
+    if (n_threads > n_blocks)
+        n_threads = (int)n_blocks;
 
     FN(lstm97_batch_job) jobs[LSTM97_MAX_THREADS];
     lstm97_barrier barrier;
