@@ -1,0 +1,135 @@
+"""O(1) per weight: ns per weight-step of train_sequence from ~1e2 to ~1e6 weights.
+
+    python benchmarks/scaling.py [--quick] [--dtype float64]
+
+Nets with I = K = 4 and block sizes S = 1, 2, 4; a target at every step, schedule "step",
+one thread.  Writes benchmarks/results/scaling-<dtype>.json and docs/scaling.png (when
+matplotlib is installed), and prints a table.  Achieved GFLOP/s is set against a
+one-thread numpy GEMM of the same dtype (the machine's practical ceiling).
+"""
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+
+import numpy as np
+
+import fastlstm
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+
+def flops_per_step(net):
+    """Floating-point operations of one training step with a target (multiply-adds = 2)."""
+    R = net.B * (2 if "W_out" in net.params else 1) + net.C
+    fwd = 2 * (R * net.nz + net.K * net.nu)
+    traces = 2 * 2 * net.C * net.nz                  # dS_c, dS_in: one multiply-add each
+    updates = 2 * 2 * net.C * net.nz + 2 * net.K * net.nu
+    if "W_out" in net.params:
+        updates += 2 * net.B * net.nz
+    return fwd + traces + updates
+
+
+def gemm_peak(dtype, n=1024, repeats=5):
+    """GFLOP/s of a one-thread numpy matrix product (threadpoolctl limits the BLAS)."""
+    from threadpoolctl import threadpool_limits
+    a = np.random.default_rng(0).random((n, n)).astype(dtype)
+    a @ a                                              # loads the BLAS
+    best = float("inf")
+    with threadpool_limits(1):
+        for _ in range(repeats):
+            t = time.perf_counter()
+            a @ a
+            best = min(best, time.perf_counter() - t)
+    return 2 * n ** 3 / best / 1e9
+
+
+def measure(B, S, dtype, budget=0.05, repeats=5):
+    net = fastlstm.LSTM(4, 4, B, S, dtype=dtype, seed=0)
+    W = net.n_weights
+    T = int(min(2000, max(5, 2e7 / W / 10)))
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-1, 1, (T, 4))
+    y = rng.uniform(0, 1, (T, 4))
+    net.train_sequence(x, y, lr=1e-9)                # warm up
+    best = float("inf")
+    for _ in range(repeats):
+        t = time.perf_counter()
+        net.train_sequence(x, y, lr=1e-9)
+        best = min(best, time.perf_counter() - t)
+    trace_bytes = 2 * net.C * net.nz * net.dtype.itemsize
+    return dict(B=B, S=S, W=W, T=T, seconds=best, ns_per_weight_step=best / (W * T) * 1e9,
+                gflops=flops_per_step(net) * T / best / 1e9, trace_bytes=trace_bytes)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--dtype", default="float64", choices=["float64", "float32"])
+    p.add_argument("--quick", action="store_true", help="a few sizes only")
+    args = p.parse_args(argv)
+    blocks = {1: [3, 6, 12, 25, 50, 100, 200, 330], 2: [2, 4, 8, 16, 32, 64, 128, 240],
+              4: [1, 2, 4, 8, 16, 32, 64, 160]}
+    if args.quick:
+        blocks = {S: b[::3] for S, b in blocks.items()}
+    peak = gemm_peak(args.dtype)
+    rows = []
+    print(f"one-thread numpy GEMM ({args.dtype}): {peak:.1f} GFLOP/s")
+    print(f"{'S':>2} {'B':>4} {'weights':>9} {'T':>5} {'ns/w-step':>10} {'GFLOP/s':>8} "
+          f"{'% peak':>7} {'traces':>9}")
+    for S, bs in blocks.items():
+        for B in bs:
+            r = measure(B, S, args.dtype)
+            rows.append(r)
+            print(f"{S:>2} {B:>4} {r['W']:>9} {r['T']:>5} {r['ns_per_weight_step']:>10.2f} "
+                  f"{r['gflops']:>8.2f} {100 * r['gflops'] / peak:>6.1f}% "
+                  f"{r['trace_bytes'] / 1024:>8.0f}K", flush=True)
+    out = dict(dtype=args.dtype, gemm_gflops=peak, machine=platform.processor() or
+               platform.machine(), cpu_count=os.cpu_count(), python=sys.version.split()[0],
+               numpy=np.__version__, rows=rows,
+               command="python benchmarks/scaling.py " + " ".join(argv or sys.argv[1:]))
+    os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
+    path = os.path.join(HERE, "results", f"scaling-{args.dtype}.json")
+    with open(path, "w") as f:
+        json.dump(out, f, indent=1)
+    print(f"wrote {path}")
+    plot()
+
+
+def plot():
+    """docs/scaling.png from every results/scaling-*.json present."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("matplotlib not installed: no plot (pip install fastlstm[bench])")
+        return
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    for dtype, style in (("float64", "-"), ("float32", "--")):
+        path = os.path.join(HERE, "results", f"scaling-{dtype}.json")
+        if not os.path.exists(path):
+            continue
+        with open(path) as f:
+            data = json.load(f)
+        for S in sorted({r["S"] for r in data["rows"]}):
+            rs = [r for r in data["rows"] if r["S"] == S]
+            ax.plot([r["W"] for r in rs], [r["ns_per_weight_step"] for r in rs], style,
+                    marker="o", label=f"S = {S}, {dtype}")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("weights W")
+    ax.set_ylabel("ns per weight-step (train_sequence, one thread)")
+    ax.set_title("fastlstm: cost per weight per step (O(1) per weight)")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+    os.makedirs(os.path.join(ROOT, "docs"), exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(os.path.join(ROOT, "docs", "scaling.png"), dpi=110)
+    print("wrote docs/scaling.png")
+
+
+if __name__ == "__main__":
+    main()
