@@ -11,6 +11,9 @@
 
 #include "fastlstm.h"
 
+/* Inputs at least this many are checked for sparsity (one-hot tasks) in step_fast */
+#define LSTM97_SPARSE_MIN_I 16
+
 /* Largest size accepted for any one dimension; keeps every product below 2^62. */
 #define LSTM97_MAX_DIM ((int64_t)1 << 24)
 
@@ -46,7 +49,8 @@ int lstm97_layout_of(const lstm97_dims *d, lstm97_layout *L)
     L->n_params = L->W_k + K * L->nu;
     L->state_len = L->nz + C + 2 * C * L->nz;           /* z, s, dS_c, dS_in */
     L->work_len = L->nu + 3 * B + 5 * C + 2 * K          /* activations and errors */
-                  + n_gates * B + C + K;                  /* mask row flags */
+                  + n_gates * B + C + K                   /* mask row flags */
+                  + I;                                    /* nonzero-input indices */
     return LSTM97_OK;
 }
 

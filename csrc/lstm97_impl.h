@@ -79,6 +79,7 @@ typedef struct FN(lstm97_work_view) {
     REAL *e_s;      /* (C)   state errors, eq. 23 */
     REAL *e_out;    /* (B)   output-gate errors, eq. 21 */
     REAL *full;     /* (rows) 1 where a row of the mask has no 0 (step_fast skips it) */
+    int32_t *idx;   /* (I) int32 in REAL slots: indices of the nonzero inputs (step_fast) */
 } FN(lstm97_work_view);
 
 static FN(lstm97_work_view) FN(work_view)(const lstm97_dims *d, const lstm97_layout *L, REAL *w)
@@ -96,7 +97,8 @@ static FN(lstm97_work_view) FN(work_view)(const lstm97_dims *d, const lstm97_lay
     v.back_c = w;     w += C;
     v.e_s = w;        w += C;
     v.e_out = w;      w += B;
-    v.full = w;
+    v.full = w;       w += (d->output_gate ? 2 : 1) * B + C + K;
+    v.idx = (int32_t *)(void *)w;
     return v;
 }
 
@@ -345,6 +347,59 @@ static inline void FN(axpy_masked)(ptrdiff_t n, REAL ae, const REAL *restrict v,
         p[m] += ae * v[m] * mk[m];
 }
 
+/* ---- sparse inputs (one-hot tasks) ---------------------------------------------------------
+ * z and u both hold x at columns 1..I.  When few inputs are nonzero, the loops over z or u
+ * visit column 0, the nonzero x columns (ascending) and the dense tail from column 1+I:
+ * the same terms in the same order as the dense loops, minus terms that are exactly 0
+ * (w * 0 and dS + a * 0 change nothing), so the results are bitwise those of step_naive. */
+typedef struct FN(lstm97_cols) {
+    ptrdiff_t nnz;          /* nonzero inputs */
+    const int32_t *idx;     /* their indices into x */
+    ptrdiff_t tail;         /* first dense column after x: 1 + I */
+} FN(lstm97_cols);
+
+static inline REAL FN(sp_dot)(const REAL *restrict w, const REAL *restrict v,
+                              const FN(lstm97_cols) *cs, ptrdiff_t n)
+{
+    REAL acc = w[0] * v[0];
+    for (ptrdiff_t j = 0; j < cs->nnz; j++) {
+        ptrdiff_t m = 1 + cs->idx[j];
+        acc += w[m] * v[m];
+    }
+    for (ptrdiff_t m = cs->tail; m < n; m++)
+        acc += w[m] * v[m];
+    return acc;
+}
+
+static inline void FN(sp_axpy)(ptrdiff_t n, REAL ae, const REAL *restrict v,
+                               REAL *restrict p, const REAL *restrict mk,
+                               const FN(lstm97_cols) *cs)
+{
+    p[0] += mk ? ae * v[0] * mk[0] : ae * v[0];
+    for (ptrdiff_t j = 0; j < cs->nnz; j++) {
+        ptrdiff_t m = 1 + cs->idx[j];
+        p[m] += mk ? ae * v[m] * mk[m] : ae * v[m];
+    }
+    if (mk)
+        FN(axpy_masked)(n - cs->tail, ae, v + cs->tail, p + cs->tail, mk + cs->tail);
+    else
+        FN(axpy)(n - cs->tail, ae, v + cs->tail, p + cs->tail);
+}
+
+static inline void FN(sp_traces)(ptrdiff_t n, REAL a, REAL b, const REAL *restrict z,
+                                 REAL *restrict dc, REAL *restrict di,
+                                 const FN(lstm97_cols) *cs)
+{
+    dc[0] += a * z[0];
+    di[0] += b * z[0];
+    for (ptrdiff_t j = 0; j < cs->nnz; j++) {
+        ptrdiff_t m = 1 + cs->idx[j];
+        dc[m] += a * z[m];
+        di[m] += b * z[m];
+    }
+    FN(traces_only)(n - cs->tail, a, b, z + cs->tail, dc + cs->tail, di + cs->tail);
+}
+
 /* ---- one step, tuned ----------------------------------------------------------------------
  * The same arithmetic as step_naive, in the same order for every sum, reorganised:
  * the net inputs of all gates and cells come from one blocked matrix-vector product over
@@ -375,8 +430,33 @@ static int FN(step_fast)(const lstm97_dims *d, const lstm97_layout *L,
     for (ptrdiff_t i = 0; i < I; i++)
         z[1 + i] = x_t[i];
 
+    /* sparse inputs: list the nonzero x (inputs of one-hot tasks) */
+    FN(lstm97_cols) cols = {0, v.idx, 1 + I};
+    int sparse = 0;
+    if (I >= LSTM97_SPARSE_MIN_I) {
+        ptrdiff_t nnz = 0;
+        for (ptrdiff_t i = 0; i < I; i++)
+            if (x_t[i] != 0)
+                v.idx[nnz++] = (int32_t)i;
+        cols.nnz = nnz;
+        sparse = 4 * nnz <= I;
+    }
+
     /* net_in, net_out, net_c: rows W_in, W_out, W_c are consecutive in params */
-    if (has_out) {
+    if (sparse) {
+        const ptrdiff_t R = (has_out ? 2 : 1) * B + C;
+        const REAL *W = params + L->W_in;
+        REAL *out = has_out ? net : NULL;
+        for (ptrdiff_t r = 0; r < R; r++) {
+            REAL a = FN(sp_dot)(W + r * nz, z, &cols, nz);
+            if (out)
+                out[r] = a;
+            else if (r < B)
+                v.y_in[r] = a;
+            else
+                v.g_c[r - B] = a;
+        }
+    } else if (has_out) {
         FN(matvec)(params + L->W_in, z, 2 * B + C, nz, net);
     } else {
         FN(matvec)(params + L->W_in, z, B, nz, v.y_in);
@@ -399,7 +479,12 @@ static int FN(step_fast)(const lstm97_dims *d, const lstm97_layout *L,
         v.u[1 + i] = x_t[i];
     for (ptrdiff_t c = 0; c < C; c++)
         v.u[1 + I + c] = v.y_c[c];
-    FN(matvec)(W_k, v.u, K, nu, v.y_k);
+    if (sparse) {
+        for (ptrdiff_t k = 0; k < K; k++)
+            v.y_k[k] = FN(sp_dot)(W_k + k * nu, v.u, &cols, nu);
+    } else {
+        FN(matvec)(W_k, v.u, K, nu, v.y_k);
+    }
     int finite = 1;
     for (ptrdiff_t k = 0; k < K; k++) {
         if (d->out != LSTM97_OUT_LINEAR)
@@ -440,19 +525,25 @@ static int FN(step_fast)(const lstm97_dims *d, const lstm97_layout *L,
             for (ptrdiff_t k = 0; k < K; k++) {
                 REAL ae = alpha * v.e_k[k];
                 REAL *p = P + L->W_k + k * nu;
-                if (v.full[row_k + k] != 0)
+                const REAL *mk = v.full[row_k + k] != 0 ? NULL : M + L->W_k + k * nu;
+                if (sparse)
+                    FN(sp_axpy)(nu, ae, v.u, p, mk, &cols);
+                else if (!mk)
                     FN(axpy)(nu, ae, v.u, p);
                 else
-                    FN(axpy_masked)(nu, ae, v.u, p, M + L->W_k + k * nu);
+                    FN(axpy_masked)(nu, ae, v.u, p, mk);
             }
             if (has_out) {
                 for (ptrdiff_t j = 0; j < B; j++) {
                     REAL ae = alpha * v.e_out[j];
                     REAL *p = P + L->W_out + j * nz;
-                    if (v.full[B + j] != 0)
+                    const REAL *mk = v.full[B + j] != 0 ? NULL : M + L->W_out + j * nz;
+                    if (sparse)
+                        FN(sp_axpy)(nz, ae, z, p, mk, &cols);
+                    else if (!mk)
                         FN(axpy)(nz, ae, z, p);
                     else
-                        FN(axpy_masked)(nz, ae, z, p, M + L->W_out + j * nz);
+                        FN(axpy_masked)(nz, ae, z, p, mk);
                 }
             }
         }
@@ -464,7 +555,23 @@ static int FN(step_fast)(const lstm97_dims *d, const lstm97_layout *L,
                 REAL b = v.g_c[c] * fin;
                 REAL *dc = dS_c + c * nz;
                 REAL *di = dS_in + c * nz;
-                if (!learn) {
+                if (sparse) {
+                    /* traces on the nonzero columns, then (target) dense updates:
+                       the same values as the fused loops below */
+                    FN(sp_traces)(nz, a, b, z, dc, di, &cols);
+                    if (learn) {
+                        REAL ae = alpha * v.e_s[c];
+                        REAL *pc = P + L->W_c + c * nz;
+                        REAL *pi = P + L->W_in + j * nz;
+                        if (v.full[row_c + c] != 0 && v.full[j] != 0) {
+                            FN(axpy)(nz, ae, dc, pc);
+                            FN(axpy)(nz, ae, di, pi);
+                        } else {
+                            FN(axpy_masked)(nz, ae, dc, pc, M + L->W_c + c * nz);
+                            FN(axpy_masked)(nz, ae, di, pi, M + L->W_in + j * nz);
+                        }
+                    }
+                } else if (!learn) {
                     FN(traces_only)(nz, a, b, z, dc, di);
                 } else {
                     REAL ae = alpha * v.e_s[c];

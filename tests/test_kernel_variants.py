@@ -61,3 +61,28 @@ def test_streaming_step_fast_equals_naive():
         results.append((theta, np.array(outs)))
     np.testing.assert_array_equal(results[0][0], results[1][0])
     np.testing.assert_array_equal(results[0][1], results[1][1])
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("seed", range(20))
+def test_sparse_inputs_fast_equals_naive(seed, dtype):
+    """One-hot inputs with I >= 16 take the sparse path of the tuned step."""
+    rng = np.random.default_rng(1000 + seed)
+    cfg = random_config(rng)
+    cfg["n_in"] = int(rng.integers(16, 60))
+    net = fastlstm.LSTM(**cfg, dtype=dtype, seed=seed)
+    if seed % 2:
+        for name in net.params:
+            net.set_mask(name, rng.random(net.masks[name].shape) < 0.8)
+    T = int(rng.integers(1, 40))
+    x = np.zeros((T, net.I), dtype)
+    x[np.arange(T), rng.integers(0, net.I, T)] = 1.0       # one-hot
+    x[rng.random(T) < 0.2] *= 0.0                            # some all-zero steps
+    x[rng.random(T) < 0.2, 0] = -0.5                        # some two-hot steps
+    y = rng.uniform(0, 1, (T, net.K)).astype(dtype)
+    tmask = (rng.random(T) < 0.5).astype(np.uint8)
+    for schedule in (0, 1):
+        a = run(net, _core.KERNEL_FAST, x, y, tmask, 0.05, schedule)
+        b = run(net, _core.KERNEL_NAIVE, x, y, tmask, 0.05, schedule)
+        for u, v, what in zip(a, b, ("weights", "outputs", "forward")):
+            np.testing.assert_array_equal(u, v, err_msg=f"{what}, schedule {schedule}")

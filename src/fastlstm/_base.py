@@ -151,7 +151,7 @@ def layout(I, K, B, S, output_gate):
         pos += shp[0] * shp[1]
     return dict(C=C, nz=nz, nu=nu, shapes=shapes, offsets=offsets, n_params=pos,
                 state_len=nz + C + 2 * C * nz,
-                work_len=nu + 3 * B + 5 * C + 2 * K + n_gates * B + C + K)
+                work_len=nu + 3 * B + 5 * C + 2 * K + n_gates * B + C + K + I)
 
 
 class NetBase:
@@ -253,7 +253,7 @@ class NetBase:
 
     def _init_weights(self, rng, init_range, in_gate_bias, out_gate_bias):
         w = rng.uniform(-init_range, init_range, size=self._theta.size)
-        self._theta[...] = w * self._mask
+        self._theta[...] = np.where(self._mask != 0, w, 0.0)     # +0, never -0
         if in_gate_bias is not None:
             self.params["W_in"][:, 0] = in_gate_bias
         if out_gate_bias is not None:
@@ -291,7 +291,7 @@ class NetBase:
             raise ValueError("mask: values must be 0 or 1")
         with self._lock:
             self._masks_w[name][...] = m
-            self.params[name][...] *= self._masks_w[name]
+            self.params[name][self._masks_w[name] == 0] = 0.0
 
     def __repr__(self):
         c = self.config
