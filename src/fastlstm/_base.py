@@ -10,7 +10,7 @@ import json
 import math
 import numbers
 import os
-import tempfile
+import secrets
 import threading
 import zipfile
 
@@ -58,11 +58,23 @@ def _check_choice(value, name, choices):
     return value
 
 
+def _as_path(path):
+    try:
+        return os.fspath(path)
+    except TypeError:
+        raise TypeError(f"path: expected str, bytes or os.PathLike, "
+                        f"got {type(path).__name__}") from None
+
+
 def _check_real(value, name, minimum=None):
     if type(value) is not float:
         if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
             raise TypeError(f"{name}: expected a real number, got {type(value).__name__}")
-        value = float(value)
+        try:
+            value = float(value)
+        except OverflowError:
+            raise ValueError(f"{name}: must be finite, got a number too large for a "
+                             f"float") from None
     if not math.isfinite(value):
         raise ValueError(f"{name}: must be finite, got {value}")
     if minimum is not None and value < minimum:
@@ -186,6 +198,13 @@ class NetBase:
             raise ValueError("in_gate_bias/out_gate_bias: the gates have no bias weights "
                              f"(bias={bias})")
         dt = _check_dtype(dtype)
+        fmax = float(np.finfo(dt).max)
+        if init_range > fmax / 2:
+            raise ValueError(f"init_range: must be <= {fmax / 2:g} for {dt.name}, "
+                             f"got {init_range}")
+        for nm, v in (("in_gate_bias", in_gate_bias), ("out_gate_bias", out_gate_bias)):
+            if v is not None and max(abs(b) for b in v) > fmax:
+                raise ValueError(f"{nm}: values must be finite in {dt.name}")
         if B * S > MAX_DIM:
             raise ValueError(f"n_blocks * block_size: must be <= {MAX_DIM}, got {B * S}")
         lay = layout(I, K, B, S, output_gate)
@@ -465,9 +484,11 @@ class NetBase:
         N, T = x.shape[:2]
         tmask = None
         if mask is not None:
-            tmask = self._as_mask(np.reshape(_numeric_array(mask, "mask"), -1)
-                                  if np.shape(mask) == (N, T) else _bad_mask(mask, N, T),
-                                  N * T)
+            m = _numeric_array(mask, "mask")
+            if m.shape != (N, T):
+                raise ValueError(f"mask: expected shape ({N}, {T}) to match x, got "
+                                 f"{m.shape}")
+            tmask = self._as_mask(m.reshape(-1), N * T)
         if not self._targets_finite(y.reshape(N * T, self.K), tmask):
             raise ValueError(f"y: contains NaN or infinite values at target steps "
                              f"(as {self.dtype})")
@@ -510,17 +531,22 @@ class NetBase:
         """Write architecture, masks, parameters and format version to ``path``.
 
         The file is a numpy ``.npz`` archive without pickled objects.  It is written to
-        a temporary file in the same directory, then renamed over ``path``, so an
-        interrupted save leaves any previous file intact.
+        a temporary file in the same directory (``.fastlstm-*.tmp``), then renamed over
+        ``path``, so an interrupted save leaves any previous file intact.
         """
-        path = os.fspath(path)
+        path = _as_path(path)
         directory = os.path.dirname(os.path.abspath(path))
         meta = json.dumps({"format": "fastlstm", "version": FORMAT_VERSION,
                            "config": self.config})
-        fd, tmp = tempfile.mkstemp(prefix=".fastlstm-", suffix=".tmp", dir=directory)
+        tmp = os.path.join(directory, f".fastlstm-{os.getpid()}-{secrets.token_hex(8)}.tmp")
+        # O_EXCL: never follow or reuse an existing name; 0o666 & ~umask like open()
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         try:
             with os.fdopen(fd, "wb") as f:
                 with self._lock:
+                    if np.any(self._theta[self._mask == 0] != 0):
+                        raise ValueError("params: masked weights must be 0 (a weight "
+                                         "under a 0 mask was written through net.params)")
                     np.savez(f, meta=np.frombuffer(meta.encode("utf-8"), dtype=np.uint8),
                              params=self._theta, masks=self._mask)
                 f.flush()
@@ -533,20 +559,29 @@ class NetBase:
 
     @classmethod
     def load(cls, path):
-        """Read a net written by :meth:`save`; ValueError for any invalid file."""
-        path = os.fspath(path)
+        """Read a net written by :meth:`save`; ValueError for any invalid file.
+
+        Nothing in the file is executed (no pickle); sizes are checked against the
+        architecture before the net is built.
+        """
+        path = _as_path(path)
+        bad = f"path: {path!r} is not a valid fastlstm file"
         try:
-            with np.load(path, allow_pickle=False) as f:
-                if set(f.files) != {"meta", "params", "masks"}:
-                    raise ValueError(f"unexpected members {sorted(f.files)}")
-                meta_raw, theta, mask = f["meta"], f["params"], f["masks"]
+            with open(path, "rb") as fh:
+                f = np.load(fh, allow_pickle=False)
+                if not isinstance(f, np.lib.npyio.NpzFile):
+                    raise ValueError("not an .npz archive")
+                with f:
+                    if set(f.files) != {"meta", "params", "masks"}:
+                        raise ValueError(f"unexpected members {sorted(f.files)}")
+                    meta_raw, theta, mask = f["meta"], f["params"], f["masks"]
         except FileNotFoundError:
             raise
         except ValueError as exc:
-            raise ValueError(f"path: {path!r} is not a valid fastlstm file ({exc})") from None
-        except (OSError, EOFError, KeyError, zipfile.BadZipFile, RuntimeError) as exc:
-            raise ValueError(f"path: {path!r} is not a valid fastlstm file "
-                             f"({type(exc).__name__}: {exc})") from None
+            raise ValueError(f"{bad} ({exc})") from None
+        except (OSError, EOFError, KeyError, zipfile.BadZipFile, RuntimeError,
+                MemoryError, TypeError) as exc:
+            raise ValueError(f"{bad} ({type(exc).__name__}: {exc})") from None
         try:
             if meta_raw.dtype != np.uint8 or meta_raw.ndim != 1:
                 raise ValueError("bad meta record")
@@ -559,6 +594,13 @@ class NetBase:
             config = meta.get("config")
             if not isinstance(config, dict):
                 raise ValueError("bad config record")
+            dims = [config.get(k) for k in ("n_in", "n_out", "n_blocks", "block_size")]
+            if all(type(v) is int and 1 <= v <= MAX_DIM for v in dims):
+                n = layout(*dims, config.get("output_gate", True) is not False)["n_params"]
+                for name, arr in (("params", theta), ("masks", mask)):
+                    if arr.shape != (n,):
+                        raise ValueError(f"{name}: expected shape ({n},) for the "
+                                         f"architecture in the file, got {arr.shape}")
             net = cls(**config)
             if theta.dtype != net.dtype or theta.shape != net._theta.shape:
                 raise ValueError(f"params: expected {net._theta.shape} {net.dtype}, "
@@ -572,8 +614,8 @@ class NetBase:
                 raise ValueError("params: contain NaN or infinite values")
             if np.any(theta[mask == 0] != 0):
                 raise ValueError("params: masked weights must be 0")
-        except (ValueError, TypeError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ValueError(f"path: {path!r} is not a valid fastlstm file ({exc})") from None
+        except (ValueError, TypeError, UnicodeDecodeError, RecursionError) as exc:
+            raise ValueError(f"{bad} ({exc})") from None
         net._theta[...] = theta
         net._mask[...] = mask
         return net
@@ -702,6 +744,7 @@ class Stream:
             with net._lock:
                 np.copyto(net._backup, net._theta)
                 try:
+                    np.multiply(self._dW, net._mask, out=self._dW)   # masks set meanwhile
                     net._apply_kernel(self._dW)
                 except FloatingPointError:
                     np.copyto(net._theta, net._backup)
@@ -719,6 +762,3 @@ def _as_vector(v, name, n, dtype):
         raise ValueError(f"{name}: contains NaN or infinite values (as {np.dtype(dtype)})")
     return arr
 
-
-def _bad_mask(mask, N, T):
-    raise ValueError(f"mask: expected shape ({N}, {T}) to match x, got {np.shape(mask)}")
