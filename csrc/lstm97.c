@@ -133,13 +133,21 @@ static int lstm97_run_threads(int n, void *(*fn)(void *), void *jobs, size_t job
         args[k].job = (char *)jobs + (size_t)k * job_size;
         args[k].start = &start;
     }
+    /* the workers need little stack: a small one makes starting them cheaper */
+    pthread_attr_t attr;
+    int have_attr = pthread_attr_init(&attr) == 0;
+    if (have_attr)
+        pthread_attr_setstacksize(&attr, (size_t)1 << 18);
     for (int k = 1; k < n; k++) {
-        if (pthread_create(&threads[k], NULL, lstm97_thread_main, &args[k]) != 0) {
+        if (pthread_create(&threads[k], have_attr ? &attr : NULL, lstm97_thread_main,
+                           &args[k]) != 0) {
             ok = 0;
             break;
         }
         created++;
     }
+    if (have_attr)
+        pthread_attr_destroy(&attr);
     if (ok)
         lstm97_thread_main(&args[0]);
     else
