@@ -1,0 +1,324 @@
+"""Summaries of the per-trial JSON: a markdown table beside the paper's, and plots.
+
+``write_report(out_dir, md_path, plot_dir)`` reads every trial record under ``out_dir``
+and (re)writes ``docs/reproduction.md`` with the figures of each row and ablation, the
+machine, the commands run and their wall times; learning curves go to ``plot_dir`` as
+PNG when matplotlib (optional extra ``plot``) is installed.
+"""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import time
+from collections import defaultdict
+from typing import Dict, List, Optional
+
+import numpy as np
+
+from .rows import ROWS
+from .runner import load_results
+
+__all__ = ["summarise", "write_report", "machine_info", "reproduced"]
+
+
+def machine_info() -> Dict[str, str]:
+    cpu = platform.processor() or "unknown"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return {"cpu": cpu, "cores": str(os.cpu_count()), "system": platform.platform(),
+            "python": platform.python_version(), "numpy": np.__version__}
+
+
+def summarise(recs: List[dict]) -> dict:
+    """Figures of one row (one ablation) from its trial records."""
+    n = len(recs)
+    ok = [r for r in recs if r.get("success")]
+    seqs = [r["sequences"] for r in ok]
+    s = {"trials": n, "successes": len(ok), "success_rate": 100.0 * len(ok) / n if n else None,
+         "mean": statistics.mean(seqs) if seqs else None,
+         "median": statistics.median(seqs) if seqs else None,
+         "min": min(seqs) if seqs else None, "max": max(seqs) if seqs else None,
+         "wall": sum(r.get("wall_time", 0.0) for r in recs),
+         "caps": sorted({r.get("max_sequences") for r in recs}),
+         "diverged": sum(r.get("stop_reason") == "diverged" for r in recs),
+         "sequences_total": sum(r.get("sequences_at_stop", r["sequences"]) for r in recs)}
+    tests = [r["test"] for r in ok if isinstance(r.get("test"), dict)]
+    s["test_of"] = "successful"
+    if not tests:
+        tests = [r["test"] for r in recs if isinstance(r.get("test"), dict)]
+        s["test_of"] = "all (none successful)"
+    if tests and "wrong" in tests[0]:
+        s["test_wrong"] = statistics.mean(t["wrong"] for t in tests)
+        s["test_fraction_wrong"] = statistics.mean(t["fraction_wrong"] for t in tests)
+        s["test_mse"] = statistics.mean(t["mse"] for t in tests)
+        s["test_abs"] = statistics.mean(t["mean_abs_error"] for t in tests)
+    mb = [r["mean_below_at"] for r in recs if r.get("mean_below_at") is not None]
+    s["mean_below"] = (len(mb), statistics.mean(mb)) if mb else None
+    st1 = [r["st1"] for r in ok if r.get("st1") is not None]
+    s["st1_mean"] = statistics.mean(st1) if st1 else None
+    if recs and recs[0].get("experiment") == "reber":
+        s["tp_correct"] = statistics.mean(r["test"]["test_tp_correct_fraction"] for r in recs)
+    if recs and recs[0].get("cell_added_at") is not None or any(
+            r.get("cell_added_at") for r in recs):
+        c = [r["cell_added_at"] for r in recs if r.get("cell_added_at")]
+        s["cell_added_mean"] = statistics.mean(c) if c else None
+    return s
+
+
+def reproduced(row, s) -> Optional[bool]:
+    """The issue's rule: success rate >= paper's - 10 points (paper's rate taken as 100
+    where the paper prints none) and mean sequences within a factor 2 of the paper's."""
+    if not s["trials"]:
+        return None
+    paper_rate = row.paper.get("success")
+    paper_rate = 100.0 if paper_rate is None else paper_rate
+    if s["success_rate"] < paper_rate - 10:
+        return False
+    if s["mean"] is None:
+        return False
+    ratio = s["mean"] / row.paper["sequences"]
+    return 0.5 <= ratio <= 2.0
+
+
+def _fmt(v, digits=0):
+    if v is None:
+        return "-"
+    if isinstance(v, float) and digits:
+        return f"{v:.{digits}g}"
+    return f"{v:,.0f}"
+
+
+def _test_cell(row, s):
+    if row.experiment == "reber":
+        return (f"T/P step right on {100 * s.get('tp_correct', 0):.0f}% of test strings "
+                f"(final nets)")
+    if "test_wrong" not in s:
+        return "-"
+    if s.get("test_of") != "successful":
+        return _test_cell_inner(row, s) + " [nets at the cap]"
+    return _test_cell_inner(row, s)
+
+
+def _test_cell_inner(row, s):
+    p = row.paper
+    if row.experiment in ("3a", "3b", "3c"):
+        return f"{s['test_fraction_wrong']:.5f} (paper {p['fraction_wrong']})"
+    if row.experiment == "multiplication":
+        return (f"{s['test_wrong']:.1f} wrong, MSE {s['test_mse']:.4f} "
+                f"(paper {p['wrong']}, {p['mse']})")
+    return f"{s['test_wrong']:.1f} wrong (paper {p['wrong']})"
+
+
+def _plot(row_id, groups, plot_dir) -> Optional[str]:
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return None
+    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(9, 3.3))
+    colors = {None: "tab:blue", "sequence": "tab:orange", "full-gradient": "tab:green"}
+    for abl, recs in groups.items():
+        for i, r in enumerate(recs):
+            c = r.get("curve") or {}
+            if not c.get("sequences"):
+                continue
+            kw = dict(color=colors.get(abl, "gray"), alpha=0.5, lw=0.8,
+                      label=(abl or "paper rule") if i == 0 else None)
+            ax.plot(c["sequences"], c["train_abs_error"], **kw)
+            ax2.plot(c["sequences"], c["train_wrong"], **kw)
+    row = ROWS[row_id]
+    for a in (ax, ax2):
+        a.axvline(row.paper["sequences"], color="k", ls="--", lw=0.8, label="paper mean")
+        a.set_xlabel("training sequences")
+        a.set_yscale("log")
+    ax.set_ylabel("mean abs. training error")
+    ax2.set_ylabel("fraction of sequences wrong")
+    fig.suptitle(f"{row.table}: {row.id} ({row.label})", fontsize=9)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    os.makedirs(plot_dir, exist_ok=True)
+    path = os.path.join(plot_dir, f"{row_id}.png")
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return path
+
+
+def _commands(out_dir) -> List[dict]:
+    path = os.path.join(out_dir, "commands.jsonl")
+    out: Dict[str, dict] = {}
+    try:
+        with open(path) as f:
+            for line in f:
+                try:
+                    rec = json.loads(line)
+                except ValueError:
+                    continue
+                out.setdefault(rec.get("id", str(len(out))), {}).update(rec)
+    except OSError:
+        pass
+    return list(out.values())
+
+
+def write_report(out_dir="results", md_path="docs/reproduction.md",
+                 plot_dir="docs/reproduction", notes_path=None, log=print) -> str:
+    """Regenerate the markdown report (and plots) from the JSON under ``out_dir``."""
+    recs = load_results(out_dir)
+    by_row = defaultdict(lambda: defaultdict(list))
+    for r in recs:
+        if r.get("row") in ROWS:
+            by_row[r["row"]][r.get("ablation")].append(r)
+    md_dir = os.path.dirname(os.path.abspath(md_path))
+    plots_ok = True
+    lines = ["# Reproduction of Hochreiter & Schmidhuber (1997), section 5, with fastlstm",
+             "",
+             "Generated by `python -m fastlstm reproduce --report-only` from the per-trial "
+             f"JSON in `{out_dir}/` on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}."
+             " Regenerate at any time; rows without results are marked 'not run'.", ""]
+    lines += ["## How to run", "", "```",
+              "pip install -e '.[plot]'                 # matplotlib for the plots",
+              "python -m fastlstm reproduce --list      # rows, trial counts, caps",
+              "python -m fastlstm reproduce all --jobs 1                  # everything",
+              "python -m fastlstm reproduce adding 6a --trials 10        # some rows",
+              "python -m fastlstm reproduce reber-3x2-lr0.5 --ablation full-gradient",
+              "python -m fastlstm reproduce all --scheduler tcp://host:8786   # Dask",
+              "python -m fastlstm reproduce --report-only   # rewrite this file from JSON",
+              "```", "",
+              "Trials are resumable (one JSON per trial under `--out`; an existing trial "
+              "is skipped unless `--no-resume`); the seed of trial i of a row is derived "
+              "from `--seed`, the row id and i, and is shared by the ablations.", ""]
+    mi = machine_info()
+    lines += ["## Machine", "", f"- CPU: {mi['cpu']} ({mi['cores']} cores; runs used one "
+              "worker unless stated in the commands)", f"- {mi['system']}, Python "
+              f"{mi['python']}, numpy {mi['numpy']}", ""]
+    lines += ["## Reading the table", "",
+              "- *success*: trials that met the paper's stopping criterion within the cap "
+              "(the paper's rate in brackets; where the paper prints none, 100% is assumed "
+              "for the verdict).",
+              "- *mean / median*: training sequences to success, over successful trials "
+              "(the paper's mean in brackets); *ratio* = our mean / paper's mean.",
+              "- *verdict*: **yes** if the success rate is at least the paper's minus 10 "
+              "points and the mean is within a factor 2 of the paper's (the issue's rule); "
+              "'(n<paper)' marks rows run with fewer trials than the paper.",
+              "- *wall*: summed trial wall time (one core).", ""]
+    header = ("| table | row | weights | trials (paper) | success % (paper) | mean seq "
+              "(paper) | median | ratio | test | verdict | wall |")
+    sep = "|" + "---|" * 11
+    verdicts = {}
+    table_start = len(lines)
+    for abl in (None, "sequence", "full-gradient"):
+        rows_here = [rid for rid in ROWS if abl in by_row.get(rid, {})]
+        if abl is not None and not rows_here:
+            continue
+        title = ("## Results: the paper's rule (truncated gradient, on-line 'step' schedule)"
+                 if abl is None else f"## Ablation: {abl}")
+        lines += [title, "", header, sep]
+        for rid, row in ROWS.items():
+            rs = by_row.get(rid, {}).get(abl)
+            if not rs:
+                if abl is None:
+                    lines.append(f"| {row.table} | {rid} ({row.label}) | {row.weights} | "
+                                 f"0 ({row.trials}) | not run | ({_fmt(row.paper['sequences'])})"
+                                 " | | | | | |")
+                continue
+            s = summarise(rs)
+            weights = sorted({r.get("n_weights") for r in rs})
+            wtxt = str(weights[0]) if len(weights) == 1 else str(weights)
+            if weights != [row.weights]:
+                wtxt += f" (paper {row.weights})"
+            prate = row.paper.get("success")
+            ratio = (s["mean"] / row.paper["sequences"]) if s["mean"] else None
+            verdict = reproduced(row, s)
+            if abl is None:
+                verdicts[rid] = (verdict, s["trials"] < row.trials)
+            vtxt = {True: "**yes**", False: "no", None: "-"}[verdict]
+            if s["trials"] < row.trials:
+                vtxt += " (n<paper)"
+            cap_txt = "/".join(_fmt(c) for c in s["caps"])
+            succ = (f"{s['success_rate']:.0f} ({prate if prate is not None else '-'})"
+                    f"; cap {cap_txt}")
+            if s["diverged"]:
+                succ += f"; {s['diverged']} diverged"
+            mean_txt = f"{_fmt(s['mean'])} ({_fmt(row.paper['sequences'])})"
+            if s.get("st1_mean"):
+                mean_txt += f"; ST1 {_fmt(s['st1_mean'])} ({_fmt(row.paper.get('st1'))})"
+            if s.get("mean_below"):
+                k, m = s["mean_below"]
+                mean_txt += (f"; window mean below threshold after {_fmt(m)} "
+                             f"({k}/{s['trials']} trials)")
+            if s.get("cell_added_mean"):
+                mean_txt += f"; cell added after {_fmt(s['cell_added_mean'])}"
+            lines.append(
+                f"| {row.table} | {rid} ({row.label}) | {wtxt} | {s['trials']} "
+                f"({row.trials}) | {succ} | {mean_txt} | {_fmt(s['median'])} | "
+                f"{'-' if ratio is None else f'{ratio:.2f}'} | {_test_cell(row, s)} | "
+                f"{vtxt} | {s['wall']:.0f} s |")
+        lines.append("")
+    yes = [r for r, (v, _) in verdicts.items() if v]
+    no = [r for r, (v, _) in verdicts.items() if v is False]
+    summary = ["## Summary", "",
+               f"- rows run: {len(verdicts)} of {len(ROWS)}; reproduced by the issue's "
+               f"rule: {len(yes)} ({', '.join(yes) or 'none'})",
+               f"- not reproduced: {len(no)} ({', '.join(no) or 'none'})",
+               f"- not run: {', '.join(r for r in ROWS if r not in verdicts) or 'none'}",
+               f"- total trial wall time: {sum(r.get('wall_time', 0) for r in recs):.0f} s "
+               f"over {len(recs)} trials", ""]
+    lines[table_start:table_start] = summary
+    # plots
+    plot_lines = []
+    for rid in ROWS:
+        if rid not in by_row:
+            continue
+        path = _plot(rid, by_row[rid], plot_dir)
+        if path is None:
+            plots_ok = False
+            break
+        rel = os.path.relpath(path, md_dir)
+        plot_lines.append(f"![{rid}]({rel})")
+    lines += ["## Learning curves", ""]
+    if plots_ok:
+        lines += ["Mean absolute training error per block of sequences (log scale), one "
+                  "line per trial; dashed: the paper's mean sequences to success.", ""]
+        lines += plot_lines
+    else:
+        lines.append("matplotlib is not installed (`pip install 'fastlstm[plot]'`): no "
+                     "plots.")
+        log("matplotlib not installed: skipping the plots")
+    lines.append("")
+    # decided choices per experiment
+    lines += ["## Protocol choices where the paper is silent (DECIDED)", ""]
+    seen = set()
+    for rid, groups in by_row.items():
+        exp = ROWS[rid].experiment
+        if exp in seen:
+            continue
+        seen.add(exp)
+        r0 = next(iter(groups.values()))[0]
+        lines.append(f"**{exp}** ({ROWS[rid].table}):")
+        for d in r0.get("decided", []):
+            lines.append(f"- {d}")
+        lines.append("")
+    if notes_path and os.path.exists(notes_path):
+        with open(notes_path) as f:
+            lines += [f.read().rstrip(), ""]
+    cmds = _commands(out_dir)
+    lines += ["## Commands run", "", "| started (UTC) | command | wall |", "|---|---|---|"]
+    for c in cmds:
+        wall = c.get("wall")
+        lines.append(f"| {c.get('started', '')} | `{c.get('command', '')}` | "
+                     f"{'running or interrupted' if wall is None else f'{wall:.0f} s'} |")
+    lines.append("")
+    os.makedirs(md_dir, exist_ok=True)
+    text = "\n".join(lines)
+    with open(md_path, "w") as f:
+        f.write(text)
+    log(f"wrote {md_path} ({len(recs)} trial records)")
+    return text
