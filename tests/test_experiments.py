@@ -1,6 +1,7 @@
 """Tests of fastlstm.experiments: every row end to end with a small cap, the ablations,
 the stopping-rule helpers, the runner (resume, process pool, Dask), the report and the CLI.
 The real convergence test (adding, T = 100) takes a few seconds."""
+import importlib.util
 import json
 import os
 
@@ -147,10 +148,9 @@ def test_runner_resume_and_report(tmp_path):
     md = str(tmp_path / "docs" / "reproduction.md")
     text = write_report(out, md, str(tmp_path / "docs" / "plots"), log=logs.append)
     assert "adding-T100" in text and "Ablation: sequence" in text and "not run" in text
-    try:
-        import matplotlib  # noqa: F401
+    if importlib.util.find_spec("matplotlib") is not None:
         assert os.path.exists(tmp_path / "docs" / "plots" / "adding-T100.png")
-    except ImportError:
+    else:
         assert "matplotlib is not installed" in text
 
 
@@ -239,3 +239,17 @@ def test_adding_T100_converges():
     errs = [abs(net.forward(e.x)[-1, 0] - e.y[-1, 0])
             for e in (task.sample(test_rng) for _ in range(500))]
     assert np.mean(errs) < 0.03
+
+
+def test_report_without_matplotlib(tmp_path, monkeypatch):
+    """The report skips the PNG plots with a message when matplotlib is missing."""
+    import sys
+    out = str(tmp_path / "res")
+    run(["6a"], 1, out_dir=out, max_sequences=20, log=lambda m: None)
+    monkeypatch.setitem(sys.modules, "matplotlib", None)     # import raises ImportError
+    msgs = []
+    text = write_report(out, str(tmp_path / "r.md"), str(tmp_path / "plots"),
+                        log=msgs.append)
+    assert "matplotlib is not installed" in text
+    assert any("matplotlib not installed" in m for m in msgs)
+    assert not os.path.exists(tmp_path / "plots")

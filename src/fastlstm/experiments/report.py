@@ -240,6 +240,8 @@ def write_report(out_dir="results", md_path="docs/reproduction.md",
             if abl is None:
                 verdicts[rid] = (verdict, s["trials"] < row.trials)
             vtxt = {True: "**yes**", False: "no", None: "-"}[verdict]
+            if verdict is False and ratio is not None and ratio < 0.5:
+                vtxt = "no (faster than the paper)"
             if s["trials"] < row.trials:
                 vtxt += " (n<paper)"
             cap_txt = "/".join(_fmt(c) for c in s["caps"])
