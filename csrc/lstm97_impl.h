@@ -771,12 +771,13 @@ int FN(lstm97_train)(const lstm97_dims *d, REAL *params, const REAL *masks,
 }
 
 /* ---- mini-batches (spec section 5, extension) ---------------------------------------------
- * N sequences of length T in lockstep, each with its own state, work and update buffer;
- * at each step (schedule "step") or at the end ("sequence") the parameters move by the
- * mean (1/N) sum_n dW_n.  The sequences form fixed blocks of LSTM97_BATCH_BLOCK; a thread
- * owns whole blocks, sums its blocks' dW_n in order (in its own cache), and then each
- * parameter adds the block sums in block order.  The blocks do not depend on the thread
- * count, so neither does any sum: the result is bitwise the same for every n_threads. */
+ * N sequences of length T in lockstep, each with its own state and work buffer; at each
+ * step (schedule "step") or at the end ("sequence") the parameters move by the mean
+ * (1/N) sum_n dW_n.  The sequences form fixed blocks of LSTM97_BATCH_BLOCK; one thread
+ * owns a whole block and adds the updates of its sequences, in order, into the block's
+ * own dW row (row n0 of the block); then each parameter adds the block rows in block
+ * order.  The blocks do not depend on the thread count, so neither does any sum: the
+ * result is bitwise the same for every n_threads. */
 
 #define LSTM97_BATCH_BLOCK 4
 
@@ -793,24 +794,6 @@ typedef struct FN(lstm97_batch_job) {
     lstm97_barrier *barrier;
     int status;                       /* this thread's: LSTM97_OK or LSTM97_ERR_NONFINITE */
 } FN(lstm97_batch_job);
-
-/* dW_b0 += dW_n for the other sequences n of each block b this thread owns (in order) */
-static void FN(batch_block_sums)(FN(lstm97_batch_job) *job)
-{
-    const ptrdiff_t P = job->L->n_params;
-    const int64_t n_blocks = (job->N + LSTM97_BATCH_BLOCK - 1) / LSTM97_BATCH_BLOCK;
-    for (int64_t b = job->tid; b < n_blocks; b += job->n_threads) {
-        int64_t n0 = b * LSTM97_BATCH_BLOCK, n1 = n0 + LSTM97_BATCH_BLOCK;
-        if (n1 > job->N)
-            n1 = job->N;
-        REAL *restrict acc = job->dW + n0 * P;
-        for (int64_t n = n0 + 1; n < n1; n++) {
-            const REAL *restrict row = job->dW + n * P;
-            for (ptrdiff_t i = 0; i < P; i++)
-                acc[i] += row[i];
-        }
-    }
-}
 
 /* params[i] += (1/N) sum_b dW_b0[i], for i in this thread's slice of the parameters */
 static void FN(batch_apply)(FN(lstm97_batch_job) *job)
@@ -832,12 +815,8 @@ static void FN(batch_clear)(FN(lstm97_batch_job) *job)
 {
     const ptrdiff_t P = job->L->n_params;
     const int64_t n_blocks = (job->N + LSTM97_BATCH_BLOCK - 1) / LSTM97_BATCH_BLOCK;
-    for (int64_t b = job->tid; b < n_blocks; b += job->n_threads) {
-        int64_t n0 = b * LSTM97_BATCH_BLOCK, n1 = n0 + LSTM97_BATCH_BLOCK;
-        if (n1 > job->N)
-            n1 = job->N;
-        memset(job->dW + n0 * P, 0, (size_t)((n1 - n0) * P) * sizeof(REAL));
-    }
+    for (int64_t b = job->tid; b < n_blocks; b += job->n_threads)
+        memset(job->dW + b * LSTM97_BATCH_BLOCK * P, 0, (size_t)P * sizeof(REAL));
 }
 
 static void *FN(batch_worker)(void *arg)
@@ -865,7 +844,8 @@ static void *FN(batch_worker)(void *arg)
                                        job->alpha, LSTM97_ACCUMULATE,
                                        job->y + (n * T + s) * K,
                                        job->state + n * L->state_len,
-                                       job->work + n * L->work_len, job->dW + n * P);
+                                       job->work + n * L->work_len,
+                                       job->dW + b * LSTM97_BATCH_BLOCK * P);
                 if (rc != LSTM97_OK)
                     job->status = rc;
             }
@@ -875,8 +855,7 @@ static void *FN(batch_worker)(void *arg)
             for (int64_t n = 0; n < N && !any; n++)
                 any = job->tmask[n * T + s] != 0;
             if (any) {
-                FN(batch_block_sums)(job);
-                lstm97_barrier_wait(job->barrier);   /* every block sum of step s is done */
+                lstm97_barrier_wait(job->barrier);   /* every block row of step s is done */
                 FN(batch_apply)(job);
                 lstm97_barrier_wait(job->barrier);   /* params ready for step s + 1 */
                 FN(batch_clear)(job);
@@ -884,7 +863,6 @@ static void *FN(batch_worker)(void *arg)
         }
     }
     if (job->schedule == LSTM97_SEQUENCE) {
-        FN(batch_block_sums)(job);
         lstm97_barrier_wait(job->barrier);
         FN(batch_apply)(job);
     }
