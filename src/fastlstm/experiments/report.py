@@ -240,8 +240,17 @@ def write_report(out_dir="results", md_path="docs/reproduction.md",
             if abl is None:
                 verdicts[rid] = (verdict, s["trials"] < row.trials)
             vtxt = {True: "**yes**", False: "no", None: "-"}[verdict]
-            if verdict is False and ratio is not None and ratio < 0.5:
-                vtxt = "no (faster than the paper)"
+            if verdict is False:
+                paper_rate = 100.0 if prate is None else prate
+                why = []
+                if s["success_rate"] < paper_rate - 10:
+                    why.append("success rate")
+                if ratio is not None and ratio > 2.0:
+                    why.append("slower")
+                if ratio is not None and ratio < 0.5:
+                    why.append("faster than the paper")
+                if why:
+                    vtxt = f"no ({', '.join(why)})"
             if s["trials"] < row.trials:
                 vtxt += " (n<paper)"
             cap_txt = "/".join(_fmt(c) for c in s["caps"])
