@@ -6,6 +6,7 @@ A backend subclass supplies five methods over the flat buffers: ``_new_state``,
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import numbers
@@ -386,6 +387,18 @@ class NetBase:
     def _copy_into(dst, src):
         np.copyto(dst, src)
 
+    @contextlib.contextmanager
+    def _transaction(self):
+        """Hold the net's lock; if the body raises FloatingPointError, put the
+        parameters back as they were on entry (then re-raise)."""
+        with self._lock:
+            self._copy_into(self._backup, self._theta)
+            try:
+                yield
+            except FloatingPointError:
+                self._copy_into(self._theta, self._backup)
+                raise
+
     @staticmethod
     def _as_schedule(schedule):
         return _check_choice(schedule, "schedule", SCHEDULES)
@@ -439,13 +452,8 @@ class NetBase:
         x, y, tmask = self._as_xy(x, y, mask)
         lr = _check_real(lr, "lr", minimum=0.0)
         schedule = self._as_schedule(schedule)
-        with self._lock:
-            self._copy_into(self._backup, self._theta)
-            try:
-                return self._train_kernel(x, y, tmask, lr, schedule)
-            except FloatingPointError:
-                self._copy_into(self._theta, self._backup)
-                raise
+        with self._transaction():
+            return self._train_kernel(x, y, tmask, lr, schedule)
 
     def train_batch(self, x, y, mask=None, lr=0.1, schedule="step", n_threads=1):
         """Mini-batch learning: N sequences in lockstep, the mean update applied.
@@ -497,13 +505,8 @@ class NetBase:
         n_threads = _check_int(n_threads, "n_threads")
         if n_threads > 64:
             raise ValueError(f"n_threads: must be in [1, 64], got {n_threads}")
-        with self._lock:
-            self._copy_into(self._backup, self._theta)
-            try:
-                return self._train_batch_kernel(x, y, tmask, lr, schedule, n_threads)
-            except FloatingPointError:
-                self._copy_into(self._theta, self._backup)
-                raise
+        with self._transaction():
+            return self._train_batch_kernel(x, y, tmask, lr, schedule, n_threads)
 
     def _as_batch(self, a, name, cols):
         arr = _numeric_array(a, name)
@@ -690,18 +693,12 @@ class Stream:
         x_t = _as_vector(x_t, "x_t", net.I, net.dtype)
         if y_t is not None:
             y_t = _as_vector(y_t, "y_t", net.K, net.dtype) if self.learn else None
-        with net._lock:
-            if self._mode == MODE_LEARN and y_t is not None:
-                np.copyto(net._backup, net._theta)
-                try:
-                    out = net._step_kernel(self._state, x_t, y_t, self.lr, self._mode,
-                                           self._dW)
-                except FloatingPointError:
-                    np.copyto(net._theta, net._backup)
-                    raise
-            else:
-                out = net._step_kernel(self._state, x_t, y_t, self.lr, self._mode,
-                                       self._dW)
+        if self._mode == MODE_LEARN and y_t is not None:
+            with net._transaction():
+                out = net._step_kernel(self._state, x_t, y_t, self.lr, self._mode, self._dW)
+        else:
+            with net._lock:
+                out = net._step_kernel(self._state, x_t, y_t, self.lr, self._mode, self._dW)
         self.t += 1
         return out
 
@@ -724,16 +721,8 @@ class Stream:
         if self.learn and y is None:       # traces still run: a piece without targets
             y = np.zeros((x.shape[0], net.K), net.dtype)
             tmask = np.zeros(x.shape[0], np.uint8)
-        with net._lock:
-            if mode == MODE_LEARN:
-                net._copy_into(net._backup, net._theta)
-                try:
-                    out = net._run_kernel(self._state, x, y, tmask, self.lr, mode, self._dW)
-                except FloatingPointError:
-                    net._copy_into(net._theta, net._backup)
-                    raise
-            else:
-                out = net._run_kernel(self._state, x, y, tmask, self.lr, mode, self._dW)
+        with net._transaction() if mode == MODE_LEARN else net._lock:
+            out = net._run_kernel(self._state, x, y, tmask, self.lr, mode, self._dW)
         self.t += x.shape[0]
         return out
 
@@ -741,14 +730,9 @@ class Stream:
         """End the sequence: apply the summed update (schedule "sequence"), reset."""
         if self._mode == MODE_ACCUMULATE:
             net = self.net
-            with net._lock:
-                np.copyto(net._backup, net._theta)
-                try:
-                    np.multiply(self._dW, net._mask, out=self._dW)   # masks set meanwhile
-                    net._apply_kernel(self._dW)
-                except FloatingPointError:
-                    np.copyto(net._theta, net._backup)
-                    raise
+            with net._transaction():
+                np.multiply(self._dW, net._mask, out=self._dW)   # masks set meanwhile
+                net._apply_kernel(self._dW)
         self.reset()
 
 
