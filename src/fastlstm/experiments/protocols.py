@@ -594,6 +594,38 @@ def _marked_net(seed_rng, in_gate_bias):
                          seed=seed_rng)
 
 
+def _window_trial(task, learner, net, rng_train, rng_test, *, threshold, tol, n_seq=None,
+                  max_sequences, desc, progress, decided):
+    """Train on final-target sequences until a 2000-sequence window rule holds, then test
+    on 2560 new sequences.  ST3(threshold) when n_seq is None: the window is full, its
+    mean absolute error < threshold and none of it wrong (|error| >= tol); else
+    (Exp. 5): fewer than n_seq of the window have |error| > tol."""
+    win = _Window(2000)
+    first = {"mean_below": None}
+
+    def stop(n, err, bad):
+        if n_seq is not None:
+            win.add(err, err > tol)
+            return win.full and win.n_bad < n_seq
+        win.add(err, bad)
+        if win.full and win.mean < threshold:
+            if first["mean_below"] is None:
+                first["mean_below"] = n
+            return win.n_bad == 0
+        return False
+
+    n, reason, curve, wall = _run_final_target(
+        task, learner, rng_train, stop=stop, max_sequences=max_sequences,
+        desc=desc, progress=progress, tol=tol)
+    extra = {} if n_seq is not None else {"mean_below_at": first["mean_below"]}
+    return _result(
+        success=reason == "success", stop_reason=reason, sequences=n,
+        window={"mean_abs_error": win.mean, "wrong": int(win.n_bad)}, **extra,
+        test=_final_test(net, task, rng_test, 2560),
+        curve=curve, wall_time=wall, rule=learner.rule, **_net_info(net),
+        decided=decided)
+
+
 def adding_trial(T=100, *, seed, max_sequences=None, ablation=None, progress=False):
     """Exp. 4, adding problem (Table 7): one trial, stop at ST3(0.01), test on 2560."""
     if max_sequences is None:
@@ -602,27 +634,9 @@ def adding_trial(T=100, *, seed, max_sequences=None, ablation=None, progress=Fal
     task = get_task("adding", T=T)
     net = _marked_net(rng_w, [-3.0, -6.0])
     learner = _Learner(net, 0.5, ablation)
-    win = _Window(2000)
-    first = {"mean_below": None}
-
-    def stop(n, err, bad):
-        win.add(err, bad)
-        if win.full and win.mean < 0.01:
-            if first["mean_below"] is None:
-                first["mean_below"] = n
-            return win.n_bad == 0
-        return False
-
-    n, reason, curve, wall = _run_final_target(
-        task, learner, rng_train, stop=stop, max_sequences=max_sequences,
-        desc=f"adding T{T} s{seed}", progress=progress, tol=0.04)
-    success = reason == "success"
-    return _result(
-        success=success, stop_reason=reason, sequences=n,
-        window={"mean_abs_error": win.mean, "wrong": int(win.n_bad)},
-        mean_below_at=first["mean_below"],
-        test=_final_test(net, task, rng_test, 2560),
-        curve=curve, wall_time=wall, rule=learner.rule, **_net_info(net),
+    return _window_trial(
+        task, learner, net, rng_train, rng_test, threshold=0.01, tol=0.04,
+        max_sequences=max_sequences, desc=f"adding T{T} s{seed}", progress=progress,
         decided=["ST3(0.01): mean absolute error of the 2000 most recent training "
                  "sequences < 0.01 and all of them correct (|error| < 0.04) (spec DECIDED)",
                  "a marked first pair has value 0 in the input too (spec DECIDED)",
@@ -640,22 +654,10 @@ def multiplication_trial(T=100, n_seq=140, *, seed, max_sequences=None, ablation
     task = get_task("multiplication", T=T)
     net = _marked_net(rng_w, None)
     learner = _Learner(net, 0.1, ablation)
-    win = _Window(2000)
-
-    def stop(n, err, bad):
-        win.add(err, err > 0.04)
-        return win.full and win.n_bad < n_seq
-
-    n, reason, curve, wall = _run_final_target(
-        task, learner, rng_train, stop=stop, max_sequences=max_sequences,
-        desc=f"mult T{T} n{n_seq} s{seed}", progress=progress, tol=0.04)
-    success = reason == "success"
-    return _result(
-        success=success, stop_reason=reason, sequences=n,
-        window={"mean_abs_error": win.mean, "wrong": int(win.n_bad)},
-        test=_final_test(net, task, rng_test, 2560),
-        curve=curve, wall_time=wall, rule=learner.rule, **_net_info(net),
-        decided=["architecture, init [-0.1, 0.1] and biases as Exp. 4 but all gate "
+    return _window_trial(
+        task, learner, net, rng_train, rng_test, threshold=None, tol=0.04, n_seq=n_seq,
+        max_sequences=max_sequences, desc=f"mult T{T} n{n_seq} s{seed}",
+        progress=progress, decided=["architecture, init [-0.1, 0.1] and biases as Exp. 4 but all gate "
                  "biases random (no special gate biases)",
                  "a marked first pair counts as X = 1.0, also in the input",
                  "the 2000-sequence window must be full before the stop rule applies",
@@ -681,27 +683,9 @@ def order_trial(variant, *, seed, max_sequences=None, ablation=None, progress=Fa
                             in_gate_bias=[-2.0, -4.0, -6.0], seed=rng_w)
         lr = 0.1
     learner = _Learner(net, lr, ablation)
-    win = _Window(2000)
-    first = {"mean_below": None}
-
-    def stop(n, err, bad):
-        win.add(err, bad)
-        if win.full and win.mean < 0.1:
-            if first["mean_below"] is None:
-                first["mean_below"] = n
-            return win.n_bad == 0
-        return False
-
-    n, reason, curve, wall = _run_final_target(
-        task, learner, rng_train, stop=stop, max_sequences=max_sequences,
-        desc=f"{variant} s{seed}", progress=progress, tol=0.3)
-    success = reason == "success"
-    return _result(
-        success=success, stop_reason=reason, sequences=n,
-        window={"mean_abs_error": win.mean, "wrong": int(win.n_bad)},
-        mean_below_at=first["mean_below"],
-        test=_final_test(net, task, rng_test, 2560),
-        curve=curve, wall_time=wall, rule=learner.rule, **_net_info(net),
+    return _window_trial(
+        task, learner, net, rng_train, rng_test, threshold=0.1, tol=0.3,
+        max_sequences=max_sequences, desc=f"{variant} s{seed}", progress=progress,
         decided=["ST3(0.1): the 2000 most recent training sequences all correct (every "
                  "output within 0.3 of its target) and their mean absolute error "
                  "(averaged over the outputs) < 0.1",
