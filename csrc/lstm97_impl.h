@@ -56,12 +56,37 @@ static inline REAL FN(h_prime)(int kind, REAL h)
     }
 }
 
+/* Every dot product of the kernels runs in one fixed order.  Short ones (n < 16) add the
+ * terms in increasing m.  Longer ones take the order of a 4-lane vector loop: partial sums
+ * s_l over the columns m = l (mod 4), each in increasing m, combined as
+ * (s_0 + s_2) + (s_1 + s_3).  The plain kernel spells it out in scalars; the tuned mat-vec
+ * runs the lanes in vector registers.  Same operations, same order: bitwise the same
+ * result (the build passes -ffp-contract=off so that no a * b + c is fused). */
+#define LSTM97_DOT_LANES_MIN 16
+
 static inline REAL FN(dot)(const REAL *restrict a, const REAL *restrict b, ptrdiff_t n)
 {
-    REAL acc = 0;
-    for (ptrdiff_t m = 0; m < n; m++)
-        acc += a[m] * b[m];
-    return acc;
+    if (n < LSTM97_DOT_LANES_MIN) {
+        REAL acc = 0;
+        for (ptrdiff_t m = 0; m < n; m++)
+            acc += a[m] * b[m];
+        return acc;
+    }
+    REAL s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    ptrdiff_t m = 0;
+    for (; m + 4 <= n; m += 4) {
+        s0 += a[m] * b[m];
+        s1 += a[m + 1] * b[m + 1];
+        s2 += a[m + 2] * b[m + 2];
+        s3 += a[m + 3] * b[m + 3];
+    }
+    if (m < n)
+        s0 += a[m] * b[m];
+    if (m + 1 < n)
+        s1 += a[m + 1] * b[m + 1];
+    if (m + 2 < n)
+        s2 += a[m + 2] * b[m + 2];
+    return (s0 + s2) + (s1 + s3);
 }
 
 /* ---- buffer views ---------------------------------------------------------------------- */
@@ -266,30 +291,69 @@ static int FN(step_naive)(const lstm97_dims *d, const lstm97_layout *L,
     return finite ? LSTM97_OK : LSTM97_ERR_NONFINITE;
 }
 
-/* out[r] = W[r, :] . v for r < R.  Four rows at a time, so that four sums are in flight
- * at once; each sum still runs over m in order, exactly as FN(dot) does. */
+/* A 16-byte vector of REAL (an SSE2 register on x86-64; GCC and Clang lower it to what the
+ * target has): 2 lanes for double, 4 for float.  The typedef's alignment is that of REAL,
+ * so a load from any column is allowed. */
+typedef REAL FN(vreg) __attribute__((vector_size(16), aligned(sizeof(REAL))));
+#define NL_ ((ptrdiff_t)(16 / sizeof(REAL)))      /* lanes per vreg */
+
+/* out[r] = W[r, :] . v for r < R, each sum in the order of FN(dot): four rows at a time;
+ * the four partial sums of a row are lanes of 4 / NL_ vector registers (lane l of
+ * register k holds s_{k NL_ + l}).  The last n mod 4 columns go to the scalar sums. */
 static inline void FN(matvec)(const REAL *restrict W, const REAL *restrict v,
                               ptrdiff_t R, ptrdiff_t n, REAL *restrict out)
 {
+    typedef FN(vreg) vreg;
+    const ptrdiff_t n4 = n & ~(ptrdiff_t)3;
     ptrdiff_t r = 0;
-    for (; r + 4 <= R; r += 4) {
-        const REAL *w0 = W + r * n, *w1 = w0 + n, *w2 = w1 + n, *w3 = w2 + n;
-        REAL a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-        for (ptrdiff_t m = 0; m < n; m++) {
-            REAL vm = v[m];
-            a0 += w0[m] * vm;
-            a1 += w1[m] * vm;
-            a2 += w2[m] * vm;
-            a3 += w3[m] * vm;
+    if (n < LSTM97_DOT_LANES_MIN) {
+        /* short rows: one sum per row in increasing m, four rows in flight */
+        for (; r + 4 <= R; r += 4) {
+            const REAL *w0 = W + r * n, *w1 = w0 + n, *w2 = w1 + n, *w3 = w2 + n;
+            REAL a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+            for (ptrdiff_t m = 0; m < n; m++) {
+                REAL vm = v[m];
+                a0 += w0[m] * vm;
+                a1 += w1[m] * vm;
+                a2 += w2[m] * vm;
+                a3 += w3[m] * vm;
+            }
+            out[r] = a0;
+            out[r + 1] = a1;
+            out[r + 2] = a2;
+            out[r + 3] = a3;
         }
-        out[r] = a0;
-        out[r + 1] = a1;
-        out[r + 2] = a2;
-        out[r + 3] = a3;
+        for (; r < R; r++)
+            out[r] = FN(dot)(W + r * n, v, n);
+        return;
+    }
+    for (; r + 4 <= R; r += 4) {
+        const REAL *w[4] = {W + r * n, W + (r + 1) * n, W + (r + 2) * n, W + (r + 3) * n};
+        vreg a[4][4 / NL_];
+        for (int q = 0; q < 4; q++)
+            for (int k = 0; k < 4 / NL_; k++)
+                a[q][k] = (vreg){0};
+        for (ptrdiff_t m = 0; m < n4; m += 4) {
+            for (int k = 0; k < 4 / NL_; k++) {
+                vreg vm = *(const vreg *)(v + m + k * NL_);
+                for (int q = 0; q < 4; q++)
+                    a[q][k] += *(const vreg *)(w[q] + m + k * NL_) * vm;
+            }
+        }
+        for (int q = 0; q < 4; q++) {
+            REAL s4[4];
+            for (int k = 0; k < 4 / NL_; k++)
+                for (ptrdiff_t l = 0; l < NL_; l++)
+                    s4[k * NL_ + l] = a[q][k][l];
+            for (ptrdiff_t l = 0; l < n - n4; l++)        /* l < 3 */
+                s4[l] += w[q][n4 + l] * v[n4 + l];
+            out[r + q] = (s4[0] + s4[2]) + (s4[1] + s4[3]);
+        }
     }
     for (; r < R; r++)
         out[r] = FN(dot)(W + r * n, v, n);
 }
+#undef NL_
 
 /* The inner loops of the trace pass, as functions so that restrict on their parameters
  * lets the compiler vectorise them.  dc, di: trace rows of dS_c[c] and dS_in[c]; pc, pi:
@@ -361,14 +425,25 @@ typedef struct FN(lstm97_cols) {
 static inline REAL FN(sp_dot)(const REAL *restrict w, const REAL *restrict v,
                               const FN(lstm97_cols) *cs, ptrdiff_t n)
 {
-    REAL acc = w[0] * v[0];
+    if (n < LSTM97_DOT_LANES_MIN) {
+        REAL acc = w[0] * v[0];
+        for (ptrdiff_t j = 0; j < cs->nnz; j++) {
+            ptrdiff_t m = 1 + cs->idx[j];
+            acc += w[m] * v[m];
+        }
+        for (ptrdiff_t m = cs->tail; m < n; m++)
+            acc += w[m] * v[m];
+        return acc;
+    }
+    REAL acc[4] = {0, 0, 0, 0};
+    acc[0] += w[0] * v[0];
     for (ptrdiff_t j = 0; j < cs->nnz; j++) {
         ptrdiff_t m = 1 + cs->idx[j];
-        acc += w[m] * v[m];
+        acc[m & 3] += w[m] * v[m];
     }
     for (ptrdiff_t m = cs->tail; m < n; m++)
-        acc += w[m] * v[m];
-    return acc;
+        acc[m & 3] += w[m] * v[m];
+    return (acc[0] + acc[2]) + (acc[1] + acc[3]);
 }
 
 static inline void FN(sp_axpy)(ptrdiff_t n, REAL ae, const REAL *restrict v,

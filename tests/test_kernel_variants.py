@@ -86,3 +86,20 @@ def test_sparse_inputs_fast_equals_naive(seed, dtype):
         b = run(net, _core.KERNEL_NAIVE, x, y, tmask, 0.05, schedule)
         for u, v, what in zip(a, b, ("weights", "outputs", "forward")):
             np.testing.assert_array_equal(u, v, err_msg=f"{what}, schedule {schedule}")
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("n_in", range(1, 14))
+def test_dot_orders_fast_equals_naive(n_in, dtype):
+    """Rows of 12..24 columns: both sides of the switch from one sequential sum (n < 16)
+    to four lanes, every n mod 4, and row counts that leave 0..3 rows after the blocks
+    of four in the tuned mat-vec."""
+    net = fastlstm.LSTM(n_in, 1 + n_in % 4, 2, 3, dtype=dtype, seed=n_in, init_range=0.5)
+    rng = np.random.default_rng(n_in)
+    x, y, mask = random_sequence(rng, net, 25)
+    x, y = x.astype(dtype), y.astype(dtype)
+    for schedule in (0, 1):
+        a = run(net, _core.KERNEL_FAST, x, y, mask.astype(np.uint8), 0.1, schedule)
+        b = run(net, _core.KERNEL_NAIVE, x, y, mask.astype(np.uint8), 0.1, schedule)
+        for u, v, what in zip(a, b, ("weights", "outputs", "forward")):
+            np.testing.assert_array_equal(u, v, err_msg=f"{what}, schedule {schedule}")

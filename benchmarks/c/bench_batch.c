@@ -2,7 +2,7 @@
  * net (I = 8, K = 4, 5 blocks of 4 cells), a target at every `every`-th step (0: none);
  * the minimum over 20 x 10 calls.
  *
- *   gcc -O3 -Icsrc benchmarks/c/bench_batch.c csrc/lstm97.c -o /tmp/bench_batch -lm -lpthread
+ *   gcc -O3 -ffp-contract=off -Icsrc benchmarks/c/bench_batch.c csrc/lstm97.c -o /tmp/bench_batch -lm -lpthread
  *   /tmp/bench_batch N n_threads [every=5]
  */
 #include "fastlstm.h"

@@ -1,7 +1,7 @@
 /* Kernel-only timing of lstm97_train_f64 on the adding-problem net (93 weights, T = 100),
  * without Python: the minimum over 30 batches of the time per sequence.
  *
- *   gcc -O3 -Icsrc benchmarks/c/bench_step.c csrc/lstm97.c -o /tmp/bench_step -lm -lpthread
+ *   gcc -O3 -ffp-contract=off -Icsrc benchmarks/c/bench_step.c csrc/lstm97.c -o /tmp/bench_step -lm -lpthread
  *   /tmp/bench_step [sequences=30000] [kernel: 0 tuned, 1 plain]
  */
 #include "fastlstm.h"
