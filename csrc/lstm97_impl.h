@@ -850,9 +850,16 @@ int FN(lstm97_train)(const lstm97_dims *d, REAL *params, const REAL *masks,
  * step (schedule "step") or at the end ("sequence") the parameters move by the mean
  * (1/N) sum_n dW_n.  The sequences form fixed blocks of LSTM97_BATCH_BLOCK; one thread
  * owns a whole block and adds the updates of its sequences, in order, into the block's
- * own dW row (row n0 of the block); then each parameter adds the block rows in block
- * order.  The blocks do not depend on the thread count, so neither does any sum: the
- * result is bitwise the same for every n_threads. */
+ * own dW row; then each parameter adds the block rows in block order.  The blocks do not
+ * depend on the thread count, so neither does any sum: the result is bitwise the same for
+ * every n_threads.
+ *
+ * With one thread a block's row is row b * LSTM97_BATCH_BLOCK of dW.  With n_threads >= 2
+ * (so N >= 5) the threads meet once per update, not twice: every thread keeps its own copy
+ * of the parameters (thread 0: params itself; thread k >= 1: row 2 n_blocks + k - 1 of dW)
+ * and applies the whole update to it, and the block rows alternate between two sets
+ * (row 2 b + parity), so that a set is cleared only after every thread has read it.
+ * 2 n_blocks + n_threads - 1 <= 3 ceil(N / 4) - 1 <= N rows: dW keeps its size N x P. */
 
 #define LSTM97_BATCH_BLOCK 4
 
@@ -870,28 +877,36 @@ typedef struct FN(lstm97_batch_job) {
     int status;                       /* this thread's: LSTM97_OK or LSTM97_ERR_NONFINITE */
 } FN(lstm97_batch_job);
 
-/* params[i] += (1/N) sum_b dW_b0[i], for i in this thread's slice of the parameters */
-static void FN(batch_apply)(FN(lstm97_batch_job) *job)
+/* the dW row of block b in set `parity` */
+static inline REAL *FN(batch_row)(const FN(lstm97_batch_job) *job, int64_t b, int parity)
 {
     const ptrdiff_t P = job->L->n_params;
-    const ptrdiff_t lo = P * job->tid / job->n_threads, hi = P * (job->tid + 1) / job->n_threads;
+    if (job->n_threads == 1)
+        return job->dW + b * LSTM97_BATCH_BLOCK * P;
+    return job->dW + (2 * b + parity) * P;
+}
+
+/* dst[i] += (1/N) sum_b row(b, parity)[i] for lo <= i < hi */
+static void FN(batch_apply)(const FN(lstm97_batch_job) *job, int parity, ptrdiff_t lo,
+                            ptrdiff_t hi, REAL *dst)
+{
     const int64_t n_blocks = (job->N + LSTM97_BATCH_BLOCK - 1) / LSTM97_BATCH_BLOCK;
     const REAL inv_N = (REAL)1 / (REAL)job->N;
     for (ptrdiff_t i = lo; i < hi; i++) {
         REAL acc = 0;
         for (int64_t b = 0; b < n_blocks; b++)
-            acc += job->dW[b * LSTM97_BATCH_BLOCK * P + i];
-        job->params[i] += job->N == 1 ? acc : acc * inv_N;
+            acc += FN(batch_row)(job, b, parity)[i];
+        dst[i] += job->N == 1 ? acc : acc * inv_N;
     }
 }
 
-/* zero the dW rows of this thread's blocks */
-static void FN(batch_clear)(FN(lstm97_batch_job) *job)
+/* zero the rows of set `parity` of this thread's blocks */
+static void FN(batch_clear)(const FN(lstm97_batch_job) *job, int parity)
 {
     const ptrdiff_t P = job->L->n_params;
     const int64_t n_blocks = (job->N + LSTM97_BATCH_BLOCK - 1) / LSTM97_BATCH_BLOCK;
     for (int64_t b = job->tid; b < n_blocks; b += job->n_threads)
-        memset(job->dW + b * LSTM97_BATCH_BLOCK * P, 0, (size_t)P * sizeof(REAL));
+        memset(FN(batch_row)(job, b, parity), 0, (size_t)P * sizeof(REAL));
 }
 
 static void *FN(batch_worker)(void *arg)
@@ -902,25 +917,34 @@ static void *FN(batch_worker)(void *arg)
     const int64_t N = job->N, T = job->T;
     const ptrdiff_t I = d->I, K = d->K, P = L->n_params;
     const int64_t n_blocks = (N + LSTM97_BATCH_BLOCK - 1) / LSTM97_BATCH_BLOCK;
-    FN(batch_clear)(job);
-    for (int64_t b = job->tid; b < n_blocks; b += job->n_threads) {
+    const int nt = job->n_threads;
+    /* this thread's parameters; the copies are made before the first wait, and thread 0
+       writes params only after it */
+    REAL *mine = job->tid == 0 ? job->params : job->dW + (2 * n_blocks + job->tid - 1) * P;
+    if (job->tid != 0)
+        memcpy(mine, job->params, (size_t)P * sizeof(REAL));
+    int parity = 0;
+    FN(batch_clear)(job, 0);
+    if (nt > 1)
+        FN(batch_clear)(job, 1);
+    for (int64_t b = job->tid; b < n_blocks; b += nt) {
         for (int64_t n = b * LSTM97_BATCH_BLOCK; n < N && n < (b + 1) * LSTM97_BATCH_BLOCK; n++) {
             memset(job->state + n * L->state_len, 0, (size_t)L->state_len * sizeof(REAL));
             FN(mask_rows)(L, job->masks, FN(work_view)(d, L, job->work + n * L->work_len).full);
         }
     }
     for (int64_t s = 0; s < T; s++) {
-        for (int64_t b = job->tid; b < n_blocks; b += job->n_threads) {
+        for (int64_t b = job->tid; b < n_blocks; b += nt) {
+            REAL *row = FN(batch_row)(job, b, parity);
             for (int64_t n = b * LSTM97_BATCH_BLOCK; n < N && n < (b + 1) * LSTM97_BATCH_BLOCK; n++) {
                 const uint8_t has_t = !job->tmask || job->tmask[n * T + s];
-                int rc = FN(step_core)(d, L, job->params, job->masks,
+                int rc = FN(step_core)(d, L, mine, job->masks,
                                        job->x + (n * T + s) * I,
                                        has_t ? job->t + (n * T + s) * K : NULL,
                                        job->alpha, LSTM97_ACCUMULATE,
                                        job->y + (n * T + s) * K,
                                        job->state + n * L->state_len,
-                                       job->work + n * L->work_len,
-                                       job->dW + b * LSTM97_BATCH_BLOCK * P);
+                                       job->work + n * L->work_len, row);
                 if (rc != LSTM97_OK)
                     job->status = rc;
             }
@@ -929,17 +953,23 @@ static void *FN(batch_worker)(void *arg)
             int any = !job->tmask;
             for (int64_t n = 0; n < N && !any; n++)
                 any = job->tmask[n * T + s] != 0;
-            if (any) {
+            if (!any)
+                continue;
+            if (nt == 1) {
+                FN(batch_apply)(job, 0, 0, P, mine);
+                FN(batch_clear)(job, 0);
+            } else {
                 lstm97_barrier_wait(job->barrier);   /* every block row of step s is done */
-                FN(batch_apply)(job);
-                lstm97_barrier_wait(job->barrier);   /* params ready for step s + 1 */
-                FN(batch_clear)(job);
+                FN(batch_apply)(job, parity, 0, P, mine);
+                /* the other set was last read before this wait: reuse it next */
+                FN(batch_clear)(job, !parity);
+                parity = !parity;
             }
         }
     }
     if (job->schedule == LSTM97_SEQUENCE) {
         lstm97_barrier_wait(job->barrier);
-        FN(batch_apply)(job);
+        FN(batch_apply)(job, parity, P * job->tid / nt, P * (job->tid + 1) / nt, job->params);
     }
     return NULL;
 }

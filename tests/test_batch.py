@@ -22,7 +22,7 @@ def test_train_batch_matches_oracle(seed, dtype):
     if cfg["h"] == "id":
         cfg["init_range"] = min(cfg["init_range"], 0.2)
     net, ref = pair(cfg, seed, dtype)
-    N, T = int(rng.integers(1, 7)), int(rng.integers(1, 20))
+    N, T = int(rng.integers(1, 14)), int(rng.integers(1, 20))
     x, y, mask = batch(rng, net, N, T)
     lr = 0.02 if cfg["h"] == "id" or cfg["out"] == "linear" else 0.2
     for schedule in ("step", "sequence"):
@@ -32,13 +32,17 @@ def test_train_batch_matches_oracle(seed, dtype):
         assert_close(net._theta, ref._theta, RTOL[net.dtype], f"{schedule} weights")
 
 
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("N", [5, 6, 8, 9, 13, 17])
 @pytest.mark.parametrize("schedule", ["step", "sequence"])
-def test_bitwise_identical_for_every_thread_count(schedule):
-    rng = np.random.default_rng(1)
+def test_bitwise_identical_for_every_thread_count(schedule, N, dtype):
+    """N = 5 is the smallest batch that uses two threads, and the tightest fit of their
+    rows in dW (two sets of block rows and one parameter copy per extra thread)."""
     results = []
     for n_threads in (1, 2, 3, 8):
-        net = fastlstm.LSTM(3, 2, 3, 2, seed=4)
-        x, y, mask = batch(np.random.default_rng(2), net, 9, 40)
+        net = fastlstm.LSTM(3, 2, 3, 2, seed=4, dtype=dtype)
+        x, y, mask = batch(np.random.default_rng(N), net, N, 40)
+        x, y = x.astype(dtype), y.astype(dtype)
         out = net.train_batch(x, y, mask, lr=0.3, schedule=schedule, n_threads=n_threads)
         results.append((net._theta.copy(), out))
     for theta, out in results[1:]:
