@@ -95,3 +95,28 @@ def test_float32_and_float64_both_run():
         call_train(b)
         assert b["y"].dtype == dt and np.isfinite(b["y"]).all()
         assert (b["params"] != np.asarray(0.1, dt)).any()
+
+
+def test_ready_sequence_fast_path_accepts_only_ready_arguments():
+    """The API's one-call fast path: True only for arrays the kernel can take as they
+    are; everything else goes to the slow path (convert or explain), never raises."""
+    rng = np.random.default_rng(0)
+    x, y = rng.uniform(-1, 1, (10, 2)), np.full((10, 1), 0.5)
+    m = rng.random(10) < 0.5
+    f64 = np.dtype(np.float64).num
+    ready = lambda *a: _core.ready_sequence(*a, 2, 1, f64)   # noqa: E731
+    assert ready(x, y, m) and ready(x, None, None) and ready(x, y, None)
+    ro = x.copy()
+    ro.flags.writeable = False
+    assert ready(ro, y, m)
+    for bad_x in (x.astype(">f8"), x[::2], x.astype(np.float32), x.T.copy(), x[:0],
+                  x.tolist(), x[:, :1].copy(), x[None]):
+        assert not ready(bad_x, None, None)
+    assert not ready(x, y[:5], None) and not ready(x, y.astype(np.float32), m)
+    assert not ready(x, y, m[:5]) and not ready(x, y, m.astype(np.uint8))
+    xn = x.copy()
+    xn[3, 1] = np.nan
+    assert not ready(xn, y, m)
+    yn = y.copy()
+    yn[~m] = np.inf                      # non-finite only where there is no target
+    assert ready(x, yn, m) and not ready(x, yn, None)

@@ -133,6 +133,56 @@ def all_finite(a):
     return ok != 0
 
 
+cdef inline bint _is_ready(object a, int ndim, Py_ssize_t cols, int typ):
+    """a is an aligned C-contiguous ndarray of the type, ndim dims, >= 1 row, cols columns"""
+    if not cnp.PyArray_CheckExact(a):
+        return False
+    cdef cnp.ndarray arr = <cnp.ndarray>a
+    if (cnp.PyArray_TYPE(arr) != typ or cnp.PyArray_NDIM(arr) != ndim
+            or not cnp.PyArray_ISCARRAY_RO(arr) or cnp.PyArray_DIM(arr, 0) < 1):
+        return False
+    return ndim == 1 or cnp.PyArray_DIM(arr, 1) == cols
+
+
+def ready_sequence(x, y, mask, Py_ssize_t I, Py_ssize_t K, int typ):
+    """The fast path of the API's argument checks, in one call: True if ``x (T, I)`` and
+    ``y (T, K)`` (or None) are C-contiguous ndarrays of type ``typ`` (a numpy type
+    number), ``mask`` is None or a C-contiguous bool array (T,), x is finite and y is
+    finite at the target steps.  False means "take the slow path", which converts the
+    arguments or raises the explaining error; it never raises itself."""
+    if not _is_ready(x, 2, I, typ):
+        return False
+    cdef Py_ssize_t T = cnp.PyArray_DIM(<cnp.ndarray>x, 0), s
+    cdef void *px = cnp.PyArray_DATA(<cnp.ndarray>x)
+    cdef void *py = NULL
+    cdef const uint8_t *pm = NULL
+    if y is not None:
+        if not _is_ready(y, 2, K, typ) or cnp.PyArray_DIM(<cnp.ndarray>y, 0) != T:
+            return False
+        py = cnp.PyArray_DATA(<cnp.ndarray>y)
+    if mask is not None:
+        if (not _is_ready(mask, 1, 0, cnp.NPY_BOOL)
+                or cnp.PyArray_DIM(<cnp.ndarray>mask, 0) != T):
+            return False
+        pm = <const uint8_t *>cnp.PyArray_DATA(<cnp.ndarray>mask)
+    cdef int ok
+    with nogil:
+        if typ == cnp.NPY_DOUBLE:
+            ok = lstm97_all_finite_f64(T * I, <double *>px)
+        else:
+            ok = lstm97_all_finite_f32(T * I, <float *>px)
+        if ok and py != NULL:
+            for s in range(T):
+                if pm == NULL or pm[s]:
+                    if typ == cnp.NPY_DOUBLE:
+                        ok = lstm97_all_finite_f64(K, <double *>py + s * K)
+                    else:
+                        ok = lstm97_all_finite_f32(K, <float *>py + s * K)
+                    if not ok:
+                        break
+    return ok != 0
+
+
 def targets_finite(t, tmask):
     """True if the rows of ``t (T, K)`` where ``tmask (T,)`` (uint8, or None = all) is
     nonzero are finite."""

@@ -72,10 +72,14 @@ class LSTM(NetBase):
         assert lay["n_params"] == self._theta.size and lay["state_len"] == self._layout["state_len"]
         self._state = np.zeros(lay["state_len"], dtype=self.dtype)
         self._work = np.zeros(lay["work_len"], dtype=self.dtype)
+        self._typenum = np.dtype(self.dtype).num
 
     _all_finite = staticmethod(_core.all_finite)
     _targets_finite = staticmethod(_core.targets_finite)
     _copy_into = staticmethod(_core.copy_into)
+
+    def _ready_sequence(self, x, y, mask):
+        return _core.ready_sequence(x, y, mask, self.I, self.K, self._typenum)
 
     def _new_state(self):
         return np.zeros(self._layout["state_len"], dtype=self.dtype)
