@@ -133,6 +133,21 @@ def all_finite(a):
     return ok != 0
 
 
+cdef int _rows_finite(int typ, const void *p, Py_ssize_t T, Py_ssize_t K,
+                      const uint8_t *m) noexcept nogil:
+    """1 if rows s of the (T, K) array at p with m[s] != 0 (every row if m is NULL) are
+    finite, else 0"""
+    cdef Py_ssize_t s
+    for s in range(T):
+        if m == NULL or m[s]:
+            if typ == cnp.NPY_DOUBLE:
+                if not lstm97_all_finite_f64(K, <const double *>p + s * K):
+                    return 0
+            elif not lstm97_all_finite_f32(K, <const float *>p + s * K):
+                return 0
+    return 1
+
+
 cdef inline bint _is_ready(object a, int ndim, Py_ssize_t cols, int typ):
     """a is an aligned C-contiguous ndarray of the type, ndim dims, >= 1 row, cols columns"""
     if not cnp.PyArray_CheckExact(a):
@@ -152,7 +167,7 @@ def ready_sequence(x, y, mask, Py_ssize_t I, Py_ssize_t K, int typ):
     arguments or raises the explaining error; it never raises itself."""
     if not _is_ready(x, 2, I, typ):
         return False
-    cdef Py_ssize_t T = cnp.PyArray_DIM(<cnp.ndarray>x, 0), s
+    cdef Py_ssize_t T = cnp.PyArray_DIM(<cnp.ndarray>x, 0)
     cdef void *px = cnp.PyArray_DATA(<cnp.ndarray>x)
     cdef void *py = NULL
     cdef const uint8_t *pm = NULL
@@ -167,19 +182,9 @@ def ready_sequence(x, y, mask, Py_ssize_t I, Py_ssize_t K, int typ):
         pm = <const uint8_t *>cnp.PyArray_DATA(<cnp.ndarray>mask)
     cdef int ok
     with nogil:
-        if typ == cnp.NPY_DOUBLE:
-            ok = lstm97_all_finite_f64(T * I, <double *>px)
-        else:
-            ok = lstm97_all_finite_f32(T * I, <float *>px)
+        ok = _rows_finite(typ, px, 1, T * I, NULL)
         if ok and py != NULL:
-            for s in range(T):
-                if pm == NULL or pm[s]:
-                    if typ == cnp.NPY_DOUBLE:
-                        ok = lstm97_all_finite_f64(K, <double *>py + s * K)
-                    else:
-                        ok = lstm97_all_finite_f32(K, <float *>py + s * K)
-                    if not ok:
-                        break
+            ok = _rows_finite(typ, py, T, K, pm)
     return ok != 0
 
 
@@ -190,21 +195,14 @@ def targets_finite(t, tmask):
     cdef cnp.ndarray arr = <cnp.ndarray>t
     if cnp.PyArray_NDIM(arr) != 2:
         raise ValueError("y: expected a 2-d array")
-    cdef Py_ssize_t T = cnp.PyArray_DIM(arr, 0), K = cnp.PyArray_DIM(arr, 1), s
+    cdef Py_ssize_t T = cnp.PyArray_DIM(arr, 0), K = cnp.PyArray_DIM(arr, 1)
     cdef void *p = _buf(t, "y", typ, T * K, False)
     if tmask is None:
         return all_finite(t)
     cdef uint8_t *m = <uint8_t *>_buf(tmask, "mask", cnp.NPY_UINT8, T, False)
-    cdef int ok = 1
+    cdef int ok
     with nogil:
-        for s in range(T):
-            if m[s]:
-                if typ == cnp.NPY_DOUBLE:
-                    ok = lstm97_all_finite_f64(K, <double *>p + s * K)
-                else:
-                    ok = lstm97_all_finite_f32(K, <float *>p + s * K)
-                if not ok:
-                    break
+        ok = _rows_finite(typ, p, T, K, m)
     return ok != 0
 
 
