@@ -855,11 +855,19 @@ int FN(lstm97_train)(const lstm97_dims *d, REAL *params, const REAL *masks,
  * every n_threads.
  *
  * With one thread a block's row is row b * LSTM97_BATCH_BLOCK of dW.  With n_threads >= 2
- * (so N >= 5) the threads meet once per update, not twice: every thread keeps its own copy
- * of the parameters (thread 0: params itself; thread k >= 1: row 2 n_blocks + k - 1 of dW)
- * and applies the whole update to it, and the block rows alternate between two sets
- * (row 2 b + parity), so that a set is cleared only after every thread has read it.
- * 2 n_blocks + n_threads - 1 <= 3 ceil(N / 4) - 1 <= N rows: dW keeps its size N x P. */
+ * (so N >= 5) an update moves every block row between the cores, and that traffic and
+ * the waits at the barriers are what the threads lose.  Two ways, chosen by the number of
+ * block rows a thread must read from the others:
+ *  - few blocks (n_blocks <= 2 n_threads): the threads meet once per update.  Every
+ *    thread keeps its own copy of the parameters (thread 0: params itself; thread k >= 1:
+ *    row 2 n_blocks + k - 1 of dW) and applies the whole update to it; the block rows
+ *    alternate between two sets (row 2 b + parity), so that a set is cleared only after
+ *    every thread has read it.  2 n_blocks + n_threads - 1 <= 3 ceil(N / 4) - 1 <= N
+ *    rows: dW keeps its size N x P.
+ *  - many blocks ("shared"): each thread applies its slice of the parameters to params
+ *    from every block row, and the threads meet a second time before params is read
+ *    again: each block row crosses once per update instead of once per thread.
+ * Either way every parameter adds the same rows in the same order. */
 
 #define LSTM97_BATCH_BLOCK 4
 
@@ -918,10 +926,12 @@ static void *FN(batch_worker)(void *arg)
     const ptrdiff_t I = d->I, K = d->K, P = L->n_params;
     const int64_t n_blocks = (N + LSTM97_BATCH_BLOCK - 1) / LSTM97_BATCH_BLOCK;
     const int nt = job->n_threads;
+    const int shared = nt > 1 && n_blocks > 2 * (int64_t)nt;
     /* this thread's parameters; the copies are made before the first wait, and thread 0
        writes params only after it */
-    REAL *mine = job->tid == 0 ? job->params : job->dW + (2 * n_blocks + job->tid - 1) * P;
-    if (job->tid != 0)
+    REAL *mine = job->tid == 0 || shared ? job->params
+                                         : job->dW + (2 * n_blocks + job->tid - 1) * P;
+    if (mine != job->params)
         memcpy(mine, job->params, (size_t)P * sizeof(REAL));
     int parity = 0;
     FN(batch_clear)(job, 0);
@@ -957,6 +967,11 @@ static void *FN(batch_worker)(void *arg)
                 continue;
             if (nt == 1) {
                 FN(batch_apply)(job, 0, 0, P, mine);
+                FN(batch_clear)(job, 0);
+            } else if (shared) {
+                lstm97_barrier_wait(job->barrier);   /* every block row of step s is done */
+                FN(batch_apply)(job, 0, P * job->tid / nt, P * (job->tid + 1) / nt, mine);
+                lstm97_barrier_wait(job->barrier);   /* params ready for step s + 1 */
                 FN(batch_clear)(job, 0);
             } else {
                 lstm97_barrier_wait(job->barrier);   /* every block row of step s is done */
