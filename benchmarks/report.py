@@ -1,6 +1,9 @@
 """Print the README performance table from a pytest-benchmark JSON file.
 
-    python benchmarks/report.py benchmarks/results/latest.json
+    python benchmarks/report.py benchmarks/results/latest.json [--strip]
+
+--strip rewrites the JSON without pytest-benchmark's raw per-round timings (stats.data),
+which make up nearly all of its size; every summary statistic stays.
 
 For each group: the fastest (min) and mean time per call, ns per weight-step (min time /
 (weights x T)) and the ratio of every case to the fastest one in that group, on min
@@ -10,9 +13,14 @@ import json
 import sys
 
 
-def main(path):
+def main(path, strip=False):
     with open(path) as f:
         data = json.load(f)
+    if strip:
+        for b in data["benchmarks"]:
+            b["stats"].pop("data", None)
+        with open(path, "w") as f:
+            json.dump(data, f, indent=1)
     mi = data.get("machine_info", {})
     print(f"Machine: {mi.get('cpu', {}).get('brand_raw', '?')}, {mi.get('cpu_count')} cores, "
           f"Python {mi.get('python_version')}, numpy {mi.get('numpy')}; "
@@ -41,4 +49,5 @@ def fmt(sec):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else "benchmarks/results/latest.json")
+    args = [a for a in sys.argv[1:] if a != "--strip"]
+    main(args[0] if args else "benchmarks/results/latest.json", strip="--strip" in sys.argv[1:])
