@@ -152,6 +152,24 @@ int lstm97_run_f64(const lstm97_dims *d, double *params, const double *masks,
  * Returns LSTM97_ERR_NONFINITE if a parameter is not finite afterwards. */
 int lstm97_apply_f64(const lstm97_dims *d, double *params, double *dW);
 
+/* Length of the tape of lstm97_gradient for T steps: T * (nz + 2B + 3C) values of the
+ * forward pass plus nu + K + 5C + 2B + nz of scratch; -1 if the dims are invalid. */
+int64_t lstm97_tape_len(const lstm97_dims *d, int64_t T);
+
+/* Gradient of one sequence by back-propagation through time (the reverse-mode reference
+ * and the "full-gradient" ablation; not the on-line rule): stores the forward pass of all
+ * T steps in `tape` (lstm97_tape_len values: memory O(T)), then runs back in time.
+ *   loss = 1/2 sum_{t with target} sum_k (t_k - y_k)^2, written to *loss;
+ *   grad = dloss/dW (n_params; entries where masks is 0 are 0);  y: (T, K) outputs.
+ * truncated = 0: the exact gradient; 1: every recurrent entry of z(t) is a constant, so
+ * that -alpha grad equals the summed update of lstm97_train with LSTM97_SEQUENCE (spec
+ * section 6.1).  State reset at the start.  Returns LSTM97_ERR_NONFINITE if an output or
+ * a cell state is not finite (grad and *loss are then undefined). */
+int lstm97_gradient_f64(const lstm97_dims *d, const double *params, const double *masks,
+                        const double *x, const double *t, const uint8_t *tmask, int64_t T,
+                        int truncated, double *y, double *grad, double *loss,
+                        double *tape);
+
 /* 1 if all n values are finite, else 0. */
 int lstm97_all_finite_f64(ptrdiff_t n, const double *v);
 
@@ -185,6 +203,9 @@ int lstm97_run_f32(const lstm97_dims *d, float *params, const float *masks,
                    double alpha, int mode, float *y, float *state, float *work,
                    float *dW);
 int lstm97_all_finite_f32(ptrdiff_t n, const float *v);
+int lstm97_gradient_f32(const lstm97_dims *d, const float *params, const float *masks,
+                        const float *x, const float *t, const uint8_t *tmask, int64_t T,
+                        int truncated, float *y, float *grad, double *loss, float *tape);
 int lstm97_train_batch_f32(const lstm97_dims *d, float *params, const float *masks,
                            const float *x, const float *t, const uint8_t *tmask,
                            int64_t N, int64_t T, double alpha, int schedule, int n_threads,

@@ -54,6 +54,18 @@ int lstm97_layout_of(const lstm97_dims *d, lstm97_layout *L)
     return LSTM97_OK;
 }
 
+int64_t lstm97_tape_len(const lstm97_dims *d, int64_t T)
+{
+    lstm97_layout L;
+    if (lstm97_layout_of(d, &L) != LSTM97_OK || T < 0)
+        return -1;
+    const int64_t B = d->B, C = L.C, K = d->K;
+    const int64_t rec = L.nz + 2 * B + 3 * C;
+    if (T > (INT64_MAX / 8 - L.nz - L.nu - K - 5 * C - 2 * B) / rec)
+        return -1;
+    return T * rec + L.nu + K + 5 * C + 2 * B + L.nz;
+}
+
 /* ---- threads for the mini-batch kernel ------------------------------------------------
  * A barrier that can be aborted (so a failed thread start never leaves others waiting),
  * and a runner: job 0 runs in the calling thread, jobs 1..n-1 in new threads. */

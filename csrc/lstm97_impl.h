@@ -845,6 +845,159 @@ int FN(lstm97_train)(const lstm97_dims *d, REAL *params, const REAL *masks,
     return FN(lstm97_apply)(d, params, dW);
 }
 
+/* ---- back-propagation through time (the reverse-mode reference) ----------------------------
+ * Record of step t on the tape: z(t) (nz), y_in (B), y_out (B), g_c (C), s_c (C), h(s_c)
+ * (C).  Then, after the T records, scratch: u (nu), d_net_k (K), d_y_c (C), d_s (C),
+ * d_net_c (C), d_net_in (B), d_net_out (B), d_z (nz, the error reaching z(t + 1)). */
+int FN(lstm97_gradient)(const lstm97_dims *d, const REAL *params, const REAL *masks,
+                        const REAL *x, const REAL *t, const uint8_t *tmask, int64_t T,
+                        int truncated, REAL *y, REAL *grad, double *loss, REAL *tape)
+{
+    lstm97_layout L;
+    int rc = lstm97_layout_of(d, &L);
+    if (rc != LSTM97_OK)
+        return rc;
+    if (!params || !x || !t || !y || !grad || !loss || !tape)
+        return LSTM97_ERR_NULL;
+    if (T < 1)
+        return LSTM97_ERR_LENGTH;
+    const ptrdiff_t I = d->I, K = d->K, B = d->B, S = d->S, C = L.C, nz = L.nz, nu = L.nu;
+    const int has_out = d->output_gate;
+    const REAL *W_in = params + L.W_in, *W_c = params + L.W_c, *W_k = params + L.W_k;
+    const REAL *W_out = has_out ? params + L.W_out : NULL;
+    const ptrdiff_t rec = nz + 2 * B + 3 * C;
+    REAL *u = tape + T * rec, *dnk = u + nu, *dyc = dnk + K, *ds = dyc + C, *dnc = ds + C;
+    REAL *dni = dnc + C, *dno = dni + B, *dz = dno + B;
+
+    /* forward, recording every step */
+    for (int64_t st = 0; st < T; st++) {
+        REAL *z = tape + st * rec, *y_in = z + nz, *y_out = y_in + B, *g = y_out + B;
+        REAL *s = g + C, *hs = s + C;
+        const REAL *prev = st > 0 ? z - rec : NULL;
+        const REAL *xt = x + st * I;
+        z[0] = 1;
+        for (ptrdiff_t i = 0; i < I; i++)
+            z[1 + i] = xt[i];
+        for (ptrdiff_t m = 1 + I; m < nz; m++)
+            z[m] = 0;
+        if (prev) {
+            const REAL *pyi = prev + nz, *pyo = pyi + B, *phs = pyo + B + 2 * C;
+            for (ptrdiff_t c = 0; c < C; c++)
+                z[1 + I + c] = pyo[c / S] * phs[c];
+            for (ptrdiff_t j = 0; j < B; j++) {
+                z[1 + I + C + j] = pyi[j];
+                if (has_out)
+                    z[1 + I + C + B + j] = pyo[j];
+            }
+        }
+        for (ptrdiff_t j = 0; j < B; j++) {
+            y_in[j] = FN(sig)(FN(dot)(W_in + j * nz, z, nz));
+            y_out[j] = has_out ? FN(sig)(FN(dot)(W_out + j * nz, z, nz)) : (REAL)1;
+        }
+        int finite = 1;
+        u[0] = 1;
+        for (ptrdiff_t i = 0; i < I; i++)
+            u[1 + i] = xt[i];
+        for (ptrdiff_t c = 0; c < C; c++) {
+            ptrdiff_t j = c / S;
+            g[c] = FN(g_of)(d->g, FN(dot)(W_c + c * nz, z, nz));
+            s[c] = (prev ? prev[nz + 2 * B + C + c] : (REAL)0) + y_in[j] * g[c];
+            hs[c] = FN(h_of)(d->h, s[c]);
+            u[1 + I + c] = y_out[j] * hs[c];
+            finite &= isfinite(s[c]) != 0;
+        }
+        for (ptrdiff_t k = 0; k < K; k++) {
+            REAL a = FN(dot)(W_k + k * nu, u, nu);
+            y[st * K + k] = d->out == LSTM97_OUT_LINEAR ? a : FN(sig)(a);
+            finite &= isfinite(y[st * K + k]) != 0;
+        }
+        if (!finite)
+            return LSTM97_ERR_NONFINITE;
+    }
+
+    /* back in time */
+    for (ptrdiff_t i = 0; i < L.n_params; i++)
+        grad[i] = 0;
+    for (ptrdiff_t c = 0; c < C; c++)
+        ds[c] = 0;
+    for (ptrdiff_t m = 0; m < nz; m++)
+        dz[m] = 0;
+    REAL *gW_in = grad + L.W_in, *gW_c = grad + L.W_c, *gW_k = grad + L.W_k;
+    REAL *gW_out = has_out ? grad + L.W_out : NULL;
+    double E = 0;
+    for (int64_t st = T - 1; st >= 0; st--) {
+        const REAL *z = tape + st * rec, *y_in = z + nz, *y_out = y_in + B, *g = y_out + B;
+        const REAL *hs = g + 2 * C;
+        const REAL *xt = x + st * I, *yt = y + st * K;
+        const int has_t = !tmask || tmask[st];
+        u[0] = 1;
+        for (ptrdiff_t i = 0; i < I; i++)
+            u[1 + i] = xt[i];
+        for (ptrdiff_t c = 0; c < C; c++)
+            u[1 + I + c] = y_out[c / S] * hs[c];
+        /* output units (eqs. 19, 22) */
+        for (ptrdiff_t k = 0; k < K; k++) {
+            dnk[k] = 0;
+            if (has_t) {
+                REAL err = yt[k] - t[st * K + k];
+                E += 0.5 * (double)err * (double)err;
+                REAL fp = d->out == LSTM97_OUT_LINEAR ? (REAL)1 : yt[k] * ((REAL)1 - yt[k]);
+                dnk[k] = err * fp;
+                for (ptrdiff_t m = 0; m < nu; m++)
+                    gW_k[k * nu + m] += dnk[k] * u[m];
+            }
+        }
+        /* cell outputs: from the outputs now and from z(t + 1) */
+        for (ptrdiff_t c = 0; c < C; c++) {
+            REAL acc = dz[1 + I + c];
+            for (ptrdiff_t k = 0; k < K; k++)
+                acc += W_k[k * nu + 1 + I + c] * dnk[k];
+            dyc[c] = acc;
+        }
+        for (ptrdiff_t j = 0; j < B; j++) {
+            REAL dyo = has_out ? dz[1 + I + C + B + j] : (REAL)0;
+            REAL dyi = dz[1 + I + C + j];
+            for (ptrdiff_t c = j * S; c < (j + 1) * S; c++) {
+                dyo += dyc[c] * hs[c];
+                /* the CEC: ds(t) = ds(t + 1) + dL/ds through h at t */
+                ds[c] += dyc[c] * y_out[j] * FN(h_prime)(d->h, hs[c]);
+                dyi += ds[c] * g[c];
+                dnc[c] = ds[c] * y_in[j] * FN(g_prime)(d->g, g[c]);
+            }
+            dni[j] = dyi * y_in[j] * ((REAL)1 - y_in[j]);
+            dno[j] = has_out ? dyo * y_out[j] * ((REAL)1 - y_out[j]) : (REAL)0;
+        }
+        for (ptrdiff_t j = 0; j < B; j++)
+            for (ptrdiff_t m = 0; m < nz; m++) {
+                gW_in[j * nz + m] += dni[j] * z[m];
+                if (has_out)
+                    gW_out[j * nz + m] += dno[j] * z[m];
+            }
+        for (ptrdiff_t c = 0; c < C; c++)
+            for (ptrdiff_t m = 0; m < nz; m++)
+                gW_c[c * nz + m] += dnc[c] * z[m];
+        /* the error reaching the recurrent entries of z(t), i.e. the activations of t - 1 */
+        for (ptrdiff_t m = 1 + I; m < nz; m++) {
+            REAL acc = 0;
+            if (!truncated) {
+                for (ptrdiff_t j = 0; j < B; j++) {
+                    acc += W_in[j * nz + m] * dni[j];
+                    if (has_out)
+                        acc += W_out[j * nz + m] * dno[j];
+                }
+                for (ptrdiff_t c = 0; c < C; c++)
+                    acc += W_c[c * nz + m] * dnc[c];
+            }
+            dz[m] = acc;
+        }
+    }
+    if (masks)
+        for (ptrdiff_t i = 0; i < L.n_params; i++)
+            grad[i] *= masks[i];
+    *loss = E;
+    return FN(lstm97_all_finite)(L.n_params, grad) ? LSTM97_OK : LSTM97_ERR_NONFINITE;
+}
+
 /* ---- mini-batches (spec section 5, extension) ---------------------------------------------
  * N sequences of length T in lockstep, each with its own state and work buffer; at each
  * step (schedule "step") or at the end ("sequence") the parameters move by the mean

@@ -484,6 +484,41 @@ class NetBase:
         with self._transaction():
             return self._train_kernel(x, y, tmask, lr, schedule)
 
+    def gradient(self, x, y, mask=None, truncated=False):
+        """Loss and gradient of one sequence by back-propagation through time.
+
+        Not the learning rule of the paper (:meth:`train_sequence` computes the truncated
+        gradient forward in time, with memory independent of T): this stores the whole
+        forward pass (memory O(T)) and runs back in time, for checks, for comparisons
+        and for the "full-gradient" ablation of the experiments.  The weights are not
+        changed; the state is reset at the start of the sequence.
+
+        Parameters
+        ----------
+        x, y, mask
+            As in :meth:`train_sequence`.
+        truncated : bool, default False
+            False: the exact gradient.  True: every recurrent entry of z(t) (the previous
+            step's cell outputs and gate activations) is a constant, the truncation of the
+            1997 rule; then ``-lr * grads`` is the summed update that
+            ``train_sequence(..., schedule="sequence")`` applies (spec section 6.1).
+
+        Returns
+        -------
+        loss : float
+            ``1/2 sum (y - y_k)^2`` over the target steps.
+        grads : dict of ndarray
+            d loss / dW for W_in, W_out (with an output gate), W_c, W_k; entries where the
+            mask is 0 are 0.
+        outputs : ndarray, shape (T, n_out)
+        """
+        x, y, tmask = self._as_xy(x, y, mask)
+        if not isinstance(truncated, (bool, np.bool_)):
+            raise TypeError(f"truncated: expected a bool, got {type(truncated).__name__}")
+        with self._lock:
+            loss, flat, out = self._gradient_kernel(x, y, tmask, bool(truncated))
+        return float(loss), {n: self._view(flat, n) for n in self.params}, out
+
     def train_batch(self, x, y, mask=None, lr=0.1, schedule="step", n_threads=1):
         """Mini-batch learning: N sequences in lockstep, the mean update applied.
 

@@ -54,6 +54,11 @@ cdef extern from "fastlstm.h" nogil:
                        double alpha, int mode, double *y, double *state, double *work,
                        double *dW)
     int lstm97_all_finite_f64(Py_ssize_t n, const double *v)
+    int64_t lstm97_tape_len(const lstm97_dims *d, int64_t T)
+    int lstm97_gradient_f64(const lstm97_dims *d, const double *params, const double *masks,
+                            const double *x, const double *t, const uint8_t *tmask,
+                            int64_t T, int truncated, double *y, double *grad,
+                            double *loss, double *tape)
     int lstm97_train_batch_f64(const lstm97_dims *d, double *params, const double *masks,
                                const double *x, const double *t, const uint8_t *tmask,
                                int64_t N, int64_t T, double alpha, int schedule,
@@ -77,6 +82,10 @@ cdef extern from "fastlstm.h" nogil:
                        double alpha, int mode, float *y, float *state, float *work,
                        float *dW)
     int lstm97_all_finite_f32(Py_ssize_t n, const float *v)
+    int lstm97_gradient_f32(const lstm97_dims *d, const float *params, const float *masks,
+                            const float *x, const float *t, const uint8_t *tmask,
+                            int64_t T, int truncated, float *y, float *grad,
+                            double *loss, float *tape)
     int lstm97_train_batch_f32(const lstm97_dims *d, float *params, const float *masks,
                                const float *x, const float *t, const uint8_t *tmask,
                                int64_t N, int64_t T, double alpha, int schedule,

@@ -240,6 +240,31 @@ def forward(tuple dims, params, x, y, state, work):
     _raise_for(rc, "forward")
 
 
+cdef struct _SeqBufs:
+    int64_t T
+    void *x
+    void *t
+    uint8_t *tmask
+    void *y
+
+
+cdef _SeqBufs _sequence(x, t, tmask, y, int typ, const lstm97_dims *d,
+                        bint targets) except *:
+    """The buffers of one sequence: x (T, I); when ``targets``, t (T, K) and tmask (T,)
+    uint8 or None; y (T, K) written."""
+    cdef _SeqBufs b
+    b.T = _length(x, d.I)
+    b.x = _buf(x, "x", typ, b.T * d.I, False)
+    b.t = NULL
+    b.tmask = NULL
+    if targets:
+        b.t = _buf(t, "y", typ, b.T * d.K, False)
+        if tmask is not None:
+            b.tmask = <uint8_t *>_buf(tmask, "mask", cnp.NPY_UINT8, b.T, False)
+    b.y = _buf(y, "out", typ, b.T * d.K, True)
+    return b
+
+
 def train(tuple dims, params, masks, x, t, tmask, double alpha, int schedule,
           y, state, work, dW):
     """On-line truncated-gradient training over one sequence (state reset first).
@@ -252,27 +277,21 @@ def train(tuple dims, params, masks, x, t, tmask, double alpha, int schedule,
     cdef lstm97_layout L
     _dims_from(dims, &d, &L)
     cdef int typ = _real_type(params)
-    cdef int64_t T = _length(x, d.I)
     cdef void *pp = _buf(params, "params", typ, L.n_params, True)
     cdef void *pm = _buf(masks, "masks", typ, L.n_params, False)
-    cdef void *px = _buf(x, "x", typ, T * d.I, False)
-    cdef void *pt = _buf(t, "y", typ, T * d.K, False)
-    cdef uint8_t *ptm = NULL
-    if tmask is not None:
-        ptm = <uint8_t *>_buf(tmask, "mask", cnp.NPY_UINT8, T, False)
-    cdef void *py = _buf(y, "out", typ, T * d.K, True)
+    cdef _SeqBufs b = _sequence(x, t, tmask, y, typ, &d, True)
     cdef void *ps = _buf(state, "state", typ, L.state_len, True)
     cdef void *pw = _buf(work, "work", typ, L.work_len, True)
     cdef void *pd = _buf(dW, "dW", typ, L.n_params, True)
     cdef int rc
     with nogil:
         if typ == cnp.NPY_DOUBLE:
-            rc = lstm97_train_f64(&d, <double *>pp, <double *>pm, <double *>px,
-                                  <double *>pt, ptm, T, alpha, schedule, <double *>py,
+            rc = lstm97_train_f64(&d, <double *>pp, <double *>pm, <double *>b.x,
+                                  <double *>b.t, b.tmask, b.T, alpha, schedule, <double *>b.y,
                                   <double *>ps, <double *>pw, <double *>pd)
         else:
-            rc = lstm97_train_f32(&d, <float *>pp, <float *>pm, <float *>px,
-                                  <float *>pt, ptm, T, alpha, schedule, <float *>py,
+            rc = lstm97_train_f32(&d, <float *>pp, <float *>pm, <float *>b.x,
+                                  <float *>b.t, b.tmask, b.T, alpha, schedule, <float *>b.y,
                                   <float *>ps, <float *>pw, <float *>pd)
     _raise_for(rc, "train")
 
@@ -287,29 +306,21 @@ def run(tuple dims, params, masks, x, t, tmask, double alpha, int mode, y, state
     cdef int typ = _real_type(params)
     if mode != LSTM97_FORWARD and mode != LSTM97_LEARN and mode != LSTM97_ACCUMULATE:
         raise ValueError(f"mode: unknown step mode {mode}")
-    cdef int64_t T = _length(x, d.I)
     cdef void *pp = _buf(params, "params", typ, L.n_params, True)
     cdef void *pm = _buf(masks, "masks", typ, L.n_params, False)
-    cdef void *px = _buf(x, "x", typ, T * d.I, False)
-    cdef void *pt = NULL
-    cdef uint8_t *ptm = NULL
-    if mode != LSTM97_FORWARD:
-        pt = _buf(t, "y", typ, T * d.K, False)
-        if tmask is not None:
-            ptm = <uint8_t *>_buf(tmask, "mask", cnp.NPY_UINT8, T, False)
-    cdef void *py = _buf(y, "out", typ, T * d.K, True)
+    cdef _SeqBufs b = _sequence(x, t, tmask, y, typ, &d, mode != LSTM97_FORWARD)
     cdef void *ps = _buf(state, "state", typ, L.state_len, True)
     cdef void *pw = _buf(work, "work", typ, L.work_len, True)
     cdef void *pd = _buf(dW, "dW", typ, L.n_params, True)
     cdef int rc
     with nogil:
         if typ == cnp.NPY_DOUBLE:
-            rc = lstm97_run_f64(&d, <double *>pp, <double *>pm, <double *>px, <double *>pt,
-                                ptm, T, alpha, mode, <double *>py, <double *>ps,
+            rc = lstm97_run_f64(&d, <double *>pp, <double *>pm, <double *>b.x, <double *>b.t,
+                                b.tmask, b.T, alpha, mode, <double *>b.y, <double *>ps,
                                 <double *>pw, <double *>pd)
         else:
-            rc = lstm97_run_f32(&d, <float *>pp, <float *>pm, <float *>px, <float *>pt,
-                                ptm, T, alpha, mode, <float *>py, <float *>ps,
+            rc = lstm97_run_f32(&d, <float *>pp, <float *>pm, <float *>b.x, <float *>b.t,
+                                b.tmask, b.T, alpha, mode, <float *>b.y, <float *>ps,
                                 <float *>pw, <float *>pd)
     _raise_for(rc, "run")
 
@@ -365,6 +376,51 @@ def apply(tuple dims, params, dW):
         else:
             rc = lstm97_apply_f32(&d, <float *>pp, <float *>pd)
     _raise_for(rc, "apply")
+
+
+def tape_len(tuple dims, int64_t T):
+    """Length of the tape buffer of :func:`gradient` for T steps."""
+    cdef lstm97_dims d
+    cdef lstm97_layout L
+    _dims_from(dims, &d, &L)
+    cdef int64_t n = lstm97_tape_len(&d, T)
+    if n < 0:
+        raise ValueError(f"T: no tape for T = {T}")
+    return n
+
+
+def gradient(tuple dims, params, masks, x, t, tmask, bint truncated, y, grad, tape):
+    """Loss and gradient of one sequence by back-propagation through time (state reset
+    first): ``grad`` (n_params) and ``y (T, K)`` are written, ``tape`` holds
+    :func:`tape_len` values of scratch; returns the loss 1/2 sum (t - y)^2 over the
+    target steps.  ``truncated``: stop the gradient at every recurrent entry of z(t)."""
+    cdef lstm97_dims d
+    cdef lstm97_layout L
+    _dims_from(dims, &d, &L)
+    cdef int typ = _real_type(params)
+    cdef void *pp = _buf(params, "params", typ, L.n_params, False)
+    cdef void *pm = NULL
+    if masks is not None:
+        pm = _buf(masks, "masks", typ, L.n_params, False)
+    cdef _SeqBufs b = _sequence(x, t, tmask, y, typ, &d, True)
+    cdef void *pg = _buf(grad, "grad", typ, L.n_params, True)
+    cdef int64_t n_tape = lstm97_tape_len(&d, b.T)
+    if n_tape < 0:
+        raise ValueError(f"T: no tape for T = {b.T}")
+    cdef void *pw = _buf(tape, "tape", typ, n_tape, True)
+    cdef double loss = 0
+    cdef int rc
+    with nogil:
+        if typ == cnp.NPY_DOUBLE:
+            rc = lstm97_gradient_f64(&d, <double *>pp, <double *>pm, <double *>b.x,
+                                     <double *>b.t, b.tmask, b.T, truncated, <double *>b.y,
+                                     <double *>pg, &loss, <double *>pw)
+        else:
+            rc = lstm97_gradient_f32(&d, <float *>pp, <float *>pm, <float *>b.x,
+                                     <float *>b.t, b.tmask, b.T, truncated, <float *>b.y,
+                                     <float *>pg, &loss, <float *>pw)
+    _raise_for(rc, "gradient")
+    return loss
 
 
 def train_batch(tuple dims, params, masks, x, t, tmask, double alpha, int schedule,

@@ -95,6 +95,14 @@ class LSTM(NetBase):
                     _core.SCHEDULES[schedule], out, self._state, self._work, self._dW)
         return out
 
+    def _gradient_kernel(self, x, y, tmask, truncated):
+        out = np.empty((x.shape[0], self.K), dtype=self.dtype)
+        grad = np.empty_like(self._theta)
+        tape = np.empty(_core.tape_len(self._dims, x.shape[0]), dtype=self.dtype)
+        loss = _core.gradient(self._dims, self._theta, self._mask, x, y, tmask, truncated,
+                              out, grad, tape)
+        return loss, grad, out
+
     def _step_kernel(self, state, x_t, t_t, lr, mode, dW):
         out = np.empty(self.K, dtype=self.dtype)
         _core.step(self._dims, self._theta, self._mask, x_t, t_t, lr, mode, out, state,

@@ -196,6 +196,25 @@ class LSTM(NetBase):
         with np.errstate(over="ignore", invalid="ignore"):
             return train(self, x, y, tmask, a, schedule)
 
+    def _gradient_kernel(self, x, y, tmask, truncated):
+        from . import bptt           # the independent reverse-mode implementation
+        c = self.config
+        mask = None if tmask is None else tmask.astype(bool)
+        with np.errstate(over="ignore", invalid="ignore"):
+            loss, grads, out = bptt.loss_and_grad(
+                self.params, x, y, mask, S=self.S, g=c["g"], h=c["h"], out=c["out"],
+                truncated=truncated)
+        if not (np.isfinite(out).all() and np.isfinite(loss)):
+            raise FloatingPointError("gradient: an output became NaN or infinite")
+        flat = np.zeros_like(self._theta)
+        for name, gW in grads.items():
+            if gW is not None:
+                self._view(flat, name)[...] = gW
+        flat *= self._mask
+        if not np.isfinite(flat).all():
+            raise FloatingPointError("gradient: a gradient entry became NaN or infinite")
+        return loss, flat, out.astype(self.dtype, copy=False)
+
     def _step_kernel(self, state, x_t, t_t, lr, mode, dW):
         with np.errstate(over="ignore", invalid="ignore"):
             return step(self, state, x_t, t_t, self.dtype.type(lr), mode, dW)

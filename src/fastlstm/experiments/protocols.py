@@ -13,8 +13,9 @@ ablation=None, progress=False)``:
 * ``max_sequences`` caps the training sequences (default: the row's cap);
 * ``ablation``: None (the paper's rule: truncated gradient, on-line ``"step"`` schedule),
   ``"sequence"`` (truncated gradient summed over the sequence, applied at its end) or
-  ``"full-gradient"`` (the exact gradient by back-propagation through time, numpy oracle
-  :mod:`fastlstm.bptt`, one update per sequence);
+  ``"full-gradient"`` (the exact gradient by back-propagation through time,
+  :meth:`fastlstm.LSTM.gradient`, compiled; checked against the numpy reverse mode
+  :mod:`fastlstm.bptt`; one update per sequence);
 * ``progress``: show a tqdm bar.
 
 The hot loops are lean: stopping rules use running statistics over the training stream,
@@ -28,7 +29,6 @@ import time
 import numpy as np
 
 import fastlstm
-from fastlstm import bptt
 from fastlstm.tasks import get_task, make_reber_sets
 from fastlstm.tasks.reber import ReberTask
 
@@ -58,13 +58,13 @@ class _Learner:
         if ablation not in (None, *ABLATIONS):
             raise ValueError(f"ablation: unknown {ablation!r}; choose from {ABLATIONS}")
         self.net, self.lr, self.ablation = net, lr, ablation
-        c = net.config
         if ablation == "full-gradient":
-            kw = dict(S=net.S, g=c["g"], h=c["h"], out=c["out"], truncated=False)
-            params, masks = net.params, net.masks
+            params = net.params
 
             def learn(x, y, mask):
-                out = bptt.sgd_bptt_sequence(params, x, y, mask, lr, masks=masks, **kw)
+                _, grads, out = net.gradient(x, y, mask, truncated=False)
+                for name, g in grads.items():
+                    params[name] -= lr * g
                 if not np.isfinite(net._theta).all():
                     raise FloatingPointError("full-gradient update produced NaN/inf")
                 return out
@@ -81,8 +81,9 @@ class _Learner:
     def rule(self):
         return {None: "truncated gradient, schedule 'step' (the paper's on-line rule)",
                 "sequence": "truncated gradient, schedule 'sequence' (ablation)",
-                "full-gradient": "full-gradient ablation: exact gradient by BPTT (numpy "
-                                 "oracle), one update per sequence"}[self.ablation]
+                "full-gradient": "full-gradient ablation: exact gradient by BPTT "
+                                 "(net.gradient, compiled), one update per sequence"
+                }[self.ablation]
 
 
 class _Curve:
