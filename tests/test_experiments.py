@@ -42,6 +42,28 @@ def test_ablations_run(row_id, ablation):
     assert rec["sequences"] == 15
 
 
+def test_full_gradient_ablation_is_the_numpy_reverse_mode():
+    """The ablation's compiled BPTT step moves the weights as the independent numpy
+    implementation (fastlstm.bptt) does, to rounding, over a few on-line sequences."""
+    import fastlstm
+    from fastlstm import bptt
+    kw = dict(n_in=7, n_out=7, n_blocks=3, block_size=2, bias="gates", init_range=0.2,
+              out_gate_bias=[-1, -2, -3], seed=3)
+    net, ref = fastlstm.LSTM(**kw), fastlstm.LSTM(**kw)
+    learner = protocols._Learner(net, 0.5, "full-gradient")
+    task, rng = get_task("reber"), np.random.default_rng(0)
+    c = ref.config
+    for _ in range(20):
+        ex = task.sample(rng)
+        out = learner.learn(ex.x, ex.y, ex.mask)
+        out_ref = bptt.sgd_bptt_sequence(ref.params, ex.x, ex.y, ex.mask, 0.5,
+                                         masks=ref.masks, S=2, g=c["g"], h=c["h"],
+                                         out=c["out"], truncated=False)
+        np.testing.assert_allclose(out, out_ref, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(net._theta, ref._theta, rtol=0, atol=1e-12)
+    assert np.abs(net._theta - net.__class__(**kw)._theta).max() > 1e-3    # it learned
+
+
 def test_ablation_changes_weights_differently():
     """Reber has targets at every step: 'step' and 'sequence' schedules differ, and
     the exact gradient differs from both; trial seeds are shared by the ablations."""
