@@ -61,8 +61,13 @@ extern "C" {
 #define LSTM97_MAX_THREADS 64
 
 /* activation ids: cell input squash g, cell output squash h, output units */
-enum lstm97_g   { LSTM97_G2 = 0, LSTM97_G1 = 1, LSTM97_G_TANH = 2 };
-enum lstm97_h   { LSTM97_H1 = 0, LSTM97_H_ID = 1, LSTM97_H_TANH = 2 };
+/* g and h: the paper's squashing functions, and each of h's for g and g's for h (the
+ * caption of the paper's Table 10 swaps g and h; "h1" as g and "g2"/"g1" as h let the
+ * experiments test that reading). */
+enum lstm97_g   { LSTM97_G2 = 0, LSTM97_G1 = 1, LSTM97_G_TANH = 2, LSTM97_G_H1 = 3,
+                  LSTM97_G_ID = 4 };
+enum lstm97_h   { LSTM97_H1 = 0, LSTM97_H_ID = 1, LSTM97_H_TANH = 2, LSTM97_H_G2 = 3,
+                  LSTM97_H_G1 = 4 };
 enum lstm97_out { LSTM97_OUT_LOGISTIC = 0, LSTM97_OUT_LINEAR = 1 };
 
 /* kernel variants: the tuned step and the plain scalar reference it is tested against;

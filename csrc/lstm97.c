@@ -32,8 +32,8 @@ int lstm97_layout_of(const lstm97_dims *d, lstm97_layout *L)
         return LSTM97_ERR_UNSUPPORTED;
     if (d->kernel != LSTM97_KERNEL_FAST && d->kernel != LSTM97_KERNEL_NAIVE)
         return LSTM97_ERR_DIMS;
-    if (d->g < LSTM97_G2 || d->g > LSTM97_G_TANH ||
-        d->h < LSTM97_H1 || d->h > LSTM97_H_TANH ||
+    if (d->g < LSTM97_G2 || d->g > LSTM97_G_ID ||
+        d->h < LSTM97_H1 || d->h > LSTM97_H_G1 ||
         d->out < LSTM97_OUT_LOGISTIC || d->out > LSTM97_OUT_LINEAR)
         return LSTM97_ERR_ACTIVATION;
 

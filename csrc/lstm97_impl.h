@@ -20,40 +20,64 @@ static inline REAL FN(sig)(REAL x)
     }
 }
 
+/* The squashing functions of cells, f(x) and f' written in terms of the value v = f(x):
+ * g2 = 4 sig - 2 (range [-2, 2]), g1 = sig, tanh, h1 = 2 sig - 1 (range [-1, 1]), id. */
+#ifndef LSTM97_SQUASH_IDS
+#define LSTM97_SQUASH_IDS
+enum { SQ_G2, SQ_G1, SQ_TANH, SQ_H1, SQ_ID };
+#endif
+
+static inline REAL FN(squash)(int f, REAL x)
+{
+    switch (f) {
+    case SQ_G1:   return FN(sig)(x);
+    case SQ_TANH: return TANH(x);
+    case SQ_H1:   return (REAL)2 * FN(sig)(x) - (REAL)1;
+    case SQ_ID:   return x;
+    default:      return (REAL)4 * FN(sig)(x) - (REAL)2;
+    }
+}
+static inline REAL FN(squash_prime)(int f, REAL v)
+{
+    switch (f) {
+    case SQ_G1:   return v * ((REAL)1 - v);
+    case SQ_TANH: return (REAL)1 - v * v;
+    case SQ_H1:   return ((REAL)1 - v * v) * (REAL)0.5;
+    case SQ_ID:   return (REAL)1;
+    default:      return ((REAL)4 - v * v) * (REAL)0.25;
+    }
+}
+
+/* the squashing function of each lstm97_g / lstm97_h id */
+static inline int FN(g_squash)(int kind)
+{
+    static const int f[] = {SQ_G2, SQ_G1, SQ_TANH, SQ_H1, SQ_ID};
+    return f[kind];
+}
+static inline int FN(h_squash)(int kind)
+{
+    static const int f[] = {SQ_H1, SQ_ID, SQ_TANH, SQ_G2, SQ_G1};
+    return f[kind];
+}
+
 /* cell input squash g and its derivative g'(net) written in terms of g = g(net) */
 static inline REAL FN(g_of)(int kind, REAL x)
 {
-    switch (kind) {
-    case LSTM97_G1:  return FN(sig)(x);
-    case LSTM97_G_TANH: return TANH(x);
-    default:         return (REAL)4 * FN(sig)(x) - (REAL)2;  /* g2, range [-2, 2] */
-    }
+    return FN(squash)(FN(g_squash)(kind), x);
 }
 static inline REAL FN(g_prime)(int kind, REAL g)
 {
-    switch (kind) {
-    case LSTM97_G1:  return g * ((REAL)1 - g);
-    case LSTM97_G_TANH: return (REAL)1 - g * g;
-    default:         return ((REAL)4 - g * g) * (REAL)0.25;
-    }
+    return FN(squash_prime)(FN(g_squash)(kind), g);
 }
 
 /* cell output squash h and h'(s) in terms of h = h(s) */
 static inline REAL FN(h_of)(int kind, REAL x)
 {
-    switch (kind) {
-    case LSTM97_H_ID:   return x;
-    case LSTM97_H_TANH: return TANH(x);
-    default:            return (REAL)2 * FN(sig)(x) - (REAL)1;  /* h1, range [-1, 1] */
-    }
+    return FN(squash)(FN(h_squash)(kind), x);
 }
 static inline REAL FN(h_prime)(int kind, REAL h)
 {
-    switch (kind) {
-    case LSTM97_H_ID:   return (REAL)1;
-    case LSTM97_H_TANH: return (REAL)1 - h * h;
-    default:            return ((REAL)1 - h * h) * (REAL)0.5;
-    }
+    return FN(squash_prime)(FN(h_squash)(kind), h);
 }
 
 /* Every dot product of the kernels runs in one fixed order.  Short ones (n < 16) add the

@@ -4,7 +4,7 @@ import pytest
 
 import fastlstm
 from fastlstm import oracle
-from _helpers import RTOL, assert_close, pair, random_config
+from _helpers import RTOL, assert_close, pair, random_config, unbounded_cell
 
 
 def batch(rng, net, N, T):
@@ -19,12 +19,12 @@ def batch(rng, net, N, T):
 def test_train_batch_matches_oracle(seed, dtype):
     rng = np.random.default_rng(seed)
     cfg = random_config(rng)
-    if cfg["h"] == "id":
+    if unbounded_cell(cfg):
         cfg["init_range"] = min(cfg["init_range"], 0.2)
     net, ref = pair(cfg, seed, dtype)
     N, T = int(rng.integers(1, 14)), int(rng.integers(1, 20))
     x, y, mask = batch(rng, net, N, T)
-    lr = 0.02 if cfg["h"] == "id" or cfg["out"] == "linear" else 0.2
+    lr = 0.02 if unbounded_cell(cfg) or cfg["out"] == "linear" else 0.2
     for schedule in ("step", "sequence"):
         out = net.train_batch(x, y, mask, lr=lr, schedule=schedule, n_threads=2)
         out_ref = ref.train_batch(x, y, mask, lr=lr, schedule=schedule)

@@ -17,8 +17,8 @@ import pytest
 
 from fastlstm import bptt
 
-G_NAMES = ("g2", "g1", "tanh")
-H_NAMES = ("h1", "id", "tanh")
+G_NAMES = ("g2", "g1", "tanh", "h1", "id")      # the last two: the swapped Table 10 reading
+H_NAMES = ("h1", "id", "tanh", "g2", "g1")
 OUT_NAMES = ("logistic", "linear")
 NAMES = ("W_in", "W_out", "W_c", "W_k")
 
@@ -32,14 +32,15 @@ def sig(x):
     return 0.5 * (1.0 + np.tanh(0.5 * np.asarray(x, dtype=np.float64)))
 
 
-REF_G = {"g2": lambda x: 4.0 * sig(x) - 2.0, "g1": sig, "tanh": np.tanh}
-REF_H = {"h1": lambda x: 2.0 * sig(x) - 1.0, "id": lambda x: np.asarray(x, float), "tanh": np.tanh}
+REF_G = {"g2": lambda x: 4.0 * sig(x) - 2.0, "g1": sig, "tanh": np.tanh,
+         "h1": lambda x: 2.0 * sig(x) - 1.0, "id": lambda x: np.asarray(x, float)}
+REF_H = dict(REF_G)
 REF_OUT = {"logistic": sig, "linear": lambda x: np.asarray(x, float)}
 # derivatives w.r.t. the argument (not the value), for the trace rule
 REF_DG = {"g2": lambda x: 4.0 * sig(x) * (1 - sig(x)), "g1": lambda x: sig(x) * (1 - sig(x)),
-          "tanh": lambda x: 1.0 / np.cosh(x) ** 2}
-REF_DH = {"h1": lambda x: 2.0 * sig(x) * (1 - sig(x)), "id": lambda x: np.ones_like(x),
-          "tanh": lambda x: 1.0 / np.cosh(x) ** 2}
+          "tanh": lambda x: 1.0 / np.cosh(x) ** 2,
+          "h1": lambda x: 2.0 * sig(x) * (1 - sig(x)), "id": lambda x: np.ones_like(x)}
+REF_DH = dict(REF_DG)
 REF_DOUT = {"logistic": lambda x: sig(x) * (1 - sig(x)), "linear": lambda x: np.ones_like(x)}
 
 

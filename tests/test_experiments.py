@@ -65,13 +65,24 @@ def test_full_gradient_ablation_is_the_numpy_reverse_mode():
 
 
 def test_ablation_changes_weights_differently():
-    """Reber has targets at every step: 'step' and 'sequence' schedules differ, and
-    the exact gradient differs from both; trial seeds are shared by the ablations."""
+    """Reber has targets at every step: 'step' and 'sequence' schedules differ, the exact
+    gradient differs from both and swapped squashing functions from all; trial seeds are
+    shared by the ablations."""
     recs = [run_trial("reber-3x2-lr0.5", 0, max_sequences=100, ablation=a)
             for a in (None, *ABLATIONS)]
     assert len({r["seed"] for r in recs}) == 1
     errs = [tuple(r["curve"]["train_abs_error"]) for r in recs]
-    assert len(set(errs)) == 3
+    assert len(set(errs)) == len(recs)
+
+
+@pytest.mark.parametrize("row_id", ["reber-3x2-lr0.5", "2a-p100", "adding-T100"])
+def test_swapped_squash_ablation_swaps_g_and_h(row_id):
+    rec = run_trial(row_id, 0, seed=1, max_sequences=20, ablation="swapped-squash")
+    base = run_trial(row_id, 0, seed=1, max_sequences=20)
+    swap = {("g2", "h1"): ("h1", "g2"), ("g1", "id"): ("id", "g1")}
+    assert (rec["config"]["g"], rec["config"]["h"]) == \
+        swap[(base["config"]["g"], base["config"]["h"])]
+    assert rec["n_weights"] == base["n_weights"]
 
 
 def test_trials_are_deterministic():

@@ -20,8 +20,10 @@ __all__ = ["NetBase", "Stream", "FORMAT_VERSION"]
 
 FORMAT_VERSION = 1
 GROUPS = ("gates", "cells", "outputs")
-G_CHOICES = ("g2", "g1", "tanh")
-H_CHOICES = ("h1", "id", "tanh")
+# the paper's squashing functions; "h1"/"id" as g and "g2"/"g1" as h test the swapped
+# reading of the caption of the paper's Table 10 (spec section 3)
+G_CHOICES = ("g2", "g1", "tanh", "h1", "id")
+H_CHOICES = ("h1", "id", "tanh", "g2", "g1")
 OUT_CHOICES = ("logistic", "linear")
 SCHEDULES = ("step", "sequence")
 DTYPES = {"float64": np.float64, "float32": np.float32}

@@ -25,8 +25,10 @@ from libc.string cimport memcpy
 
 cnp.import_array()
 
-G_IDS = {"g2": LSTM97_G2, "g1": LSTM97_G1, "tanh": LSTM97_G_TANH}
-H_IDS = {"h1": LSTM97_H1, "id": LSTM97_H_ID, "tanh": LSTM97_H_TANH}
+G_IDS = {"g2": LSTM97_G2, "g1": LSTM97_G1, "tanh": LSTM97_G_TANH, "h1": LSTM97_G_H1,
+         "id": LSTM97_G_ID}
+H_IDS = {"h1": LSTM97_H1, "id": LSTM97_H_ID, "tanh": LSTM97_H_TANH, "g2": LSTM97_H_G2,
+         "g1": LSTM97_H_G1}
 OUT_IDS = {"logistic": LSTM97_OUT_LOGISTIC, "linear": LSTM97_OUT_LINEAR}
 SCHEDULES = {"step": LSTM97_STEP, "sequence": LSTM97_SEQUENCE}
 KERNEL_FAST = LSTM97_KERNEL_FAST

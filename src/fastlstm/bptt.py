@@ -59,6 +59,10 @@ _H = {
     "tanh": (np.tanh, lambda h: 1.0 - h * h),
 }
 
+# the swapped reading of the paper's Table 10: h's functions as g and g's as h
+_G["h1"], _G["id"] = _H["h1"], _H["id"]
+_H["g2"], _H["g1"] = _G["g2"], _G["g1"]
+
 _OUT = {
     "logistic": (_sigmoid, _dsigmoid),
     "linear": (lambda x: x, lambda y: np.ones_like(y)),

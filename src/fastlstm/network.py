@@ -28,10 +28,11 @@ class LSTM(NetBase):
         True lets the output units see the inputs (topology F masks them).
     bias : bool, str or iterable of {"gates", "cells", "outputs"}, default True
         Groups with a bias weight (True: all, False: none).
-    g : {"g2", "g1", "tanh"}, default "g2"
-        Cell input squash (g2 = 4 sig - 2, range [-2, 2]).
-    h : {"h1", "id", "tanh"}, default "h1"
-        Cell output squash (h1 = 2 sig - 1, range [-1, 1]).
+    g : {"g2", "g1", "tanh", "h1", "id"}, default "g2"
+        Cell input squash (g2 = 4 sig - 2, range [-2, 2]; g1 = sig; h1 = 2 sig - 1).
+    h : {"h1", "id", "tanh", "g2", "g1"}, default "h1"
+        Cell output squash (h1 = 2 sig - 1, range [-1, 1]).  "h1"/"id" as g and
+        "g2"/"g1" as h are there to test the swapped reading of the paper's Table 10.
     out : {"logistic", "linear"}, default "logistic"
         Output-unit activation.
     init_range : float, default 0.1

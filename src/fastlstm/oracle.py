@@ -24,19 +24,20 @@ def sig(x):
 
 
 # cell input squash g and g' written in terms of g's value
-G = {"g2": lambda x: 4 * sig(x) - 2,                # range [-2, 2]
-     "g1": sig,
-     "tanh": np.tanh}
-G_PRIME = {"g2": lambda g: (4 - g * g) * 0.25,
-           "g1": lambda g: g * (1 - g),
-           "tanh": lambda g: 1 - g * g}
-# cell output squash h and h' in terms of h's value
-H = {"h1": lambda x: 2 * sig(x) - 1,                # range [-1, 1]
-     "id": lambda x: x,
-     "tanh": np.tanh}
-H_PRIME = {"h1": lambda h: (1 - h * h) * 0.5,
-           "id": lambda h: np.ones_like(h),
-           "tanh": lambda h: 1 - h * h}
+SQUASH = {"g2": lambda x: 4 * sig(x) - 2,           # range [-2, 2]
+          "g1": sig,
+          "tanh": np.tanh,
+          "h1": lambda x: 2 * sig(x) - 1,           # range [-1, 1]
+          "id": lambda x: x}
+SQUASH_PRIME = {"g2": lambda v: (4 - v * v) * 0.25,
+                "g1": lambda v: v * (1 - v),
+                "tanh": lambda v: 1 - v * v,
+                "h1": lambda v: (1 - v * v) * 0.5,
+                "id": lambda v: np.ones_like(v)}
+# cell input squash g and cell output squash h, derivatives in terms of the value; each
+# may be any of the five (the paper: g2 or g1 for g, h1 or id for h)
+G = H = SQUASH
+G_PRIME = H_PRIME = SQUASH_PRIME
 OUT = {"logistic": sig, "linear": lambda x: x}
 OUT_PRIME = {"logistic": lambda y: y * (1 - y), "linear": lambda y: np.ones_like(y)}
 

@@ -12,10 +12,11 @@ ablation=None, progress=False)``:
 * ``seed`` (int) determines the weights and every sequence of the trial;
 * ``max_sequences`` caps the training sequences (default: the row's cap);
 * ``ablation``: None (the paper's rule: truncated gradient, on-line ``"step"`` schedule),
-  ``"sequence"`` (truncated gradient summed over the sequence, applied at its end) or
+  ``"sequence"`` (truncated gradient summed over the sequence, applied at its end),
   ``"full-gradient"`` (the exact gradient by back-propagation through time,
   :meth:`fastlstm.LSTM.gradient`, compiled; checked against the numpy reverse mode
-  :mod:`fastlstm.bptt`; one update per sequence);
+  :mod:`fastlstm.bptt`; one update per sequence) or ``"swapped-squash"`` (the paper's
+  rule with g and h exchanged as the caption of its Table 10 has them);
 * ``progress``: show a tqdm bar.
 
 The hot loops are lean: stopping rules use running statistics over the training stream,
@@ -36,7 +37,21 @@ __all__ = ["ABLATIONS", "reber_trial", "lag2a_trial", "lag2b_trial", "lag2c_tria
            "noise_trial", "adding_trial", "multiplication_trial", "order_trial",
            "FastLag2c"]
 
-ABLATIONS = ("sequence", "full-gradient")
+ABLATIONS = ("sequence", "full-gradient", "swapped-squash")
+
+# "swapped-squash": the caption of the paper's Table 10 gives g the range [-1, 1] and h
+# [-2, 2], the text and eqs. 4-5 the other way round (spec section 3, which follows the
+# text).  This ablation trains with the caption's reading: each net's g and h exchanged
+# (g2/h1 -> g "h1"/h "g2"; Exp. 2a/2b: g1/id -> g "id"/h "g1"), the paper's rule otherwise.
+_SWAP_G = {"g2": "h1", "g1": "id"}
+_SWAP_H = {"h1": "g2", "id": "g1"}
+
+
+def _lstm(ablation, *args, g="g2", h="h1", **kw):
+    """fastlstm.LSTM(*args, g=g, h=h, **kw), with g and h swapped for "swapped-squash"."""
+    if ablation == "swapped-squash":
+        g, h = _SWAP_G[g], _SWAP_H[h]
+    return fastlstm.LSTM(*args, g=g, h=h, **kw)
 
 #: choices common to all experiments (the spec's DECIDED points and ours)
 COMMON_DECIDED = [
@@ -82,7 +97,9 @@ class _Learner:
         return {None: "truncated gradient, schedule 'step' (the paper's on-line rule)",
                 "sequence": "truncated gradient, schedule 'sequence' (ablation)",
                 "full-gradient": "full-gradient ablation: exact gradient by BPTT "
-                                 "(net.gradient, compiled), one update per sequence"
+                                 "(net.gradient, compiled), one update per sequence",
+                "swapped-squash": "swapped-squash ablation: truncated gradient, schedule "
+                                  "'step', g and h as in the caption of the paper's Table 10",
                 }[self.ablation]
 
 
@@ -270,8 +287,8 @@ def reber_trial(blocks, size, lr, *, seed, set_seed=0, max_sequences=100_000,
     allx = train + test
     legal = np.concatenate([e.info["legal"] for e in allx])          # (sum T, 7)
     out_bias = [-1.0, -2.0, -3.0, -4.0][:blocks]
-    net = fastlstm.LSTM(7, 7, blocks, size, bias=("gates",), init_range=0.2,
-                        out_gate_bias=out_bias, seed=rng_w)
+    net = _lstm(ablation, 7, 7, blocks, size, bias=("gates",), init_range=0.2,
+                out_gate_bias=out_bias, seed=rng_w)
     learner = _Learner(net, lr, ablation)
     learn = learner.learn
 
@@ -336,8 +353,8 @@ def _lag2_trial(variant, p, *, seed, max_sequences, ablation, progress, streak=1
     rng_w, rng_train, rng_cell = _rngs(seed, 3)
     task = get_task(variant, p=p)
     I = p + 1
-    net = fastlstm.LSTM(I, I, 1, 1, output_gate=False, recurrent=False, input_to_output=True,
-                        bias=False, g="g1", h="id", init_range=0.2, seed=rng_w)
+    net = _lstm(ablation, I, I, 1, 1, output_gate=False, recurrent=False,
+                input_to_output=True, bias=False, g="g1", h="id", init_range=0.2, seed=rng_w)
     n_weights = net.n_weights
     col = 1 + I                                   # the cell's column of W_k
     full_mask = np.array(net.masks["W_k"])
@@ -472,7 +489,7 @@ def lag2c_trial(q, p, *, seed, max_sequences=None, ablation=None, progress=False
         max_sequences = 1_000_000
     rng_w, rng_train = _rngs(seed, 2)
     gen = FastLag2c(q, p)
-    net = fastlstm.LSTM(p + 4, 2, 2, 1, bias=False, init_range=0.2, seed=rng_w)
+    net = _lstm(ablation, p + 4, 2, 2, 1, bias=False, init_range=0.2, seed=rng_w)
     learner = _Learner(net, 0.01, ablation)
     learn = learner.learn
     curve = _Curve()
@@ -526,9 +543,9 @@ def noise_trial(variant, T, N, *, seed, max_sequences=None, ablation=None, progr
         eval_every = 500 if T <= 100 else 2000
     rng_w, rng_train, rng_test, rng_final = _rngs(seed, 4)
     task = get_task(f"noise{variant}", T=T, N=N)
-    net = fastlstm.LSTM(1, 1, 3, 1, bias=("gates", "cells"), init_range=0.1,
-                        in_gate_bias=[-1.0, -3.0, -5.0], out_gate_bias=[-2.0, -4.0, -6.0],
-                        seed=rng_w)
+    net = _lstm(ablation, 1, 1, 3, 1, bias=("gates", "cells"), init_range=0.1,
+                in_gate_bias=[-1.0, -3.0, -5.0], out_gate_bias=[-2.0, -4.0, -6.0],
+                seed=rng_w)
     lr = 0.1 if variant == "3c" else 1.0
     learner = _Learner(net, lr, ablation)
     if variant == "3a":
@@ -590,9 +607,9 @@ def noise_trial(variant, T, N, *, seed, max_sequences=None, ablation=None, progr
 # ----------------------------------------------------------------------------- Exp. 4/5
 
 
-def _marked_net(seed_rng, in_gate_bias):
-    return fastlstm.LSTM(2, 1, 2, 2, bias=True, init_range=0.1, in_gate_bias=in_gate_bias,
-                         seed=seed_rng)
+def _marked_net(seed_rng, in_gate_bias, ablation):
+    return _lstm(ablation, 2, 1, 2, 2, bias=True, init_range=0.1, in_gate_bias=in_gate_bias,
+                 seed=seed_rng)
 
 
 def _window_trial(task, learner, net, rng_train, rng_test, *, threshold, tol, n_seq=None,
@@ -633,7 +650,7 @@ def adding_trial(T=100, *, seed, max_sequences=None, ablation=None, progress=Fal
         max_sequences = 5_000_000
     rng_w, rng_train, rng_test = _rngs(seed, 3)
     task = get_task("adding", T=T)
-    net = _marked_net(rng_w, [-3.0, -6.0])
+    net = _marked_net(rng_w, [-3.0, -6.0], ablation)
     learner = _Learner(net, 0.5, ablation)
     return _window_trial(
         task, learner, net, rng_train, rng_test, threshold=0.01, tol=0.04,
@@ -653,7 +670,7 @@ def multiplication_trial(T=100, n_seq=140, *, seed, max_sequences=None, ablation
         max_sequences = 5_000_000
     rng_w, rng_train, rng_test = _rngs(seed, 3)
     task = get_task("multiplication", T=T)
-    net = _marked_net(rng_w, None)
+    net = _marked_net(rng_w, None, ablation)
     learner = _Learner(net, 0.1, ablation)
     return _window_trial(
         task, learner, net, rng_train, rng_test, threshold=None, tol=0.04, n_seq=n_seq,
@@ -676,12 +693,12 @@ def order_trial(variant, *, seed, max_sequences=None, ablation=None, progress=Fa
     rng_w, rng_train, rng_test = _rngs(seed, 3)
     task = get_task(f"order{variant}")
     if variant == "6a":
-        net = fastlstm.LSTM(8, 4, 2, 2, bias=True, init_range=0.1,
-                            in_gate_bias=[-2.0, -4.0], seed=rng_w)
+        net = _lstm(ablation, 8, 4, 2, 2, bias=True, init_range=0.1,
+                    in_gate_bias=[-2.0, -4.0], seed=rng_w)
         lr = 0.5
     else:
-        net = fastlstm.LSTM(8, 8, 3, 2, bias=True, init_range=0.1,
-                            in_gate_bias=[-2.0, -4.0, -6.0], seed=rng_w)
+        net = _lstm(ablation, 8, 8, 3, 2, bias=True, init_range=0.1,
+                    in_gate_bias=[-2.0, -4.0, -6.0], seed=rng_w)
         lr = 0.1
     learner = _Learner(net, lr, ablation)
     return _window_trial(

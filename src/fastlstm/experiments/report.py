@@ -17,6 +17,7 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
+from .protocols import ABLATIONS
 from .rows import ROWS
 from .runner import load_results
 
@@ -125,7 +126,8 @@ def _plot(row_id, groups, plot_dir) -> Optional[str]:
     except ImportError:
         return None
     fig, (ax, ax2) = plt.subplots(1, 2, figsize=(9, 3.3))
-    colors = {None: "tab:blue", "sequence": "tab:orange", "full-gradient": "tab:green"}
+    colors = {None: "tab:blue", "sequence": "tab:orange", "full-gradient": "tab:green",
+              "swapped-squash": "tab:purple"}
     for abl, recs in groups.items():
         for i, r in enumerate(recs):
             c = r.get("curve") or {}
@@ -214,7 +216,7 @@ def write_report(out_dir="results", md_path="docs/reproduction.md",
     sep = "|" + "---|" * 11
     verdicts = {}
     table_start = len(lines)
-    for abl in (None, "sequence", "full-gradient"):
+    for abl in (None, *ABLATIONS):
         rows_here = [rid for rid in ROWS if abl in by_row.get(rid, {})]
         if abl is not None and not rows_here:
             continue
