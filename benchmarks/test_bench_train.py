@@ -27,3 +27,17 @@ def test_forward(benchmark, weight_steps, backend):
     benchmark.group = "forward adding-93"
     weight_steps(benchmark, net, ex.T)
     benchmark(net.forward, ex.x)
+
+
+@pytest.mark.parametrize("backend", ["c", "oracle"])
+def test_gradient(benchmark, weight_steps, backend):
+    """The exact gradient by back-propagation through time (net.gradient): compiled vs
+    the numpy reverse mode (fastlstm.bptt through the oracle); PyTorch's BPTT step on the
+    same net and sequence is test_train_sequence_torch."""
+    net, ex = make("adding-93", backend)
+    ref, _ = make("adding-93", "oracle")
+    np.testing.assert_allclose(net.gradient(ex.x, ex.y, ex.mask)[1]["W_c"],
+                               ref.gradient(ex.x, ex.y, ex.mask)[1]["W_c"], rtol=1e-10)
+    benchmark.group = "gradient (exact BPTT) adding-93"
+    weight_steps(benchmark, net, ex.T)
+    benchmark(net.gradient, ex.x, ex.y, ex.mask)
