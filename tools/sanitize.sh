@@ -51,7 +51,8 @@ if [ $# -eq 0 ]; then
     set -- "$REPO/tests/test_kernel_vs_oracle.py" "$REPO/tests/test_kernel_variants.py" \
            "$REPO/tests/test_core_boundary.py" "$REPO/tests/test_identities.py" \
            "$REPO/tests/test_architecture.py" "$REPO/tests/test_api.py" \
-           "$REPO/tests/test_fuzz.py" "$REPO/tests/test_reliability.py" "$REPO/tests/test_batch.py"
+           "$REPO/tests/test_fuzz.py" "$REPO/tests/test_reliability.py" "$REPO/tests/test_batch.py" \
+           "$REPO/tests/test_gradient.py"
 else
     # relative test paths are relative to the repository
     args=()
