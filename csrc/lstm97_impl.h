@@ -967,8 +967,7 @@ int FN(lstm97_gradient)(const lstm97_dims *d, const REAL *params, const REAL *ma
                 E += 0.5 * (double)err * (double)err;
                 REAL fp = d->out == LSTM97_OUT_LINEAR ? (REAL)1 : yt[k] * ((REAL)1 - yt[k]);
                 dnk[k] = err * fp;
-                for (ptrdiff_t m = 0; m < nu; m++)
-                    gW_k[k * nu + m] += dnk[k] * u[m];
+                FN(axpy)(nu, dnk[k], u, gW_k + k * nu);
             }
         }
         /* cell outputs: from the outputs now and from z(t + 1) */
@@ -991,15 +990,13 @@ int FN(lstm97_gradient)(const lstm97_dims *d, const REAL *params, const REAL *ma
             dni[j] = dyi * y_in[j] * ((REAL)1 - y_in[j]);
             dno[j] = has_out ? dyo * y_out[j] * ((REAL)1 - y_out[j]) : (REAL)0;
         }
-        for (ptrdiff_t j = 0; j < B; j++)
-            for (ptrdiff_t m = 0; m < nz; m++) {
-                gW_in[j * nz + m] += dni[j] * z[m];
-                if (has_out)
-                    gW_out[j * nz + m] += dno[j] * z[m];
-            }
+        for (ptrdiff_t j = 0; j < B; j++) {
+            FN(axpy)(nz, dni[j], z, gW_in + j * nz);
+            if (has_out)
+                FN(axpy)(nz, dno[j], z, gW_out + j * nz);
+        }
         for (ptrdiff_t c = 0; c < C; c++)
-            for (ptrdiff_t m = 0; m < nz; m++)
-                gW_c[c * nz + m] += dnc[c] * z[m];
+            FN(axpy)(nz, dnc[c], z, gW_c + c * nz);
         /* the error reaching the recurrent entries of z(t), i.e. the activations of t - 1 */
         for (ptrdiff_t m = 1 + I; m < nz; m++) {
             REAL acc = 0;

@@ -50,6 +50,15 @@ def pair(config, seed, dtype="float64"):
             oracle.LSTM(**config, dtype=dtype, seed=seed))
 
 
+def random_pair(rng, seed, dtype="float64"):
+    """A random architecture (weights kept small when a cell is unbounded) and its
+    compiled and oracle nets: (config, net, ref)."""
+    cfg = random_config(rng)
+    if unbounded_cell(cfg):
+        cfg["init_range"] = min(cfg["init_range"], 0.2)
+    return (cfg, *pair(cfg, seed, dtype))
+
+
 def random_sequence(rng, net, T):
     x = rng.uniform(-1, 1, (T, net.I))
     y = rng.uniform(0, 1, (T, net.K))

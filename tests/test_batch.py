@@ -4,7 +4,7 @@ import pytest
 
 import fastlstm
 from fastlstm import oracle
-from _helpers import RTOL, assert_close, pair, random_config, unbounded_cell
+from _helpers import RTOL, assert_close, random_pair, unbounded_cell
 
 
 def batch(rng, net, N, T):
@@ -18,10 +18,7 @@ def batch(rng, net, N, T):
 @pytest.mark.parametrize("seed", range(30))
 def test_train_batch_matches_oracle(seed, dtype):
     rng = np.random.default_rng(seed)
-    cfg = random_config(rng)
-    if unbounded_cell(cfg):
-        cfg["init_range"] = min(cfg["init_range"], 0.2)
-    net, ref = pair(cfg, seed, dtype)
+    cfg, net, ref = random_pair(rng, seed, dtype)
     N, T = int(rng.integers(1, 14)), int(rng.integers(1, 20))
     x, y, mask = batch(rng, net, N, T)
     lr = 0.02 if unbounded_cell(cfg) or cfg["out"] == "linear" else 0.2

@@ -372,6 +372,10 @@ class NetBase:
     def _as_x(self, x):
         if self._ready_sequence(x, None, None):
             return x
+        return self._convert_x(x)
+
+    def _convert_x(self, x):
+        """The slow path of _as_x: convert x or explain what is wrong with it."""
         x = self._as_input(x, "x", self.I)
         if not self._all_finite(x):
             raise ValueError(f"x: contains NaN or infinite values (as {self.dtype})")
@@ -396,7 +400,7 @@ class NetBase:
     def _as_xy(self, x, y, mask):
         if self._ready_sequence(x, y, mask):     # fast path: nothing to convert or report
             return x, y, None if mask is None else mask.view(np.uint8)
-        x = self._as_x(x)
+        x = self._convert_x(x)
         y = self._as_input(y, "y", self.K)
         if y.shape[0] != x.shape[0]:
             raise ValueError(f"y: expected {x.shape[0]} rows to match x {x.shape}, "
