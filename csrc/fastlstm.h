@@ -178,6 +178,10 @@ int lstm97_gradient_f64(const lstm97_dims *d, const double *params, const double
 /* 1 if all n values are finite, else 0. */
 int lstm97_all_finite_f64(ptrdiff_t n, const double *v);
 
+/* The logistic function of the kernels, out[i] = 1 / (1 + e^-x[i]) (in == out allowed;
+ * see lstm97_exp.h: within 1 ulp of the exact value; libm's exp for |x| > 512). */
+void lstm97_sig_f64(ptrdiff_t n, const double *x, double *out);
+
 /* Mini-batch training: N sequences of length T in lockstep, each with its own state and
  * traces; the parameters move by the mean update (1/N) sum_n dW_n after every step
  * (LSTM97_STEP) or once at the end (LSTM97_SEQUENCE).  Ragged lengths: zero tmask rows.

@@ -10,9 +10,16 @@
 #include <string.h>
 
 #include "fastlstm.h"
+#include "lstm97_exp.h"
 
 /* Inputs at least this many are checked for sparsity (one-hot tasks) in step_fast */
 #define LSTM97_SPARSE_MIN_I 16
+
+void lstm97_sig_f64(ptrdiff_t n, const double *x, double *out)
+{
+    if (n > 0 && x && out)
+        lstm97_sig_array(n, x, out);
+}
 
 /* Largest size accepted for any one dimension; keeps every product below 2^62. */
 #define LSTM97_MAX_DIM ((int64_t)1 << 24)
@@ -172,20 +179,16 @@ static int lstm97_run_threads(int n, void *(*fn)(void *), void *jobs, size_t job
 
 #define REAL double
 #define FN(x) x##_f64
-#define EXP exp
 #define TANH tanh
 #include "lstm97_impl.h"
 #undef REAL
 #undef FN
-#undef EXP
 #undef TANH
 
 #define REAL float
 #define FN(x) x##_f32
-#define EXP expf
 #define TANH tanhf
 #include "lstm97_impl.h"
 #undef REAL
 #undef FN
-#undef EXP
 #undef TANH

@@ -2,21 +2,35 @@
  * lstm97_impl.h -- the kernels, written once for a generic REAL.
  *
  * Included twice by lstm97.c: once with REAL = double, FN(x) = x##_f64, and once with
- * REAL = float, FN(x) = x##_f32.  EXP and TANH name the matching libm functions.
+ * REAL = float, FN(x) = x##_f32.  TANH names the matching libm function; the logistic
+ * is lstm97_exp.h's.
  * Equation numbers are those of Hochreiter & Schmidhuber (1997); see lstm1997.md.
  */
 
 /* ---- activation functions (spec section 3) ------------------------------------------ */
 
-/* logistic sig(x) = 1 / (1 + e^-x), overflow-free for either sign of x */
+/* logistic sig(x) = 1 / (1 + e^-x), overflow-free for either sign of x: lstm97_exp.h
+ * (evaluated in double, rounded for float) */
 static inline REAL FN(sig)(REAL x)
 {
-    if (x >= 0) {
-        REAL e = EXP(-x);
-        return (REAL)1 / ((REAL)1 + e);
-    } else {
-        REAL e = EXP(x);
-        return e / ((REAL)1 + e);
+    return (REAL)lstm97_sig((double)x);
+}
+
+/* out[i] = sig(in[i]) over an array (in == out allowed): the same values as FN(sig) */
+static inline void FN(sig_array)(ptrdiff_t n, const REAL *in, REAL *out)
+{
+    if (sizeof(REAL) == sizeof(double)) {
+        lstm97_sig_array(n, (const double *)in, (double *)out);
+        return;
+    }
+    double buf[64];
+    for (ptrdiff_t i = 0; i < n; i += 64) {
+        ptrdiff_t m = n - i < 64 ? n - i : 64;
+        for (ptrdiff_t k = 0; k < m; k++)
+            buf[k] = (double)in[i + k];
+        lstm97_sig_array(m, buf, buf);
+        for (ptrdiff_t k = 0; k < m; k++)
+            out[i + k] = (REAL)buf[k];
     }
 }
 
@@ -45,6 +59,35 @@ static inline REAL FN(squash_prime)(int f, REAL v)
     case SQ_H1:   return ((REAL)1 - v * v) * (REAL)0.5;
     case SQ_ID:   return (REAL)1;
     default:      return ((REAL)4 - v * v) * (REAL)0.25;
+    }
+}
+
+/* v[i] = f(x_i) for a squash f built on sig, given v[i] = sig(x_i): the arithmetic of
+ * FN(squash) after its sig */
+static inline void FN(squash_from_sig)(int f, ptrdiff_t n, REAL *v)
+{
+    if (f == SQ_H1)
+        for (ptrdiff_t i = 0; i < n; i++)
+            v[i] = (REAL)2 * v[i] - (REAL)1;
+    else if (f == SQ_G2)
+        for (ptrdiff_t i = 0; i < n; i++)
+            v[i] = (REAL)4 * v[i] - (REAL)2;
+}
+
+static inline int FN(squash_is_sig)(int f)
+{
+    return f == SQ_G1 || f == SQ_H1 || f == SQ_G2;
+}
+
+/* out[i] = f(in[i]) (in == out allowed): the same values as FN(squash) */
+static inline void FN(squash_array)(int f, ptrdiff_t n, const REAL *in, REAL *out)
+{
+    if (FN(squash_is_sig)(f)) {
+        FN(sig_array)(n, in, out);
+        FN(squash_from_sig)(f, n, out);
+    } else {
+        for (ptrdiff_t i = 0; i < n; i++)
+            out[i] = FN(squash)(f, in[i]);
     }
 }
 
@@ -561,18 +604,26 @@ static int FN(step_fast)(const lstm97_dims *d, const lstm97_layout *L,
         FN(matvec)(params + L->W_in, z, B, nz, v.y_in);
         FN(matvec)(params + L->W_c, z, C, nz, v.g_c);
     }
-    for (ptrdiff_t j = 0; j < B; j++) {
-        v.y_in[j] = FN(sig)(v.y_in[j]);
-        v.y_out[j] = has_out ? FN(sig)(v.y_out[j]) : (REAL)1;
+    /* activations over whole arrays (two logistics at a time): the gates y_in, y_out and,
+       when g is built on sig, the cell inputs g_c in one pass over the contiguous net */
+    const int f_g = FN(g_squash)(d->g);
+    if (has_out && FN(squash_is_sig)(f_g)) {
+        FN(sig_array)(2 * B + C, net, net);
+        FN(squash_from_sig)(f_g, C, v.g_c);
+    } else {
+        FN(sig_array)(has_out ? 2 * B : B, v.y_in, v.y_in);
+        if (!has_out)
+            for (ptrdiff_t j = 0; j < B; j++)
+                v.y_out[j] = 1;
+        FN(squash_array)(f_g, C, v.g_c, v.g_c);
     }
-    for (ptrdiff_t j = 0, c = 0; j < B; j++) {
-        for (ptrdiff_t q = 0; q < S; q++, c++) {
-            v.g_c[c] = FN(g_of)(d->g, v.g_c[c]);
+    for (ptrdiff_t j = 0, c = 0; j < B; j++)
+        for (ptrdiff_t q = 0; q < S; q++, c++)
             s[c] += v.y_in[j] * v.g_c[c];
-            v.h_s[c] = FN(h_of)(d->h, s[c]);
+    FN(squash_array)(FN(h_squash)(d->h), C, s, v.h_s);
+    for (ptrdiff_t j = 0, c = 0; j < B; j++)
+        for (ptrdiff_t q = 0; q < S; q++, c++)
             v.y_c[c] = v.y_out[j] * v.h_s[c];
-        }
-    }
     v.u[0] = 1;
     for (ptrdiff_t i = 0; i < I; i++)
         v.u[1 + i] = x_t[i];
@@ -584,10 +635,10 @@ static int FN(step_fast)(const lstm97_dims *d, const lstm97_layout *L,
     } else {
         FN(matvec)(W_k, v.u, K, nu, v.y_k);
     }
+    if (d->out != LSTM97_OUT_LINEAR)
+        FN(sig_array)(K, v.y_k, v.y_k);
     int finite = 1;
     for (ptrdiff_t k = 0; k < K; k++) {
-        if (d->out != LSTM97_OUT_LINEAR)
-            v.y_k[k] = FN(sig)(v.y_k[k]);
         y_t[k] = v.y_k[k];
         finite &= isfinite(v.y_k[k]) != 0;
     }

@@ -135,6 +135,21 @@ def all_finite(a):
     return ok != 0
 
 
+def sig(x, out):
+    """out[:] = the kernels' logistic of x (C-contiguous float64 arrays of one size; out
+    may be x).  For tests: the kernels evaluate it two at a time and one at a time and
+    both must give these values."""
+    cdef Py_ssize_t n = x.size
+    if out.size != n:
+        raise ValueError(f"out: expected {n} values, got {out.size}")
+    if n == 0:
+        return
+    cdef void *px = _buf(x, "x", cnp.NPY_DOUBLE, n, False)
+    cdef void *po = _buf(out, "out", cnp.NPY_DOUBLE, n, True)
+    with nogil:
+        lstm97_sig_f64(n, <const double *>px, <double *>po)
+
+
 cdef int _rows_finite(int typ, const void *p, Py_ssize_t T, Py_ssize_t K,
                       const uint8_t *m) noexcept nogil:
     """1 if rows s of the (T, K) array at p with m[s] != 0 (every row if m is NULL) are
