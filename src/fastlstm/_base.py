@@ -399,7 +399,7 @@ class NetBase:
 
     def _as_xy(self, x, y, mask):
         if self._ready_sequence(x, y, mask):     # fast path: nothing to convert or report
-            return x, y, None if mask is None else mask.view(np.uint8)
+            return x, y, mask                    # (the kernels read a bool mask as uint8)
         x = self._convert_x(x)
         y = self._as_input(y, "y", self.K)
         if y.shape[0] != x.shape[0]:
@@ -433,6 +433,9 @@ class NetBase:
         """Hold the net's lock; if the body raises FloatingPointError, put the
         parameters back as they were on entry (then re-raise)."""
         return _Transaction(self)
+
+    # True if _train_kernel restores the parameters itself on a non-finite value
+    _kernel_restores = False
 
     @staticmethod
     def _as_schedule(schedule):
@@ -487,6 +490,9 @@ class NetBase:
         x, y, tmask = self._as_xy(x, y, mask)
         lr = _check_real(lr, "lr", minimum=0.0)
         schedule = self._as_schedule(schedule)
+        if self._kernel_restores:                # cheaper than a transaction (short T)
+            with self._lock:
+                return self._train_kernel(x, y, tmask, lr, schedule)
         with self._transaction():
             return self._train_kernel(x, y, tmask, lr, schedule)
 

@@ -60,10 +60,12 @@ def _raise_for(int rc, str where):
 
 
 cdef int _dims_from(tuple dims, lstm97_dims *d, lstm97_layout *L) except -1:
-    if len(dims) != 8 and len(dims) != 9:
-        raise ValueError(f"dims: expected 8 or 9 integers, got {len(dims)}")
-    d.I, d.K, d.B, d.S, d.output_gate, d.g, d.h, d.out = dims[:8]
-    d.kernel = dims[8] if len(dims) == 9 else LSTM97_KERNEL_FAST
+    cdef Py_ssize_t n = len(dims)
+    if n != 8 and n != 9:
+        raise ValueError(f"dims: expected 8 or 9 integers, got {n}")
+    d.I, d.K, d.B, d.S = dims[0], dims[1], dims[2], dims[3]
+    d.output_gate, d.g, d.h, d.out = dims[4], dims[5], dims[6], dims[7]
+    d.kernel = dims[8] if n == 9 else LSTM97_KERNEL_FAST
     d.forget_gate = 0
     _raise_for(lstm97_layout_of(d, L), "dims")
     return 0
@@ -277,18 +279,22 @@ cdef _SeqBufs _sequence(x, t, tmask, y, int typ, const lstm97_dims *d,
     if targets:
         b.t = _buf(t, "y", typ, b.T * d.K, False)
         if tmask is not None:
-            b.tmask = <uint8_t *>_buf(tmask, "mask", cnp.NPY_UINT8, b.T, False)
+            # bool (one byte, 0 or 1) is read as uint8: no conversion on the fast path
+            b.tmask = <uint8_t *>_buf(tmask, "mask", cnp.NPY_BOOL if cnp.PyArray_Check(tmask)
+                                      and cnp.PyArray_TYPE(<cnp.ndarray>tmask) == cnp.NPY_BOOL
+                                      else cnp.NPY_UINT8, b.T, False)
     b.y = _buf(y, "out", typ, b.T * d.K, True)
     return b
 
 
 def train(tuple dims, params, masks, x, t, tmask, double alpha, int schedule,
-          y, state, work, dW):
+          y, state, work, dW, backup=None):
     """On-line truncated-gradient training over one sequence (state reset first).
 
-    ``tmask`` is a uint8 array (T,) or None (a target at every step).  ``params`` is
-    updated in place.  On a non-finite activation, state or weight this raises
-    FloatingPointError and ``params`` may be partly updated (the caller restores).
+    ``tmask`` is a uint8 or bool array (T,) or None (a target at every step).  ``params``
+    is updated in place.  On a non-finite activation, state or weight this raises
+    FloatingPointError; ``params`` is then put back as it was if ``backup`` (an array like
+    params) is given, else it may be partly updated (the caller restores).
     """
     cdef lstm97_dims d
     cdef lstm97_layout L
@@ -300,8 +306,14 @@ def train(tuple dims, params, masks, x, t, tmask, double alpha, int schedule,
     cdef void *ps = _buf(state, "state", typ, L.state_len, True)
     cdef void *pw = _buf(work, "work", typ, L.work_len, True)
     cdef void *pd = _buf(dW, "dW", typ, L.n_params, True)
+    cdef void *pb = NULL
+    cdef size_t nbytes = <size_t>L.n_params * (8 if typ == cnp.NPY_DOUBLE else 4)
+    if backup is not None:
+        pb = _buf(backup, "backup", typ, L.n_params, True)
     cdef int rc
     with nogil:
+        if pb != NULL:
+            memcpy(pb, pp, nbytes)
         if typ == cnp.NPY_DOUBLE:
             rc = lstm97_train_f64(&d, <double *>pp, <double *>pm, <double *>b.x,
                                   <double *>b.t, b.tmask, b.T, alpha, schedule, <double *>b.y,
@@ -310,6 +322,8 @@ def train(tuple dims, params, masks, x, t, tmask, double alpha, int schedule,
             rc = lstm97_train_f32(&d, <float *>pp, <float *>pm, <float *>b.x,
                                   <float *>b.t, b.tmask, b.T, alpha, schedule, <float *>b.y,
                                   <float *>ps, <float *>pw, <float *>pd)
+        if rc == LSTM97_ERR_NONFINITE and pb != NULL:
+            memcpy(pp, pb, nbytes)
     _raise_for(rc, "train")
 
 

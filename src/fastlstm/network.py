@@ -90,10 +90,14 @@ class LSTM(NetBase):
         _core.forward(self._dims, self._theta, x, y, self._state, self._work)
         return y
 
+    # train_sequence: the kernel call restores the parameters itself on a non-finite value
+    _kernel_restores = True
+
     def _train_kernel(self, x, y, tmask, lr, schedule):
         out = np.empty((x.shape[0], self.K), dtype=self.dtype)
         _core.train(self._dims, self._theta, self._mask, x, y, tmask, lr,
-                    _core.SCHEDULES[schedule], out, self._state, self._work, self._dW)
+                    _core.SCHEDULES[schedule], out, self._state, self._work, self._dW,
+                    self._backup)
         return out
 
     def _gradient_kernel(self, x, y, tmask, truncated):
