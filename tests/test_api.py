@@ -354,3 +354,44 @@ def test_feed_without_targets_runs_traces(backend):
     st.feed(x[25:], y[25:])
     st.end()
     assert np.array_equal(a._theta, b._theta)
+
+
+# ---------------------------------------------------------------- one-call fast path
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("schedule", ["step", "sequence"])
+def test_fast_path_equals_general_path(dtype, schedule):
+    """LSTM.train_sequence runs in one C call when its arguments need nothing
+    (_core.train_fast); arguments that take the general path (np.float64 lr, a list mask,
+    a non-contiguous x) must give the same bits."""
+    kw = dict(n_in=2, n_out=1, n_blocks=2, block_size=2, dtype=dtype, seed=3)
+    fast, slow = fastlstm.LSTM(**kw), fastlstm.LSTM(**kw)
+    x, y = data(T=30)
+    x, y = x.astype(dtype), y.astype(dtype)
+    mask = np.arange(30) % 3 == 2
+    assert fastlstm._core.train_fast(fast._fast, x, y, mask, 0.4, schedule) is not None
+    assert fastlstm._core.train_fast(slow._fast, x, y, mask, np.float64(0.4), schedule) is None
+    fast, slow = fastlstm.LSTM(**kw), fastlstm.LSTM(**kw)
+    for k in range(3):
+        a = fast.train_sequence(x, y, mask, lr=0.4, schedule=schedule)
+        xs = np.asfortranarray(np.repeat(x, 2, axis=1)[:, ::2]) if k == 1 else x
+        b = slow.train_sequence(xs, y, list(mask), lr=np.float64(0.4), schedule=schedule)
+        assert a.dtype == b.dtype == np.dtype(dtype) and a.shape == (30, 1)
+        assert np.array_equal(a, b)
+        assert np.array_equal(fast._theta, slow._theta)
+
+
+@pytest.mark.parametrize("args", [
+    dict(lr=float("nan")), dict(lr=-0.5), dict(lr=float("inf")), dict(schedule="Step"),
+    dict(y=None), dict(mask=np.ones(7, bool)), dict(x=np.zeros((12, 3)))])
+def test_fast_path_declines_and_general_path_explains(args):
+    net = fastlstm.LSTM(2, 1, 2, 2, seed=0)
+    x, y = data()
+    call = dict(x=x, y=y, mask=None, lr=0.1, schedule="step") | args
+    assert fastlstm._core.train_fast(net._fast, call["x"], call["y"], call["mask"],
+                                     call["lr"], call["schedule"]) is None
+    before = net._theta.copy()
+    with pytest.raises((ValueError, TypeError)):
+        net.train_sequence(**call)
+    assert np.array_equal(net._theta, before)

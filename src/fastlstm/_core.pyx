@@ -178,33 +178,105 @@ cdef inline bint _is_ready(object a, int ndim, Py_ssize_t cols, int typ):
     return ndim == 1 or cnp.PyArray_DIM(arr, 1) == cols
 
 
-def ready_sequence(x, y, mask, Py_ssize_t I, Py_ssize_t K, int typ):
-    """The fast path of the API's argument checks, in one call: True if ``x (T, I)`` and
-    ``y (T, K)`` (or None) are C-contiguous ndarrays of type ``typ`` (a numpy type
-    number), ``mask`` is None or a C-contiguous bool array (T,), x is finite and y is
-    finite at the target steps.  False means "take the slow path", which converts the
-    arguments or raises the explaining error; it never raises itself."""
+cdef Py_ssize_t _ready(x, y, mask, Py_ssize_t I, Py_ssize_t K, int typ):
+    """T if the arguments of a sequence need neither conversion nor an error (see
+    ready_sequence), else 0; never raises"""
     if not _is_ready(x, 2, I, typ):
-        return False
+        return 0
     cdef Py_ssize_t T = cnp.PyArray_DIM(<cnp.ndarray>x, 0)
     cdef void *px = cnp.PyArray_DATA(<cnp.ndarray>x)
     cdef void *py = NULL
     cdef const uint8_t *pm = NULL
     if y is not None:
         if not _is_ready(y, 2, K, typ) or cnp.PyArray_DIM(<cnp.ndarray>y, 0) != T:
-            return False
+            return 0
         py = cnp.PyArray_DATA(<cnp.ndarray>y)
     if mask is not None:
         if (not _is_ready(mask, 1, 0, cnp.NPY_BOOL)
                 or cnp.PyArray_DIM(<cnp.ndarray>mask, 0) != T):
-            return False
+            return 0
         pm = <const uint8_t *>cnp.PyArray_DATA(<cnp.ndarray>mask)
     cdef int ok
     with nogil:
         ok = _rows_finite(typ, px, 1, T * I, NULL)
         if ok and py != NULL:
             ok = _rows_finite(typ, py, T, K, pm)
-    return ok != 0
+    return T if ok else 0
+
+
+def ready_sequence(x, y, mask, Py_ssize_t I, Py_ssize_t K, int typ):
+    """The fast path of the API's argument checks, in one call: True if ``x (T, I)`` and
+    ``y (T, K)`` (or None) are C-contiguous ndarrays of type ``typ`` (a numpy type
+    number), ``mask`` is None or a C-contiguous bool array (T,), x is finite and y is
+    finite at the target steps.  False means "take the slow path", which converts the
+    arguments or raises the explaining error; it never raises itself."""
+    return _ready(x, y, mask, I, K, typ) != 0
+
+
+def train_fast(tuple net, x, y, mask, lr, schedule):
+    """All of ``LSTM.train_sequence`` in one call when nothing needs converting or
+    explaining: the arguments pass ready_sequence, ``lr`` is a float, finite and >= 0, and
+    ``schedule`` is "step" or "sequence".  Returns the outputs (T, K), or None: then the
+    caller takes the general path, which converts the arguments or raises the error that
+    explains them.  ``net`` is (dims, params, masks, state, work, dW, backup, lock): the
+    net's own buffers, made by the net (not checked here).  Under the lock, params is
+    backed up and, on a non-finite value, restored before FloatingPointError is raised."""
+    if type(lr) is not float or y is None:
+        return None
+    cdef double alpha = lr
+    if not (alpha >= 0 and alpha - alpha == 0):           # NaN, negative or infinite
+        return None
+    cdef int sched
+    if schedule == "step":
+        sched = LSTM97_STEP
+    elif schedule == "sequence":
+        sched = LSTM97_SEQUENCE
+    else:
+        return None
+    dims, params, masks, state, work, dW, backup, lock = net
+    cdef lstm97_dims d
+    cdef lstm97_layout L
+    _dims_from(<tuple>dims, &d, &L)
+    cdef int typ = cnp.PyArray_TYPE(<cnp.ndarray>params)
+    cdef Py_ssize_t T = _ready(x, y, mask, d.I, d.K, typ)
+    if T == 0:
+        return None
+    cdef cnp.npy_intp shape[2]
+    shape[0] = T
+    shape[1] = d.K
+    out = cnp.PyArray_EMPTY(2, shape, typ, 0)
+    cdef void *pp = cnp.PyArray_DATA(<cnp.ndarray>params)
+    cdef void *pm = cnp.PyArray_DATA(<cnp.ndarray>masks)
+    cdef void *ps = cnp.PyArray_DATA(<cnp.ndarray>state)
+    cdef void *pw = cnp.PyArray_DATA(<cnp.ndarray>work)
+    cdef void *pd = cnp.PyArray_DATA(<cnp.ndarray>dW)
+    cdef void *pb = cnp.PyArray_DATA(<cnp.ndarray>backup)
+    cdef void *px = cnp.PyArray_DATA(<cnp.ndarray>x)
+    cdef void *pt = cnp.PyArray_DATA(<cnp.ndarray>y)
+    cdef void *py = cnp.PyArray_DATA(<cnp.ndarray>out)
+    cdef const uint8_t *ptm = NULL
+    if mask is not None:
+        ptm = <const uint8_t *>cnp.PyArray_DATA(<cnp.ndarray>mask)
+    cdef size_t nbytes = <size_t>L.n_params * (8 if typ == cnp.NPY_DOUBLE else 4)
+    cdef int rc
+    lock.acquire()
+    try:
+        with nogil:
+            memcpy(pb, pp, nbytes)
+            if typ == cnp.NPY_DOUBLE:
+                rc = lstm97_train_f64(&d, <double *>pp, <double *>pm, <double *>px,
+                                      <double *>pt, ptm, T, alpha, sched, <double *>py,
+                                      <double *>ps, <double *>pw, <double *>pd)
+            else:
+                rc = lstm97_train_f32(&d, <float *>pp, <float *>pm, <float *>px,
+                                      <float *>pt, ptm, T, alpha, sched, <float *>py,
+                                      <float *>ps, <float *>pw, <float *>pd)
+            if rc == LSTM97_ERR_NONFINITE:
+                memcpy(pp, pb, nbytes)
+    finally:
+        lock.release()
+    _raise_for(rc, "train")
+    return out
 
 
 def targets_finite(t, tmask):

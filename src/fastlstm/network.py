@@ -74,6 +74,8 @@ class LSTM(NetBase):
         self._state = np.zeros(lay["state_len"], dtype=self.dtype)
         self._work = np.zeros(lay["work_len"], dtype=self.dtype)
         self._typenum = np.dtype(self.dtype).num
+        self._fast = (self._dims, self._theta, self._mask, self._state, self._work, self._dW,
+                      self._backup, self._lock)
 
     _all_finite = staticmethod(_core.all_finite)
     _targets_finite = staticmethod(_core.targets_finite)
@@ -92,6 +94,16 @@ class LSTM(NetBase):
 
     # train_sequence: the kernel call restores the parameters itself on a non-finite value
     _kernel_restores = True
+
+    def train_sequence(self, x, y, mask=None, lr=0.1, schedule="step"):
+        # one C call when the arguments need nothing (about 1 us less per call); else the
+        # general path, which converts them or raises the explaining error
+        out = _core.train_fast(self._fast, x, y, mask, lr, schedule)
+        if out is None:
+            out = NetBase.train_sequence(self, x, y, mask, lr, schedule)
+        return out
+
+    train_sequence.__doc__ = NetBase.train_sequence.__doc__
 
     def _train_kernel(self, x, y, tmask, lr, schedule):
         out = np.empty((x.shape[0], self.K), dtype=self.dtype)
