@@ -420,15 +420,27 @@ static inline void FN(matvec)(const REAL *restrict W, const REAL *restrict v,
     for (; r < R; r++)
         out[r] = FN(dot)(W + r * n, v, n);
 }
-#undef NL_
+/* The inner loops of the trace pass and of the updates, element by element the same
+ * operations as the plain kernel's loops, the lanes spelled out in vector registers (so
+ * that they do not depend on the compiler's auto-vectoriser, which the build keeps to its
+ * "very cheap" model: its prologues and epilogues cost more than they save on the short
+ * rows of the paper's nets).  dc, di: trace rows of dS_c[c] and dS_in[c]; pc, pi: the
+ * rows of W_c[c] and W_in[block(c)] in P (params or dW); mc, mi: their mask rows. */
+#define VL_(p) (*(const FN(vreg) *)(const void *)(p))
+#define VS_(p) (*(FN(vreg) *)(void *)(p))
 
-/* The inner loops of the trace pass, as functions so that restrict on their parameters
- * lets the compiler vectorise them.  dc, di: trace rows of dS_c[c] and dS_in[c]; pc, pi:
- * the rows of W_c[c] and W_in[block(c)] in P (params or dW); mc, mi: their mask rows. */
 static inline void FN(traces_only)(ptrdiff_t n, REAL a, REAL b, const REAL *restrict z,
                                    REAL *restrict dc, REAL *restrict di)
 {
-    for (ptrdiff_t m = 0; m < n; m++) {
+    typedef FN(vreg) vreg;
+    const vreg va = (vreg){0} + a, vb = (vreg){0} + b;
+    ptrdiff_t m = 0;
+    for (; m + NL_ <= n; m += NL_) {
+        vreg zm = VL_(z + m);
+        VS_(dc + m) = VL_(dc + m) + va * zm;
+        VS_(di + m) = VL_(di + m) + vb * zm;
+    }
+    for (; m < n; m++) {
         dc[m] += a * z[m];
         di[m] += b * z[m];
     }
@@ -438,7 +450,19 @@ static inline void FN(traces_update)(ptrdiff_t n, REAL a, REAL b, REAL ae,
                                      const REAL *restrict z, REAL *restrict dc,
                                      REAL *restrict di, REAL *restrict pc, REAL *restrict pi)
 {
-    for (ptrdiff_t m = 0; m < n; m++) {
+    typedef FN(vreg) vreg;
+    const vreg va = (vreg){0} + a, vb = (vreg){0} + b, vae = (vreg){0} + ae;
+    ptrdiff_t m = 0;
+    for (; m + NL_ <= n; m += NL_) {
+        vreg zm = VL_(z + m);
+        vreg tc = VL_(dc + m) + va * zm;
+        vreg ti = VL_(di + m) + vb * zm;
+        VS_(dc + m) = tc;
+        VS_(di + m) = ti;
+        VS_(pc + m) = VL_(pc + m) + vae * tc;
+        VS_(pi + m) = VL_(pi + m) + vae * ti;
+    }
+    for (; m < n; m++) {
         REAL tc = dc[m] + a * z[m];
         REAL ti = di[m] + b * z[m];
         dc[m] = tc;
@@ -454,7 +478,19 @@ static inline void FN(traces_update_masked)(ptrdiff_t n, REAL a, REAL b, REAL ae
                                             REAL *restrict pi, const REAL *restrict mc,
                                             const REAL *restrict mi)
 {
-    for (ptrdiff_t m = 0; m < n; m++) {
+    typedef FN(vreg) vreg;
+    const vreg va = (vreg){0} + a, vb = (vreg){0} + b, vae = (vreg){0} + ae;
+    ptrdiff_t m = 0;
+    for (; m + NL_ <= n; m += NL_) {
+        vreg zm = VL_(z + m);
+        vreg tc = VL_(dc + m) + va * zm;
+        vreg ti = VL_(di + m) + vb * zm;
+        VS_(dc + m) = tc;
+        VS_(di + m) = ti;
+        VS_(pc + m) = VL_(pc + m) + vae * tc * VL_(mc + m);
+        VS_(pi + m) = VL_(pi + m) + vae * ti * VL_(mi + m);
+    }
+    for (; m < n; m++) {
         REAL tc = dc[m] + a * z[m];
         REAL ti = di[m] + b * z[m];
         dc[m] = tc;
@@ -467,16 +503,29 @@ static inline void FN(traces_update_masked)(ptrdiff_t n, REAL a, REAL b, REAL ae
 /* p += ae * v (optionally masked) */
 static inline void FN(axpy)(ptrdiff_t n, REAL ae, const REAL *restrict v, REAL *restrict p)
 {
-    for (ptrdiff_t m = 0; m < n; m++)
+    typedef FN(vreg) vreg;
+    const vreg vae = (vreg){0} + ae;
+    ptrdiff_t m = 0;
+    for (; m + NL_ <= n; m += NL_)
+        VS_(p + m) = VL_(p + m) + vae * VL_(v + m);
+    for (; m < n; m++)
         p[m] += ae * v[m];
 }
 
 static inline void FN(axpy_masked)(ptrdiff_t n, REAL ae, const REAL *restrict v,
                                    REAL *restrict p, const REAL *restrict mk)
 {
-    for (ptrdiff_t m = 0; m < n; m++)
+    typedef FN(vreg) vreg;
+    const vreg vae = (vreg){0} + ae;
+    ptrdiff_t m = 0;
+    for (; m + NL_ <= n; m += NL_)
+        VS_(p + m) = VL_(p + m) + vae * VL_(v + m) * VL_(mk + m);
+    for (; m < n; m++)
         p[m] += ae * v[m] * mk[m];
 }
+#undef VL_
+#undef VS_
+#undef NL_
 
 /* ---- sparse inputs (one-hot tasks) ---------------------------------------------------------
  * z and u both hold x at columns 1..I.  When few inputs are nonzero, the loops over z or u
