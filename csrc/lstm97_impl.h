@@ -446,9 +446,13 @@ static inline void FN(traces_only)(ptrdiff_t n, REAL a, REAL b, const REAL *rest
     }
 }
 
-static inline void FN(traces_update)(ptrdiff_t n, REAL a, REAL b, REAL ae,
-                                     const REAL *restrict z, REAL *restrict dc,
-                                     REAL *restrict di, REAL *restrict pc, REAL *restrict pi)
+/* traces_update(_masked): the trace update fused with the updates of W_c and W_in; with
+ * `masked` (a constant after inlining) the updates are multiplied by the mask rows */
+static inline void FN(traces_update_impl)(ptrdiff_t n, REAL a, REAL b, REAL ae,
+                                          const REAL *restrict z, REAL *restrict dc,
+                                          REAL *restrict di, REAL *restrict pc,
+                                          REAL *restrict pi, const REAL *restrict mc,
+                                          const REAL *restrict mi, const int masked)
 {
     typedef FN(vreg) vreg;
     const vreg va = (vreg){0} + a, vb = (vreg){0} + b, vae = (vreg){0} + ae;
@@ -459,17 +463,24 @@ static inline void FN(traces_update)(ptrdiff_t n, REAL a, REAL b, REAL ae,
         vreg ti = VL_(di + m) + vb * zm;
         VS_(dc + m) = tc;
         VS_(di + m) = ti;
-        VS_(pc + m) = VL_(pc + m) + vae * tc;
-        VS_(pi + m) = VL_(pi + m) + vae * ti;
+        VS_(pc + m) = VL_(pc + m) + (masked ? vae * tc * VL_(mc + m) : vae * tc);
+        VS_(pi + m) = VL_(pi + m) + (masked ? vae * ti * VL_(mi + m) : vae * ti);
     }
     for (; m < n; m++) {
         REAL tc = dc[m] + a * z[m];
         REAL ti = di[m] + b * z[m];
         dc[m] = tc;
         di[m] = ti;
-        pc[m] += ae * tc;
-        pi[m] += ae * ti;
+        pc[m] += masked ? ae * tc * mc[m] : ae * tc;
+        pi[m] += masked ? ae * ti * mi[m] : ae * ti;
     }
+}
+
+static inline void FN(traces_update)(ptrdiff_t n, REAL a, REAL b, REAL ae,
+                                     const REAL *restrict z, REAL *restrict dc,
+                                     REAL *restrict di, REAL *restrict pc, REAL *restrict pi)
+{
+    FN(traces_update_impl)(n, a, b, ae, z, dc, di, pc, pi, NULL, NULL, 0);
 }
 
 static inline void FN(traces_update_masked)(ptrdiff_t n, REAL a, REAL b, REAL ae,
@@ -478,26 +489,7 @@ static inline void FN(traces_update_masked)(ptrdiff_t n, REAL a, REAL b, REAL ae
                                             REAL *restrict pi, const REAL *restrict mc,
                                             const REAL *restrict mi)
 {
-    typedef FN(vreg) vreg;
-    const vreg va = (vreg){0} + a, vb = (vreg){0} + b, vae = (vreg){0} + ae;
-    ptrdiff_t m = 0;
-    for (; m + NL_ <= n; m += NL_) {
-        vreg zm = VL_(z + m);
-        vreg tc = VL_(dc + m) + va * zm;
-        vreg ti = VL_(di + m) + vb * zm;
-        VS_(dc + m) = tc;
-        VS_(di + m) = ti;
-        VS_(pc + m) = VL_(pc + m) + vae * tc * VL_(mc + m);
-        VS_(pi + m) = VL_(pi + m) + vae * ti * VL_(mi + m);
-    }
-    for (; m < n; m++) {
-        REAL tc = dc[m] + a * z[m];
-        REAL ti = di[m] + b * z[m];
-        dc[m] = tc;
-        di[m] = ti;
-        pc[m] += ae * tc * mc[m];
-        pi[m] += ae * ti * mi[m];
-    }
+    FN(traces_update_impl)(n, a, b, ae, z, dc, di, pc, pi, mc, mi, 1);
 }
 
 /* p += ae * v (optionally masked) */
