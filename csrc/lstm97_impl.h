@@ -91,6 +91,14 @@ static inline void FN(squash_array)(int f, ptrdiff_t n, const REAL *in, REAL *ou
     }
 }
 
+/* out[i] = f'(x_i) given v[i] = f(x_i): the values of FN(squash_prime), the choice of f
+ * made once for the array */
+static inline void FN(squash_prime_array)(int f, ptrdiff_t n, const REAL *v, REAL *out)
+{
+    for (ptrdiff_t i = 0; i < n; i++)
+        out[i] = FN(squash_prime)(f, v[i]);
+}
+
 /* the squashing function of each lstm97_g / lstm97_h id */
 static inline int FN(g_squash)(int kind)
 {
@@ -448,6 +456,31 @@ static inline void FN(traces_only)(ptrdiff_t n, REAL a, REAL b, const REAL *rest
 
 /* traces_update(_masked): the trace update fused with the updates of W_c and W_in; with
  * `masked` (a constant after inlining) the updates are multiplied by the mask rows */
+/* traces_only for cells c and c + 1 (rows dc, dc + n and di, di + n) in one pass over z */
+static inline void FN(traces_only2)(ptrdiff_t n, REAL a0, REAL b0, REAL a1, REAL b1,
+                                    const REAL *restrict z, REAL *restrict dc,
+                                    REAL *restrict di)
+{
+    typedef FN(vreg) vreg;
+    const vreg va0 = (vreg){0} + a0, vb0 = (vreg){0} + b0;
+    const vreg va1 = (vreg){0} + a1, vb1 = (vreg){0} + b1;
+    REAL *restrict dc1 = dc + n, *restrict di1 = di + n;
+    ptrdiff_t m = 0;
+    for (; m + NL_ <= n; m += NL_) {
+        vreg zm = VL_(z + m);
+        VS_(dc + m) = VL_(dc + m) + va0 * zm;
+        VS_(di + m) = VL_(di + m) + vb0 * zm;
+        VS_(dc1 + m) = VL_(dc1 + m) + va1 * zm;
+        VS_(di1 + m) = VL_(di1 + m) + vb1 * zm;
+    }
+    for (; m < n; m++) {
+        dc[m] += a0 * z[m];
+        di[m] += b0 * z[m];
+        dc1[m] += a1 * z[m];
+        di1[m] += b1 * z[m];
+    }
+}
+
 static inline void FN(traces_update_impl)(ptrdiff_t n, REAL a, REAL b, REAL ae,
                                           const REAL *restrict z, REAL *restrict dc,
                                           REAL *restrict di, REAL *restrict pc,
@@ -738,7 +771,23 @@ static int FN(step_fast)(const lstm97_dims *d, const lstm97_layout *L,
                 }
             }
         }
-        /* traces (eqs. 27, 25) fused with the updates of W_c (eq. 28) and W_in (eq. 26) */
+        /* traces (eqs. 27, 25) fused with the updates of W_c (eq. 28) and W_in (eq. 26);
+           without a target and dense inputs, two cells of a block per pass over z, g'
+           of every cell first (into e_s, which a step without a target does not use) */
+        if (!learn && !sparse) {
+            FN(squash_prime_array)(FN(g_squash)(d->g), C, v.g_c, v.e_s);
+            for (ptrdiff_t j = 0, c = 0; j < B; j++) {
+                REAL fin = v.y_in[j] * ((REAL)1 - v.y_in[j]);
+                ptrdiff_t q = 0;
+                for (; q + 2 <= S; q += 2, c += 2)
+                    FN(traces_only2)(nz, v.e_s[c] * v.y_in[j], v.g_c[c] * fin,
+                                     v.e_s[c + 1] * v.y_in[j], v.g_c[c + 1] * fin, z,
+                                     dS_c + c * nz, dS_in + c * nz);
+                for (; q < S; q++, c++)
+                    FN(traces_only)(nz, v.e_s[c] * v.y_in[j], v.g_c[c] * fin, z,
+                                    dS_c + c * nz, dS_in + c * nz);
+            }
+        } else
         for (ptrdiff_t j = 0, c = 0; j < B; j++) {
             REAL fin = v.y_in[j] * ((REAL)1 - v.y_in[j]);
             for (ptrdiff_t q = 0; q < S; q++, c++) {
