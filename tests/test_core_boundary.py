@@ -120,3 +120,19 @@ def test_ready_sequence_fast_path_accepts_only_ready_arguments():
     yn = y.copy()
     yn[~m] = np.inf                      # non-finite only where there is no target
     assert ready(x, yn, m) and not ready(x, yn, None)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_all_finite_finds_every_bad_value(dtype):
+    """lstm97_all_finite sums in vector lanes and a scalar tail: a NaN or infinity at any
+    position of any length is found, and finite arrays (however large) pass."""
+    for n in range(1, 41):
+        a = np.linspace(-1e30, 3e30, n).astype(dtype)
+        assert _core.all_finite(a)
+        for i in range(n):
+            for bad in (np.nan, np.inf, -np.inf):
+                b = a.copy()
+                b[i] = bad
+                assert not _core.all_finite(b), (n, i, bad)
+    big = np.full(1000, np.finfo(dtype).max, dtype)
+    assert _core.all_finite(big)            # x * 0 is 0 even for the largest finite x
