@@ -179,8 +179,10 @@ int lstm97_gradient_f64(const lstm97_dims *d, const double *params, const double
 int lstm97_all_finite_f64(ptrdiff_t n, const double *v);
 
 /* The logistic function of the kernels, out[i] = 1 / (1 + e^-x[i]) (in == out allowed;
- * see lstm97_exp.h: within 1 ulp of the exact value; libm's exp for |x| > 512). */
-void lstm97_sig_f64(ptrdiff_t n, const double *x, double *out);
+ * see lstm97_exp.h: within 3 ulp of the exact value; libm's exp for |x| > 512).  lanes:
+ * 0 as the kernels evaluate it, or 1, 2, 4 values at a time (4 only with AVX2; for tests:
+ * every choice gives the same bits). */
+void lstm97_sig_f64(ptrdiff_t n, const double *x, double *out, int lanes);
 
 /* Mini-batch training: N sequences of length T in lockstep, each with its own state and
  * traces; the parameters move by the mean update (1/N) sum_n dW_n after every step

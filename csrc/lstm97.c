@@ -15,10 +15,10 @@
 /* Inputs at least this many are checked for sparsity (one-hot tasks) in step_fast */
 #define LSTM97_SPARSE_MIN_I 16
 
-void lstm97_sig_f64(ptrdiff_t n, const double *x, double *out)
+void lstm97_sig_f64(ptrdiff_t n, const double *x, double *out, int lanes)
 {
-    if (n > 0 && x && out)
-        lstm97_sig_array(n, x, out);
+    if (n > 0 && x && out && (lanes == 0 || lanes == 1 || lanes == 2 || lanes == 4))
+        lstm97_sig_array_lanes(n, x, out, lanes);
 }
 
 /* Largest size accepted for any one dimension; keeps every product below 2^62. */

@@ -12,10 +12,11 @@
  * is then 1 or below 1e-222, and NaN stays NaN.  The float kernels round the double value.
  *
  * Inline, without a call or a branch on the sign, it costs about two thirds of libm's
- * exp and lets the kernels' results be the same on every C library.  The two-lane version
- * does lane by lane the operations of the scalar one (the build passes -ffp-contract=off),
- * so a value does not depend on which of them computed it: the tuned kernel calls the
- * array version, the plain kernel the scalar one, and they stay bitwise equal.
+ * exp and lets the kernels' results be the same on every C library.  The two-lane (SSE2)
+ * and four-lane (AVX2, chosen at run time) versions do lane by lane the operations of the
+ * scalar one (the build passes -ffp-contract=off), so a value does not depend on which of
+ * them computed it: the tuned kernel calls the array version, the plain kernel the scalar
+ * one, and they stay bitwise equal.
  *
  * Table: tab[2j] = bits of T_j, tab[2j + 1] = bits of H_j minus j << 45 (adding k << 45
  * then puts the exponent floor(k / 128) in place), H_j the double nearest to 2^(j/128);
@@ -176,12 +177,70 @@ static inline lstm97_v2d lstm97_sig2(lstm97_v2d x)
 }
 #endif
 
-/* out[i] = lstm97_sig(in[i]) for i < n (in == out allowed), the same values */
-static inline void lstm97_sig_array(ptrdiff_t n, const double *in, double *out)
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define LSTM97_HAVE_SIG4 1
+typedef double lstm97_v4d __attribute__((vector_size(32), aligned(8)));
+typedef uint64_t lstm97_v4u __attribute__((vector_size(32), aligned(8)));
+typedef int64_t lstm97_v4i __attribute__((vector_size(32), aligned(8)));
+
+/* four at a time with AVX2 (chosen at run time): lane by lane the scalar operations */
+__attribute__((target("avx2"), noinline))
+static void lstm97_sig_array4(ptrdiff_t n, const double *in, double *out)
 {
     ptrdiff_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        lstm97_v4d x = *(const lstm97_v4d *)(const void *)(in + i);
+        const lstm97_v4u absmask = {0x7fffffffffffffffu, 0x7fffffffffffffffu,
+                                    0x7fffffffffffffffu, 0x7fffffffffffffffu};
+        lstm97_v4d ax = (lstm97_v4d)((lstm97_v4u)x & absmask);
+        if (!(ax[0] <= LSTM97_SIG_MAX_ARG && ax[1] <= LSTM97_SIG_MAX_ARG &&
+              ax[2] <= LSTM97_SIG_MAX_ARG && ax[3] <= LSTM97_SIG_MAX_ARG)) {
+            for (ptrdiff_t k = i; k < i + 4; k++)
+                out[k] = lstm97_sig(in[k]);
+            continue;
+        }
+        lstm97_v4d xn = -ax;
+        lstm97_v4d kd = lstm97_exp_invln2N * xn + lstm97_exp_shift;
+        lstm97_v4u ki = (lstm97_v4u)kd;
+        kd -= lstm97_exp_shift;
+        lstm97_v4d r = xn + kd * lstm97_exp_negln2hiN + kd * lstm97_exp_negln2loN;
+        lstm97_v4u idx = 2 * (ki % LSTM97_EXP_N);
+        lstm97_v4u tailb = {lstm97_exp_tab[idx[0]], lstm97_exp_tab[idx[1]],
+                            lstm97_exp_tab[idx[2]], lstm97_exp_tab[idx[3]]};
+        lstm97_v4u sbits = {lstm97_exp_tab[idx[0] + 1], lstm97_exp_tab[idx[1] + 1],
+                            lstm97_exp_tab[idx[2] + 1], lstm97_exp_tab[idx[3] + 1]};
+        lstm97_v4d tail = (lstm97_v4d)tailb;
+        lstm97_v4d scale = (lstm97_v4d)(sbits + (ki << 45));
+        lstm97_v4d r2 = r * r;
+        lstm97_v4d tmp = tail + r + r2 * (lstm97_exp_c2 + r * lstm97_exp_c3) +
+                         r2 * r2 * (lstm97_exp_c4 + r * lstm97_exp_c5);
+        lstm97_v4d e = scale + scale * tmp;
+        const lstm97_v4d one = {1.0, 1.0, 1.0, 1.0};
+        lstm97_v4i pos = x >= 0;
+        lstm97_v4d num = (lstm97_v4d)(((lstm97_v4i)one & pos) | ((lstm97_v4i)e & ~pos));
+        *(lstm97_v4d *)(void *)(out + i) = num / (one + e);
+    }
+    for (; i < n; i++)
+        out[i] = lstm97_sig(in[i]);
+}
+#endif
+
+/* out[i] = lstm97_sig(in[i]) for i < n (in == out allowed), the same values: four lanes
+ * when the CPU has AVX2 and n >= 4, else two (lanes = 0), or as many as asked (1, 2, 4:
+ * for tests) */
+static inline void lstm97_sig_array_lanes(ptrdiff_t n, const double *in, double *out,
+                                          int lanes)
+{
+#ifdef LSTM97_HAVE_SIG4
+    if ((lanes == 0 && n >= 4 && __builtin_cpu_supports("avx2")) ||
+        (lanes == 4 && __builtin_cpu_supports("avx2"))) {
+        lstm97_sig_array4(n, in, out);
+        return;
+    }
+#endif
+    ptrdiff_t i = 0;
 #if (defined(__GNUC__) || defined(__clang__)) && !defined(LSTM97_SIG_SCALAR)
-    for (; i + 2 <= n; i += 2) {
+    for (; lanes != 1 && i + 2 <= n; i += 2) {
         lstm97_v2d v = lstm97_sig2((lstm97_v2d){in[i], in[i + 1]});
         out[i] = v[0];
         out[i + 1] = v[1];
@@ -189,6 +248,11 @@ static inline void lstm97_sig_array(ptrdiff_t n, const double *in, double *out)
 #endif
     for (; i < n; i++)
         out[i] = lstm97_sig(in[i]);
+}
+
+static inline void lstm97_sig_array(ptrdiff_t n, const double *in, double *out)
+{
+    lstm97_sig_array_lanes(n, in, out, 0);
 }
 
 #endif /* LSTM97_EXP_H */

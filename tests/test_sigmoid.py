@@ -63,15 +63,32 @@ def test_no_worse_than_the_oracle():
     assert np.all(np.abs(got - want) <= 2 * np.spacing(np.abs(want)))
 
 
-@pytest.mark.parametrize("n", [1, 2, 3, 4, 7, 8, 13, 64, 101])
-def test_pairs_equal_scalar(n):
-    """lstm97_sig_array takes two at a time, the plain kernel one: same bits (including
-    lanes that fall back to libm next to lanes that do not)."""
+LANES = [1, 2] + ([4] if _core.has_avx2() else [])
+
+
+def sig_lanes(x, lanes):
+    out = np.empty_like(x)
+    _core.sig(x, out, lanes)
+    return out
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 4, 5, 7, 8, 13, 64, 101])
+def test_every_lane_count_equals_scalar(n):
+    """The kernels evaluate the logistic four (AVX2), two (SSE2) or one at a time; the plain
+    kernel one at a time: the same bits for every length, including lanes that fall back
+    to libm next to lanes that do not."""
     rng = np.random.default_rng(n)
     x = rng.uniform(-30, 30, n)
     x[rng.random(n) < 0.2] = rng.choice([600.0, -600.0, np.inf, -np.inf, np.nan, 0.0, -0.0])
-    a, b = kernel_sig(x), one_at_a_time(x)
-    assert np.array_equal(a.view(np.uint64), b.view(np.uint64))
+    want = one_at_a_time(x).view(np.uint64)
+    assert np.array_equal(kernel_sig(x).view(np.uint64), want)
+    for lanes in LANES:
+        assert np.array_equal(sig_lanes(x, lanes).view(np.uint64), want), lanes
+
+
+def test_lanes_argument():
+    with pytest.raises(ValueError, match="lanes"):
+        _core.sig(np.zeros(3), np.zeros(3), 3)
 
 
 def test_special_values():

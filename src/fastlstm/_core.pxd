@@ -54,7 +54,7 @@ cdef extern from "fastlstm.h" nogil:
                        double alpha, int mode, double *y, double *state, double *work,
                        double *dW)
     int lstm97_all_finite_f64(Py_ssize_t n, const double *v)
-    void lstm97_sig_f64(Py_ssize_t n, const double *x, double *out)
+    void lstm97_sig_f64(Py_ssize_t n, const double *x, double *out, int lanes)
     int64_t lstm97_tape_len(const lstm97_dims *d, int64_t T)
     int lstm97_gradient_f64(const lstm97_dims *d, const double *params, const double *masks,
                             const double *x, const double *t, const uint8_t *tmask,

@@ -137,10 +137,12 @@ def all_finite(a):
     return ok != 0
 
 
-def sig(x, out):
+def sig(x, out, int lanes=0):
     """out[:] = the kernels' logistic of x (C-contiguous float64 arrays of one size; out
-    may be x).  For tests: the kernels evaluate it two at a time and one at a time and
-    both must give these values."""
+    may be x).  For tests: ``lanes`` 0 evaluates it as the kernels do; 1, 2 or 4 (4 needs
+    AVX2: see has_avx2) values at a time; every choice must give the same bits."""
+    if lanes not in (0, 1, 2, 4) or (lanes == 4 and not has_avx2()):
+        raise ValueError(f"lanes: expected 0, 1, 2 or 4 (4 with AVX2), got {lanes}")
     cdef Py_ssize_t n = x.size
     if out.size != n:
         raise ValueError(f"out: expected {n} values, got {out.size}")
@@ -149,7 +151,26 @@ def sig(x, out):
     cdef void *px = _buf(x, "x", cnp.NPY_DOUBLE, n, False)
     cdef void *po = _buf(out, "out", cnp.NPY_DOUBLE, n, True)
     with nogil:
-        lstm97_sig_f64(n, <const double *>px, <double *>po)
+        lstm97_sig_f64(n, <const double *>px, <double *>po, lanes)
+
+
+cdef extern from *:
+    """
+    static int fastlstm_has_avx2(void)
+    {
+    #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+        return __builtin_cpu_supports("avx2") != 0;
+    #else
+        return 0;
+    #endif
+    }
+    """
+    int fastlstm_has_avx2()
+
+
+def has_avx2():
+    """True if the kernels evaluate the logistic four at a time (x86-64 with AVX2)."""
+    return fastlstm_has_avx2() != 0
 
 
 cdef int _rows_finite(int typ, const void *p, Py_ssize_t T, Py_ssize_t K,
