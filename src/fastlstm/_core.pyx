@@ -239,8 +239,9 @@ def train_fast(tuple net, x, y, mask, lr, schedule):
     explaining: the arguments pass ready_sequence, ``lr`` is a float, finite and >= 0, and
     ``schedule`` is "step" or "sequence".  Returns the outputs (T, K), or None: then the
     caller takes the general path, which converts the arguments or raises the error that
-    explains them.  ``net`` is (dims, params, masks, state, work, dW, backup, lock): the
-    net's own buffers, made by the net (not checked here).  Under the lock, params is
+    explains them.  ``net`` is (dims, params, masks, state, work, dW, backup,
+    lock.acquire, lock.release): the net's own buffers and lock, made by the net (not
+    checked here).  Under the lock, params is
     backed up and, on a non-finite value, restored before FloatingPointError is raised."""
     if type(lr) is not float or y is None:
         return None
@@ -254,7 +255,7 @@ def train_fast(tuple net, x, y, mask, lr, schedule):
         sched = LSTM97_SEQUENCE
     else:
         return None
-    dims, params, masks, state, work, dW, backup, lock = net
+    dims, params, masks, state, work, dW, backup, acquire, release = net
     cdef lstm97_dims d
     cdef lstm97_layout L
     _dims_from(<tuple>dims, &d, &L)
@@ -280,7 +281,7 @@ def train_fast(tuple net, x, y, mask, lr, schedule):
         ptm = <const uint8_t *>cnp.PyArray_DATA(<cnp.ndarray>mask)
     cdef size_t nbytes = <size_t>L.n_params * (8 if typ == cnp.NPY_DOUBLE else 4)
     cdef int rc
-    lock.acquire()
+    acquire()
     try:
         with nogil:
             memcpy(pb, pp, nbytes)
@@ -295,8 +296,9 @@ def train_fast(tuple net, x, y, mask, lr, schedule):
             if rc == LSTM97_ERR_NONFINITE:
                 memcpy(pp, pb, nbytes)
     finally:
-        lock.release()
-    _raise_for(rc, "train")
+        release()
+    if rc != LSTM97_OK:
+        _raise_for(rc, "train")
     return out
 
 

@@ -75,7 +75,7 @@ class LSTM(NetBase):
         self._work = np.zeros(lay["work_len"], dtype=self.dtype)
         self._typenum = np.dtype(self.dtype).num
         self._fast = (self._dims, self._theta, self._mask, self._state, self._work, self._dW,
-                      self._backup, self._lock)
+                      self._backup, self._lock.acquire, self._lock.release)
 
     _all_finite = staticmethod(_core.all_finite)
     _targets_finite = staticmethod(_core.targets_finite)
