@@ -1,8 +1,9 @@
 /*
  * lstm97_impl.h -- the kernels, written once for a generic REAL.
  *
- * Included twice by lstm97.c: once with REAL = double, FN(x) = x##_f64, and once with
- * REAL = float, FN(x) = x##_f32.  TANH names the matching libm function; the logistic
+ * Included by lstm97.c once per REAL type and instruction set: REAL = double with
+ * FN(x) = x##_f64 (or x##_f64base and x##_f64avx2, behind dispatching wrappers), REAL =
+ * float with FN(x) = x##_f32.  LSTM97_API is the storage class of the public kernels.  TANH names the matching libm function; the logistic
  * is lstm97_exp.h's.
  * Equation numbers are those of Hochreiter & Schmidhuber (1997); see lstm1997.md.
  */
@@ -850,7 +851,7 @@ static inline int FN(step_core)(const lstm97_dims *d, const lstm97_layout *L,
 
 /* ---- public kernels ---------------------------------------------------------------------- */
 
-int FN(lstm97_all_finite)(ptrdiff_t n, const REAL *v)
+LSTM97_API int FN(lstm97_all_finite)(ptrdiff_t n, const REAL *v)
 {
     /* x * 0 is 0 for finite x and NaN for Inf or NaN; a sum keeps any NaN.  Four
        independent sums of vector lanes (the order does not matter here): a single chain
@@ -874,7 +875,7 @@ int FN(lstm97_all_finite)(ptrdiff_t n, const REAL *v)
     return acc == 0;
 }
 
-int FN(lstm97_reset)(const lstm97_dims *d, REAL *state)
+LSTM97_API int FN(lstm97_reset)(const lstm97_dims *d, REAL *state)
 {
     lstm97_layout L;
     int rc = lstm97_layout_of(d, &L);
@@ -886,7 +887,7 @@ int FN(lstm97_reset)(const lstm97_dims *d, REAL *state)
     return LSTM97_OK;
 }
 
-int FN(lstm97_step)(const lstm97_dims *d, REAL *params, const REAL *masks,
+LSTM97_API int FN(lstm97_step)(const lstm97_dims *d, REAL *params, const REAL *masks,
                     const REAL *x_t, const REAL *t_t, double alpha, int mode,
                     REAL *y_t, REAL *state, REAL *work, REAL *dW)
 {
@@ -938,7 +939,7 @@ static int FN(run_core)(const lstm97_dims *d, const lstm97_layout *L, REAL *para
     return status;
 }
 
-int FN(lstm97_forward)(const lstm97_dims *d, const REAL *params,
+LSTM97_API int FN(lstm97_forward)(const lstm97_dims *d, const REAL *params,
                        const REAL *x, int64_t T, REAL *y, REAL *state, REAL *work)
 {
     lstm97_layout L;
@@ -955,7 +956,7 @@ int FN(lstm97_forward)(const lstm97_dims *d, const REAL *params,
                         y, state, work, NULL);
 }
 
-int FN(lstm97_run)(const lstm97_dims *d, REAL *params, const REAL *masks,
+LSTM97_API int FN(lstm97_run)(const lstm97_dims *d, REAL *params, const REAL *masks,
                    const REAL *x, const REAL *t, const uint8_t *tmask, int64_t T,
                    double alpha, int mode, REAL *y, REAL *state, REAL *work, REAL *dW)
 {
@@ -979,7 +980,7 @@ int FN(lstm97_run)(const lstm97_dims *d, REAL *params, const REAL *masks,
                         work, dW);
 }
 
-int FN(lstm97_apply)(const lstm97_dims *d, REAL *params, REAL *dW)
+LSTM97_API int FN(lstm97_apply)(const lstm97_dims *d, REAL *params, REAL *dW)
 {
     lstm97_layout L;
     int rc = lstm97_layout_of(d, &L);
@@ -994,7 +995,7 @@ int FN(lstm97_apply)(const lstm97_dims *d, REAL *params, REAL *dW)
     return FN(lstm97_all_finite)(L.n_params, params) ? LSTM97_OK : LSTM97_ERR_NONFINITE;
 }
 
-int FN(lstm97_train)(const lstm97_dims *d, REAL *params, const REAL *masks,
+LSTM97_API int FN(lstm97_train)(const lstm97_dims *d, REAL *params, const REAL *masks,
                      const REAL *x, const REAL *t, const uint8_t *tmask, int64_t T,
                      double alpha, int schedule, REAL *y,
                      REAL *state, REAL *work, REAL *dW)
@@ -1029,7 +1030,7 @@ int FN(lstm97_train)(const lstm97_dims *d, REAL *params, const REAL *masks,
  * Record of step t on the tape: z(t) (nz), y_in (B), y_out (B), g_c (C), s_c (C), h(s_c)
  * (C).  Then, after the T records, scratch: u (nu), d_net_k (K), d_y_c (C), d_s (C),
  * d_net_c (C), d_net_in (B), d_net_out (B), d_z (nz, the error reaching z(t + 1)). */
-int FN(lstm97_gradient)(const lstm97_dims *d, const REAL *params, const REAL *masks,
+LSTM97_API int FN(lstm97_gradient)(const lstm97_dims *d, const REAL *params, const REAL *masks,
                         const REAL *x, const REAL *t, const uint8_t *tmask, int64_t T,
                         int truncated, REAL *y, REAL *grad, double *loss, REAL *tape)
 {
@@ -1319,7 +1320,7 @@ static void *FN(batch_worker)(void *arg)
     return NULL;
 }
 
-int FN(lstm97_train_batch)(const lstm97_dims *d, REAL *params, const REAL *masks,
+LSTM97_API int FN(lstm97_train_batch)(const lstm97_dims *d, REAL *params, const REAL *masks,
                            const REAL *x, const REAL *t, const uint8_t *tmask,
                            int64_t N, int64_t T, double alpha, int schedule, int n_threads,
                            REAL *y, REAL *state, REAL *work, REAL *dW)

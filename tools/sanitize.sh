@@ -55,7 +55,7 @@ if [ $# -eq 0 ]; then
            "$REPO/tests/test_core_boundary.py" "$REPO/tests/test_identities.py" \
            "$REPO/tests/test_architecture.py" "$REPO/tests/test_api.py" \
            "$REPO/tests/test_fuzz.py" "$REPO/tests/test_reliability.py" "$REPO/tests/test_batch.py" \
-           "$REPO/tests/test_gradient.py" "$REPO/tests/test_sigmoid.py"
+           "$REPO/tests/test_gradient.py" "$REPO/tests/test_sigmoid.py" "$REPO/tests/test_isa.py"
 else
     # relative test paths are relative to the repository
     args=()

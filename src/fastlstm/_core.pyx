@@ -168,6 +168,17 @@ cdef extern from *:
     int fastlstm_has_avx2()
 
 
+def set_isa(bint baseline):
+    """For tests: True makes every later float64 kernel call use the baseline build
+    (x86-64 SSE2), False the best the CPU has (the default).  Process-wide."""
+    lstm97_set_isa(baseline)
+
+
+def f64_isa():
+    """2 if the float64 kernels run their AVX2 build, 1 if the baseline one."""
+    return lstm97_f64_isa()
+
+
 def has_avx2():
     """True if the kernels evaluate the logistic four at a time (x86-64 with AVX2)."""
     return fastlstm_has_avx2() != 0
