@@ -184,13 +184,12 @@ int lstm97_all_finite_f64(ptrdiff_t n, const double *v);
  * every choice gives the same bits). */
 void lstm97_sig_f64(ptrdiff_t n, const double *x, double *out, int lanes);
 
-/* The float64 kernels exist for the baseline instruction set and, on x86-64 built with
- * GCC, for AVX2, chosen at run time; both give the same bits.  lstm97_set_isa(1) makes
- * every later call use the baseline build, lstm97_set_isa(0) the best the CPU has (the
- * default); process-wide, for tests.  lstm97_f64_isa() returns 2 when the AVX2 build
- * runs, else 1. */
+/* The kernels exist for the baseline instruction set and, on x86-64 built with GCC, for
+ * AVX2, chosen at run time; both give the same bits.  lstm97_set_isa(1) makes every later
+ * call use the baseline build, lstm97_set_isa(0) the best the CPU has (the default);
+ * process-wide, for tests.  lstm97_get_isa() returns 2 when the AVX2 build runs, else 1. */
 void lstm97_set_isa(int baseline);
-int lstm97_f64_isa(void);
+int lstm97_get_isa(void);
 
 /* Mini-batch training: N sequences of length T in lockstep, each with its own state and
  * traces; the parameters move by the mean update (1/N) sum_n dW_n after every step

@@ -1,5 +1,6 @@
-"""The float64 kernels are built for the baseline instruction set and for AVX2 (chosen at
-run time, csrc/lstm97.c): both builds must give the same bits, on every entry point."""
+"""The kernels are built for the baseline instruction set and for AVX2 (chosen at run time,
+csrc/lstm97_variants.h): both builds must give the same bits, on every entry point, for
+float64 and float32."""
 import numpy as np
 import pytest
 
@@ -8,14 +9,14 @@ from fastlstm import _core
 
 from _helpers import random_config, random_sequence, unbounded_cell
 
-pytestmark = pytest.mark.skipif(_core.f64_isa() != 2,
+pytestmark = pytest.mark.skipif(_core.get_isa() != 2,
                                 reason="the CPU has no AVX2: only the baseline build runs")
 
 
-def everything(cfg, seed):
-    """Outputs and parameters of every float64 kernel entry point on one net."""
+def everything(cfg, seed, dtype):
+    """Outputs and parameters of every kernel entry point on one net."""
     rng = np.random.default_rng(seed)
-    net = fastlstm.LSTM(**cfg, seed=seed)
+    net = fastlstm.LSTM(**cfg, seed=seed, dtype=dtype)
     x, y, mask = random_sequence(rng, net, 40)
     if net.I >= 16:                   # one-hot inputs: the sparse path of the tuned step
         x = np.eye(net.I)[rng.integers(0, net.I, 40)]
@@ -37,24 +38,26 @@ def everything(cfg, seed):
     return got
 
 
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("seed", range(12))
-def test_baseline_and_avx2_builds_agree_bitwise(seed):
+def test_baseline_and_avx2_builds_agree_bitwise(seed, dtype):
     rng = np.random.default_rng(1000 + seed)
     cfg = random_config(rng)
     if unbounded_cell(cfg):
         cfg["init_range"] = min(cfg["init_range"], 0.2)
     if seed % 4 == 0:
         cfg["n_in"] = 20
-    a = everything(cfg, seed)
+    a = everything(cfg, seed, dtype)
     _core.set_isa(True)
     try:
-        assert _core.f64_isa() == 1
-        b = everything(cfg, seed)
+        assert _core.get_isa() == 1
+        b = everything(cfg, seed, dtype)
     finally:
         _core.set_isa(False)
-    assert _core.f64_isa() == 2
+    assert _core.get_isa() == 2
     assert len(a) == len(b)
     for i, (u, v) in enumerate(zip(a, b)):
         u, v = np.asarray(u), np.asarray(v)
-        assert u.shape == v.shape and np.array_equal(u.view(np.uint64), v.view(np.uint64)), (
+        assert u.shape == v.shape and u.dtype == v.dtype and np.array_equal(
+            u.view(np.uint8), v.view(np.uint8)), (
             f"entry {i} differs between the AVX2 and the baseline build ({cfg})")

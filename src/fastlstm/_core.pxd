@@ -56,7 +56,7 @@ cdef extern from "fastlstm.h" nogil:
     int lstm97_all_finite_f64(Py_ssize_t n, const double *v)
     void lstm97_sig_f64(Py_ssize_t n, const double *x, double *out, int lanes)
     void lstm97_set_isa(int baseline)
-    int lstm97_f64_isa()
+    int lstm97_get_isa()
     int64_t lstm97_tape_len(const lstm97_dims *d, int64_t T)
     int lstm97_gradient_f64(const lstm97_dims *d, const double *params, const double *masks,
                             const double *x, const double *t, const uint8_t *tmask,

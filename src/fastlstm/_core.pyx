@@ -169,14 +169,14 @@ cdef extern from *:
 
 
 def set_isa(bint baseline):
-    """For tests: True makes every later float64 kernel call use the baseline build
-    (x86-64 SSE2), False the best the CPU has (the default).  Process-wide."""
+    """For tests: True makes every later kernel call use the baseline build (x86-64
+    SSE2), False the best the CPU has (the default).  Process-wide."""
     lstm97_set_isa(baseline)
 
 
-def f64_isa():
-    """2 if the float64 kernels run their AVX2 build, 1 if the baseline one."""
-    return lstm97_f64_isa()
+def get_isa():
+    """2 if the kernels run their AVX2 build, 1 if the baseline one."""
+    return lstm97_get_isa()
 
 
 def has_avx2():

@@ -1,0 +1,97 @@
+/*
+ * lstm97_variants.h -- the kernels of one REAL (float or double, suffix SFX), included
+ * by lstm97.c once per type.
+ *
+ * With LSTM97_AVX2_BUILD (x86-64, GCC >= 10) lstm97_impl.h is compiled twice, as static
+ * functions x_SFX_base (baseline instruction set) and x_SFX_avx2 (#pragma GCC target), and
+ * the public functions x_SFX call one or the other: AVX2 when the CPU has it and
+ * lstm97_set_isa(1) was not called.  Otherwise lstm97_impl.h defines the public functions
+ * itself.
+ */
+#ifdef LSTM97_AVX2_BUILD
+#define LSTM97_API static __attribute__((unused))
+#define FN(x) LSTM97_CAT(x, LSTM97_CAT(SFX, base))
+#include "lstm97_impl.h"
+#undef FN
+#pragma GCC push_options
+#pragma GCC target("avx2")
+#define FN(x) LSTM97_CAT(x, LSTM97_CAT(SFX, avx2))
+#include "lstm97_impl.h"
+#undef FN
+#pragma GCC pop_options
+#undef LSTM97_API
+
+#define PUB(x) LSTM97_CAT(x, SFX)
+#define PICK(x, args)                                                                      \
+    (lstm97_use_avx2() ? LSTM97_CAT(x, LSTM97_CAT(SFX, avx2)) args                         \
+                       : LSTM97_CAT(x, LSTM97_CAT(SFX, base)) args)
+
+int PUB(lstm97_all_finite)(ptrdiff_t n, const REAL *v)
+{
+    return PICK(lstm97_all_finite, (n, v));
+}
+
+int PUB(lstm97_reset)(const lstm97_dims *d, REAL *state)
+{
+    return PICK(lstm97_reset, (d, state));
+}
+
+int PUB(lstm97_step)(const lstm97_dims *d, REAL *params, const REAL *masks,
+                     const REAL *x_t, const REAL *t_t, double alpha, int mode,
+                     REAL *y_t, REAL *state, REAL *work, REAL *dW)
+{
+    return PICK(lstm97_step, (d, params, masks, x_t, t_t, alpha, mode, y_t, state, work, dW));
+}
+
+int PUB(lstm97_forward)(const lstm97_dims *d, const REAL *params, const REAL *x, int64_t T,
+                        REAL *y, REAL *state, REAL *work)
+{
+    return PICK(lstm97_forward, (d, params, x, T, y, state, work));
+}
+
+int PUB(lstm97_run)(const lstm97_dims *d, REAL *params, const REAL *masks, const REAL *x,
+                    const REAL *t, const uint8_t *tmask, int64_t T, double alpha, int mode,
+                    REAL *y, REAL *state, REAL *work, REAL *dW)
+{
+    return PICK(lstm97_run, (d, params, masks, x, t, tmask, T, alpha, mode, y, state, work,
+                             dW));
+}
+
+int PUB(lstm97_apply)(const lstm97_dims *d, REAL *params, REAL *dW)
+{
+    return PICK(lstm97_apply, (d, params, dW));
+}
+
+int PUB(lstm97_train)(const lstm97_dims *d, REAL *params, const REAL *masks, const REAL *x,
+                      const REAL *t, const uint8_t *tmask, int64_t T, double alpha,
+                      int schedule, REAL *y, REAL *state, REAL *work, REAL *dW)
+{
+    return PICK(lstm97_train, (d, params, masks, x, t, tmask, T, alpha, schedule, y, state,
+                               work, dW));
+}
+
+int PUB(lstm97_gradient)(const lstm97_dims *d, const REAL *params, const REAL *masks,
+                         const REAL *x, const REAL *t, const uint8_t *tmask, int64_t T,
+                         int truncated, REAL *y, REAL *grad, double *loss, REAL *tape)
+{
+    return PICK(lstm97_gradient, (d, params, masks, x, t, tmask, T, truncated, y, grad, loss,
+                                  tape));
+}
+
+int PUB(lstm97_train_batch)(const lstm97_dims *d, REAL *params, const REAL *masks,
+                            const REAL *x, const REAL *t, const uint8_t *tmask, int64_t N,
+                            int64_t T, double alpha, int schedule, int n_threads, REAL *y,
+                            REAL *state, REAL *work, REAL *dW)
+{
+    return PICK(lstm97_train_batch, (d, params, masks, x, t, tmask, N, T, alpha, schedule,
+                                     n_threads, y, state, work, dW));
+}
+#undef PUB
+#undef PICK
+#else
+#define LSTM97_API
+#define FN(x) LSTM97_CAT(x, SFX)
+#include "lstm97_impl.h"
+#undef FN
+#undef LSTM97_API
+#endif
