@@ -183,6 +183,9 @@ int lstm97_all_finite_f64(ptrdiff_t n, const double *v);
  * 0 as the kernels evaluate it, or 1, 2, 4 values at a time (4 only with AVX2; for tests:
  * every choice gives the same bits). */
 void lstm97_sig_f64(ptrdiff_t n, const double *x, double *out, int lanes);
+/* The widest lanes value lstm97_sig_f64 evaluates as asked on this build and CPU: 4, 2
+ * or 1 (smaller values always work). */
+int lstm97_sig_max_lanes(void);
 
 /* The kernels exist for the baseline instruction set and, on x86-64 built with GCC, for
  * AVX2, chosen at run time; both give the same bits.  lstm97_set_isa(1) makes every later

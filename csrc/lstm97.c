@@ -15,6 +15,19 @@
 /* Inputs at least this many are checked for sparsity (one-hot tasks) in step_fast */
 #define LSTM97_SPARSE_MIN_I 16
 
+int lstm97_sig_max_lanes(void)
+{
+#ifdef LSTM97_HAVE_SIG4
+    if (__builtin_cpu_supports("avx2"))
+        return 4;
+#endif
+#if defined(__GNUC__) || defined(__clang__)
+    return 2;
+#else
+    return 1;
+#endif
+}
+
 void lstm97_sig_f64(ptrdiff_t n, const double *x, double *out, int lanes)
 {
     if (n > 0 && x && out && (lanes == 0 || lanes == 1 || lanes == 2 || lanes == 4))

@@ -13,11 +13,11 @@
  *
  * Inline, without a call or a branch on the sign, it is cheaper than libm's exp (the
  * adding net: 17.9 instead of 19.1 us per sequence in bench_step) and it makes the
- * kernels' results the same on every C library.  The two-lane (SSE2)
- * and four-lane (AVX2, chosen at run time) versions do lane by lane the operations of the
- * scalar one (the build passes -ffp-contract=off), so a value does not depend on which of
- * them computed it: the tuned kernel calls the array version, the plain kernel the scalar
- * one, and they stay bitwise equal.
+ * kernels' results the same on every C library.  The two-lane (SSE2) and four-lane
+ * (AVX2, chosen at run time) versions, written once in lstm97_sig_lanes.h, do lane by
+ * lane the operations of the scalar one (the build passes -ffp-contract=off), so a value
+ * does not depend on which of them computed it: the tuned kernel calls the array
+ * version, the plain kernel the scalar one, and they stay bitwise equal.
  *
  * Table: tab[2j] = bits of T_j, tab[2j + 1] = bits of H_j minus j << 45 (adding k << 45
  * then puts the exponent floor(k / 128) in place), H_j the double nearest to 2^(j/128);
@@ -146,81 +146,39 @@ static inline double lstm97_sig(double x)
 }
 
 #if defined(__GNUC__) || defined(__clang__)
+/* two lanes (SSE2 on x86-64) */
 typedef double lstm97_v2d __attribute__((vector_size(16), aligned(8)));
 typedef uint64_t lstm97_v2u __attribute__((vector_size(16), aligned(8)));
 typedef int64_t lstm97_v2i __attribute__((vector_size(16), aligned(8)));
-
-/* lstm97_sig of two doubles (SSE2 on x86-64), lane by lane the scalar operations */
-static inline lstm97_v2d lstm97_sig2(lstm97_v2d x)
-{
-    const lstm97_v2u absmask = {0x7fffffffffffffffu, 0x7fffffffffffffffu};
-    lstm97_v2d ax = (lstm97_v2d)((lstm97_v2u)x & absmask);
-    if (!(ax[0] <= LSTM97_SIG_MAX_ARG && ax[1] <= LSTM97_SIG_MAX_ARG))
-        return (lstm97_v2d){lstm97_sig(x[0]), lstm97_sig(x[1])};
-    lstm97_v2d xn = -ax;
-    lstm97_v2d kd = lstm97_exp_invln2N * xn + lstm97_exp_shift;
-    lstm97_v2u ki = (lstm97_v2u)kd;
-    kd -= lstm97_exp_shift;
-    lstm97_v2d r = xn + kd * lstm97_exp_negln2hiN + kd * lstm97_exp_negln2loN;
-    lstm97_v2u idx = 2 * (ki % LSTM97_EXP_N);
-    lstm97_v2u tailb = {lstm97_exp_tab[idx[0]], lstm97_exp_tab[idx[1]]};
-    lstm97_v2u sbits = {lstm97_exp_tab[idx[0] + 1], lstm97_exp_tab[idx[1] + 1]};
-    lstm97_v2d tail = (lstm97_v2d)tailb;
-    lstm97_v2d scale = (lstm97_v2d)(sbits + (ki << 45));
-    lstm97_v2d r2 = r * r;
-    lstm97_v2d tmp = tail + r + r2 * (lstm97_exp_c2 + r * lstm97_exp_c3) +
-                     r2 * r2 * (lstm97_exp_c4 + r * lstm97_exp_c5);
-    lstm97_v2d e = scale + scale * tmp;
-    const lstm97_v2d one = {1.0, 1.0};
-    lstm97_v2i pos = x >= 0;                              /* lanes: -1 where x >= 0 */
-    lstm97_v2d num = (lstm97_v2d)(((lstm97_v2i)one & pos) | ((lstm97_v2i)e & ~pos));
-    return num / (one + e);
-}
+#define SIGV_N 2
+#define SIGV_D lstm97_v2d
+#define SIGV_U lstm97_v2u
+#define SIGV_I lstm97_v2i
+#define SIGV_FN lstm97_sig2
+#define SIGV_ATTR
+#include "lstm97_sig_lanes.h"
 #endif
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+/* four lanes in AVX2 registers, chosen at run time */
 #define LSTM97_HAVE_SIG4 1
 typedef double lstm97_v4d __attribute__((vector_size(32), aligned(8)));
 typedef uint64_t lstm97_v4u __attribute__((vector_size(32), aligned(8)));
 typedef int64_t lstm97_v4i __attribute__((vector_size(32), aligned(8)));
+#define SIGV_N 4
+#define SIGV_D lstm97_v4d
+#define SIGV_U lstm97_v4u
+#define SIGV_I lstm97_v4i
+#define SIGV_FN lstm97_sig4
+#define SIGV_ATTR __attribute__((target("avx2")))
+#include "lstm97_sig_lanes.h"
 
-/* four at a time with AVX2 (chosen at run time): lane by lane the scalar operations */
 __attribute__((target("avx2"), noinline))
 static void lstm97_sig_array4(ptrdiff_t n, const double *in, double *out)
 {
     ptrdiff_t i = 0;
-    for (; i + 4 <= n; i += 4) {
-        lstm97_v4d x = *(const lstm97_v4d *)(const void *)(in + i);
-        const lstm97_v4u absmask = {0x7fffffffffffffffu, 0x7fffffffffffffffu,
-                                    0x7fffffffffffffffu, 0x7fffffffffffffffu};
-        lstm97_v4d ax = (lstm97_v4d)((lstm97_v4u)x & absmask);
-        if (!(ax[0] <= LSTM97_SIG_MAX_ARG && ax[1] <= LSTM97_SIG_MAX_ARG &&
-              ax[2] <= LSTM97_SIG_MAX_ARG && ax[3] <= LSTM97_SIG_MAX_ARG)) {
-            for (ptrdiff_t k = i; k < i + 4; k++)
-                out[k] = lstm97_sig(in[k]);
-            continue;
-        }
-        lstm97_v4d xn = -ax;
-        lstm97_v4d kd = lstm97_exp_invln2N * xn + lstm97_exp_shift;
-        lstm97_v4u ki = (lstm97_v4u)kd;
-        kd -= lstm97_exp_shift;
-        lstm97_v4d r = xn + kd * lstm97_exp_negln2hiN + kd * lstm97_exp_negln2loN;
-        lstm97_v4u idx = 2 * (ki % LSTM97_EXP_N);
-        lstm97_v4u tailb = {lstm97_exp_tab[idx[0]], lstm97_exp_tab[idx[1]],
-                            lstm97_exp_tab[idx[2]], lstm97_exp_tab[idx[3]]};
-        lstm97_v4u sbits = {lstm97_exp_tab[idx[0] + 1], lstm97_exp_tab[idx[1] + 1],
-                            lstm97_exp_tab[idx[2] + 1], lstm97_exp_tab[idx[3] + 1]};
-        lstm97_v4d tail = (lstm97_v4d)tailb;
-        lstm97_v4d scale = (lstm97_v4d)(sbits + (ki << 45));
-        lstm97_v4d r2 = r * r;
-        lstm97_v4d tmp = tail + r + r2 * (lstm97_exp_c2 + r * lstm97_exp_c3) +
-                         r2 * r2 * (lstm97_exp_c4 + r * lstm97_exp_c5);
-        lstm97_v4d e = scale + scale * tmp;
-        const lstm97_v4d one = {1.0, 1.0, 1.0, 1.0};
-        lstm97_v4i pos = x >= 0;
-        lstm97_v4d num = (lstm97_v4d)(((lstm97_v4i)one & pos) | ((lstm97_v4i)e & ~pos));
-        *(lstm97_v4d *)(void *)(out + i) = num / (one + e);
-    }
+    for (; i + 4 <= n; i += 4)
+        *(lstm97_v4d *)(void *)(out + i) = lstm97_sig4(*(const lstm97_v4d *)(const void *)(in + i));
     for (; i < n; i++)
         out[i] = lstm97_sig(in[i]);
 }

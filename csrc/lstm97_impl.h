@@ -856,8 +856,8 @@ LSTM97_API int FN(lstm97_all_finite)(ptrdiff_t n, const REAL *v)
     /* x * 0 is 0 for finite x and NaN for Inf or NaN; a sum keeps any NaN.  Four
        independent sums of vector lanes (the order does not matter here): a single chain
        of dependent additions would take 3-4 cycles per value. */
-    typedef REAL vreg __attribute__((vector_size(16), aligned(sizeof(REAL))));
-    const ptrdiff_t nl = (ptrdiff_t)(16 / sizeof(REAL));
+    typedef FN(vreg) vreg;
+    const ptrdiff_t nl = (ptrdiff_t)(sizeof(vreg) / sizeof(REAL));
     vreg a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
     ptrdiff_t i = 0;
     for (; i + 4 * nl <= n; i += 4 * nl) {

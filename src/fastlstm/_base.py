@@ -434,9 +434,6 @@ class NetBase:
         parameters back as they were on entry (then re-raise)."""
         return _Transaction(self)
 
-    # True if _train_kernel restores the parameters itself on a non-finite value
-    _kernel_restores = False
-
     @staticmethod
     def _as_schedule(schedule):
         return _check_choice(schedule, "schedule", SCHEDULES)
@@ -490,9 +487,6 @@ class NetBase:
         x, y, tmask = self._as_xy(x, y, mask)
         lr = _check_real(lr, "lr", minimum=0.0)
         schedule = self._as_schedule(schedule)
-        if self._kernel_restores:                # cheaper than a transaction (short T)
-            with self._lock:
-                return self._train_kernel(x, y, tmask, lr, schedule)
         with self._transaction():
             return self._train_kernel(x, y, tmask, lr, schedule)
 

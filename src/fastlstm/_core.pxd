@@ -55,6 +55,7 @@ cdef extern from "fastlstm.h" nogil:
                        double *dW)
     int lstm97_all_finite_f64(Py_ssize_t n, const double *v)
     void lstm97_sig_f64(Py_ssize_t n, const double *x, double *out, int lanes)
+    int lstm97_sig_max_lanes()
     void lstm97_set_isa(int baseline)
     int lstm97_get_isa()
     int64_t lstm97_tape_len(const lstm97_dims *d, int64_t T)

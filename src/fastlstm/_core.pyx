@@ -154,20 +154,6 @@ def sig(x, out, int lanes=0):
         lstm97_sig_f64(n, <const double *>px, <double *>po, lanes)
 
 
-cdef extern from *:
-    """
-    static int fastlstm_has_avx2(void)
-    {
-    #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-        return __builtin_cpu_supports("avx2") != 0;
-    #else
-        return 0;
-    #endif
-    }
-    """
-    int fastlstm_has_avx2()
-
-
 def set_isa(bint baseline):
     """For tests: True makes every later kernel call use the baseline build (x86-64
     SSE2), False the best the CPU has (the default).  Process-wide."""
@@ -181,7 +167,7 @@ def get_isa():
 
 def has_avx2():
     """True if the kernels evaluate the logistic four at a time (x86-64 with AVX2)."""
-    return fastlstm_has_avx2() != 0
+    return lstm97_sig_max_lanes() == 4
 
 
 cdef int _rows_finite(int typ, const void *p, Py_ssize_t T, Py_ssize_t K,
@@ -290,22 +276,11 @@ def train_fast(tuple net, x, y, mask, lr, schedule):
     cdef const uint8_t *ptm = NULL
     if mask is not None:
         ptm = <const uint8_t *>cnp.PyArray_DATA(<cnp.ndarray>mask)
-    cdef size_t nbytes = <size_t>L.n_params * (8 if typ == cnp.NPY_DOUBLE else 4)
     cdef int rc
     acquire()
     try:
         with nogil:
-            memcpy(pb, pp, nbytes)
-            if typ == cnp.NPY_DOUBLE:
-                rc = lstm97_train_f64(&d, <double *>pp, <double *>pm, <double *>px,
-                                      <double *>pt, ptm, T, alpha, sched, <double *>py,
-                                      <double *>ps, <double *>pw, <double *>pd)
-            else:
-                rc = lstm97_train_f32(&d, <float *>pp, <float *>pm, <float *>px,
-                                      <float *>pt, ptm, T, alpha, sched, <float *>py,
-                                      <float *>ps, <float *>pw, <float *>pd)
-            if rc == LSTM97_ERR_NONFINITE:
-                memcpy(pp, pb, nbytes)
+            rc = _train_c(typ, &d, pp, pm, px, pt, ptm, T, alpha, sched, py, ps, pw, pd, pb)
     finally:
         release()
     if rc != LSTM97_OK:
@@ -393,14 +368,40 @@ cdef _SeqBufs _sequence(x, t, tmask, y, int typ, const lstm97_dims *d,
     return b
 
 
+cdef int _train_c(int typ, const lstm97_dims *d, void *pp, const void *pm, const void *px,
+                  const void *pt, const uint8_t *ptm, int64_t T, double alpha, int schedule,
+                  void *py, void *ps, void *pw, void *pd, void *pb) noexcept nogil:
+    """lstm97_train of the type; with a backup buffer pb, params is copied to it first
+    and put back from it on a non-finite value"""
+    cdef lstm97_layout L
+    cdef size_t nbytes = 0
+    cdef int rc
+    if pb != NULL:
+        rc = lstm97_layout_of(d, &L)
+        if rc != LSTM97_OK:
+            return rc
+        nbytes = <size_t>L.n_params * (8 if typ == cnp.NPY_DOUBLE else 4)
+        memcpy(pb, pp, nbytes)
+    if typ == cnp.NPY_DOUBLE:
+        rc = lstm97_train_f64(d, <double *>pp, <const double *>pm, <const double *>px,
+                              <const double *>pt, ptm, T, alpha, schedule, <double *>py,
+                              <double *>ps, <double *>pw, <double *>pd)
+    else:
+        rc = lstm97_train_f32(d, <float *>pp, <const float *>pm, <const float *>px,
+                              <const float *>pt, ptm, T, alpha, schedule, <float *>py,
+                              <float *>ps, <float *>pw, <float *>pd)
+    if rc == LSTM97_ERR_NONFINITE and pb != NULL:
+        memcpy(pp, pb, nbytes)
+    return rc
+
+
 def train(tuple dims, params, masks, x, t, tmask, double alpha, int schedule,
-          y, state, work, dW, backup=None):
+          y, state, work, dW):
     """On-line truncated-gradient training over one sequence (state reset first).
 
     ``tmask`` is a uint8 or bool array (T,) or None (a target at every step).  ``params``
     is updated in place.  On a non-finite activation, state or weight this raises
-    FloatingPointError; ``params`` is then put back as it was if ``backup`` (an array like
-    params) is given, else it may be partly updated (the caller restores).
+    FloatingPointError and ``params`` may be partly updated (the caller restores).
     """
     cdef lstm97_dims d
     cdef lstm97_layout L
@@ -412,24 +413,10 @@ def train(tuple dims, params, masks, x, t, tmask, double alpha, int schedule,
     cdef void *ps = _buf(state, "state", typ, L.state_len, True)
     cdef void *pw = _buf(work, "work", typ, L.work_len, True)
     cdef void *pd = _buf(dW, "dW", typ, L.n_params, True)
-    cdef void *pb = NULL
-    cdef size_t nbytes = <size_t>L.n_params * (8 if typ == cnp.NPY_DOUBLE else 4)
-    if backup is not None:
-        pb = _buf(backup, "backup", typ, L.n_params, True)
     cdef int rc
     with nogil:
-        if pb != NULL:
-            memcpy(pb, pp, nbytes)
-        if typ == cnp.NPY_DOUBLE:
-            rc = lstm97_train_f64(&d, <double *>pp, <double *>pm, <double *>b.x,
-                                  <double *>b.t, b.tmask, b.T, alpha, schedule, <double *>b.y,
-                                  <double *>ps, <double *>pw, <double *>pd)
-        else:
-            rc = lstm97_train_f32(&d, <float *>pp, <float *>pm, <float *>b.x,
-                                  <float *>b.t, b.tmask, b.T, alpha, schedule, <float *>b.y,
-                                  <float *>ps, <float *>pw, <float *>pd)
-        if rc == LSTM97_ERR_NONFINITE and pb != NULL:
-            memcpy(pp, pb, nbytes)
+        rc = _train_c(typ, &d, pp, pm, b.x, b.t, b.tmask, b.T, alpha, schedule, b.y, ps, pw,
+                      pd, NULL)
     _raise_for(rc, "train")
 
 

@@ -92,9 +92,6 @@ class LSTM(NetBase):
         _core.forward(self._dims, self._theta, x, y, self._state, self._work)
         return y
 
-    # train_sequence: the kernel call restores the parameters itself on a non-finite value
-    _kernel_restores = True
-
     def train_sequence(self, x, y, mask=None, lr=0.1, schedule="step"):
         # one C call when the arguments need nothing (about 1 us less per call); else the
         # general path, which converts them or raises the explaining error
@@ -108,8 +105,7 @@ class LSTM(NetBase):
     def _train_kernel(self, x, y, tmask, lr, schedule):
         out = np.empty((x.shape[0], self.K), dtype=self.dtype)
         _core.train(self._dims, self._theta, self._mask, x, y, tmask, lr,
-                    _core.SCHEDULES[schedule], out, self._state, self._work, self._dW,
-                    self._backup)
+                    _core.SCHEDULES[schedule], out, self._state, self._work, self._dW)
         return out
 
     def _gradient_kernel(self, x, y, tmask, truncated):

@@ -1,0 +1,49 @@
+/*
+ * lstm97_sig_lanes.h -- lstm97_sig on the lanes of one GCC/Clang vector, written once.
+ *
+ * Included by lstm97_exp.h once per width, with SIGV_N (lanes), SIGV_D, SIGV_U, SIGV_I
+ * (vectors of double, uint64_t, int64_t of that width), SIGV_FN (the function's name) and
+ * SIGV_ATTR (its attributes), which it undefines at its end.  Lane by lane the operations of lstm97_sig, in the same
+ * order (the build passes -ffp-contract=off): the same bits as the scalar function.
+ */
+SIGV_ATTR static inline SIGV_D SIGV_FN(SIGV_D x)
+{
+    const SIGV_D one = (SIGV_D){0} + 1.0;
+    SIGV_D ax = (SIGV_D)((SIGV_U)x & ((SIGV_U){0} + 0x7fffffffffffffffu));
+    int in_range = 1;
+    for (int l = 0; l < SIGV_N; l++)
+        in_range &= ax[l] <= LSTM97_SIG_MAX_ARG;
+    if (!in_range) {                                     /* some lane large, inf or NaN */
+        SIGV_D y;
+        for (int l = 0; l < SIGV_N; l++)
+            y[l] = lstm97_sig(x[l]);
+        return y;
+    }
+    SIGV_D xn = -ax;
+    SIGV_D kd = lstm97_exp_invln2N * xn + lstm97_exp_shift;
+    SIGV_U ki = (SIGV_U)kd;
+    kd -= lstm97_exp_shift;
+    SIGV_D r = xn + kd * lstm97_exp_negln2hiN + kd * lstm97_exp_negln2loN;
+    SIGV_U idx = 2 * (ki % LSTM97_EXP_N);
+    SIGV_U tailb, sbits;
+    for (int l = 0; l < SIGV_N; l++) {
+        tailb[l] = lstm97_exp_tab[idx[l]];
+        sbits[l] = lstm97_exp_tab[idx[l] + 1];
+    }
+    SIGV_D tail = (SIGV_D)tailb;
+    SIGV_D scale = (SIGV_D)(sbits + (ki << 45));
+    SIGV_D r2 = r * r;
+    SIGV_D tmp = tail + r + r2 * (lstm97_exp_c2 + r * lstm97_exp_c3) +
+                 r2 * r2 * (lstm97_exp_c4 + r * lstm97_exp_c5);
+    SIGV_D e = scale + scale * tmp;
+    SIGV_I pos = x >= 0;                                 /* lanes: -1 where x >= 0 */
+    SIGV_D num = (SIGV_D)(((SIGV_I)one & pos) | ((SIGV_I)e & ~pos));
+    return num / (one + e);
+}
+
+#undef SIGV_N
+#undef SIGV_D
+#undef SIGV_U
+#undef SIGV_I
+#undef SIGV_FN
+#undef SIGV_ATTR
