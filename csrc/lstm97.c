@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <time.h>
 
 #include "fastlstm.h"
 #include "lstm97_exp.h"
@@ -136,6 +137,137 @@ static void lstm97_barrier_abort(lstm97_barrier *b)
     __atomic_store_n(&b->aborted, 1, __ATOMIC_RELEASE);
 }
 
+/* ---- workers kept between calls ---------------------------------------------------------
+ * Starting a thread and joining it costs 40-60 us on this machine (measured in
+ * train_batch: the workers begin their loop ~40 us after the call), a tenth of a call of
+ * 8 sequences.  So the workers started by a call stay: after a job each spins for about
+ * LSTM97_POOL_SPIN_NS waiting for the next one (calls made back to back find it awake),
+ * then sleeps on a condition variable.  One call at a time uses them (a trylock); a call
+ * made while another holds them (another net in another thread) starts its own threads
+ * as before.  A fork()ed child starts with none.
+ *
+ * A job is announced by one atomic word, cmd = generation << 8 | n: worker k (1..) runs
+ * job k when k < n and acknowledges it in `done`; the caller runs job 0 and returns only
+ * after every active worker acknowledged, so fn and jobs never change under a worker. */
+#define LSTM97_POOL_SPIN_NS 200000
+
+typedef struct lstm97_pool {
+    pthread_mutex_t busy;             /* held by the call that uses the workers */
+    pthread_mutex_t mu;               /* with cv: sleeping workers */
+    pthread_cond_t cv;
+    int n_workers;                    /* started (under busy) */
+    uint64_t cmd;                     /* atomic: generation << 8 | number of jobs */
+    int done;                         /* atomic: acknowledgements of this generation */
+    void *(*fn)(void *);
+    char *jobs;
+    size_t job_size;
+    uint64_t start_cmd[LSTM97_MAX_THREADS];
+} lstm97_pool;
+
+static lstm97_pool lstm97_workers = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER,
+                                     PTHREAD_COND_INITIALIZER, 0, 0, 0, NULL, NULL, 0, {0}};
+static pthread_once_t lstm97_atfork_once = PTHREAD_ONCE_INIT;
+
+static void lstm97_pool_after_fork(void)
+{
+    lstm97_pool *w = &lstm97_workers;
+    pthread_mutex_init(&w->busy, NULL);
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->cv, NULL);
+    w->n_workers = 0;
+}
+
+static void lstm97_pool_register_atfork(void)
+{
+    pthread_atfork(NULL, NULL, lstm97_pool_after_fork);
+}
+
+static double lstm97_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+static void *lstm97_pool_worker(void *arg)
+{
+    lstm97_pool *w = &lstm97_workers;
+    const int k = (int)(intptr_t)arg;
+    uint64_t seen = w->start_cmd[k];
+    for (;;) {
+        uint64_t cmd = __atomic_load_n(&w->cmd, __ATOMIC_ACQUIRE);
+        if (cmd == seen) {
+            double t0 = lstm97_now_ns();
+            for (long spins = 1; cmd == seen; spins++) {
+#if defined(__x86_64__) || defined(__i386__)
+                __builtin_ia32_pause();
+#endif
+                cmd = __atomic_load_n(&w->cmd, __ATOMIC_ACQUIRE);
+                if ((spins & 255) == 0 && cmd == seen &&
+                    lstm97_now_ns() - t0 > LSTM97_POOL_SPIN_NS) {
+                    pthread_mutex_lock(&w->mu);
+                    while ((cmd = __atomic_load_n(&w->cmd, __ATOMIC_ACQUIRE)) == seen)
+                        pthread_cond_wait(&w->cv, &w->mu);
+                    pthread_mutex_unlock(&w->mu);
+                }
+            }
+        }
+        seen = cmd;
+        if (k < (int)(cmd & 255)) {
+            w->fn(w->jobs + (size_t)k * w->job_size);
+            __atomic_add_fetch(&w->done, 1, __ATOMIC_RELEASE);
+        }
+    }
+    return NULL;
+}
+
+/* Runs jobs 0..n-1 on the kept workers: 0 if it did, -1 if they are in use or cannot
+ * be started (the caller then starts threads of its own). */
+static int lstm97_pool_run(int n, void *(*fn)(void *), void *jobs, size_t job_size)
+{
+    lstm97_pool *w = &lstm97_workers;
+    if (pthread_mutex_trylock(&w->busy) != 0)
+        return -1;
+    pthread_once(&lstm97_atfork_once, lstm97_pool_register_atfork);
+    if (w->n_workers < n - 1) {
+        pthread_attr_t attr;
+        if (pthread_attr_init(&attr) != 0) {
+            pthread_mutex_unlock(&w->busy);
+            return -1;
+        }
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        pthread_attr_setstacksize(&attr, (size_t)1 << 18);
+        while (w->n_workers < n - 1) {
+            int k = w->n_workers + 1;
+            pthread_t t;
+            w->start_cmd[k] = __atomic_load_n(&w->cmd, __ATOMIC_RELAXED);
+            if (pthread_create(&t, &attr, lstm97_pool_worker, (void *)(intptr_t)k) != 0)
+                break;
+            w->n_workers = k;
+        }
+        pthread_attr_destroy(&attr);
+        if (w->n_workers < n - 1) {
+            pthread_mutex_unlock(&w->busy);
+            return -1;
+        }
+    }
+    w->fn = fn;
+    w->jobs = (char *)jobs;
+    w->job_size = job_size;
+    __atomic_store_n(&w->done, 0, __ATOMIC_RELAXED);
+    uint64_t gen = (__atomic_load_n(&w->cmd, __ATOMIC_RELAXED) >> 8) + 1;
+    pthread_mutex_lock(&w->mu);
+    __atomic_store_n(&w->cmd, gen << 8 | (uint64_t)n, __ATOMIC_RELEASE);
+    pthread_cond_broadcast(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    fn(jobs);
+    for (long spins = 0; __atomic_load_n(&w->done, __ATOMIC_ACQUIRE) != n - 1; spins++)
+        if (spins > 2000)
+            sched_yield();
+    pthread_mutex_unlock(&w->busy);
+    return 0;
+}
+
 /* Each job's first act is a wait on `start`; if a thread cannot be created the barrier is
  * aborted, every started job returns at once, and LSTM97_ERR_THREADS is returned. */
 typedef struct lstm97_thread_arg {
@@ -152,8 +284,15 @@ static void *lstm97_thread_main(void *p)
     return a->fn(a->job);
 }
 
+/* job 0 in the calling thread, jobs 1..n-1 on the kept workers or on new threads */
 static int lstm97_run_threads(int n, void *(*fn)(void *), void *jobs, size_t job_size)
 {
+    if (n == 1) {
+        fn(jobs);
+        return LSTM97_OK;
+    }
+    if (lstm97_pool_run(n, fn, jobs, job_size) == 0)
+        return LSTM97_OK;
     pthread_t threads[LSTM97_MAX_THREADS];
     lstm97_thread_arg args[LSTM97_MAX_THREADS];
     lstm97_barrier start;

@@ -1225,27 +1225,79 @@ static inline REAL *FN(batch_row)(const FN(lstm97_batch_job) *job, int64_t b, in
     return job->dW + (2 * b + parity) * P;
 }
 
-/* dst[i] += (1/N) sum_b row(b, parity)[i] for lo <= i < hi */
-static void FN(batch_apply)(const FN(lstm97_batch_job) *job, int parity, ptrdiff_t lo,
-                            ptrdiff_t hi, REAL *dst)
+/* The block rows that an update adds: at step s (schedule "step") only blocks with a
+ * target at s have a nonzero row; the others are all +0.0 and are left out (exactly: a
+ * sum that starts at +0.0 is never -0.0, so adding +0.0 changes nothing), which saves
+ * the reading of a row from the other core on steps where its block has no target.
+ * s < 0 (schedule "sequence") or more than LSTM97_BATCH_LIVE_MAX blocks: every row. */
+#define LSTM97_BATCH_LIVE_MAX 256
+
+static int FN(batch_live)(const FN(lstm97_batch_job) *job, int64_t s, int parity,
+                          const REAL **rows)
+{
+    const int64_t N = job->N, T = job->T;
+    const int64_t n_blocks = (N + LSTM97_BATCH_BLOCK - 1) / LSTM97_BATCH_BLOCK;
+    int n = 0;
+    for (int64_t b = 0; b < n_blocks && b < LSTM97_BATCH_LIVE_MAX; b++) {
+        int live = s < 0 || !job->tmask;
+        for (int64_t q = b * LSTM97_BATCH_BLOCK; !live && q < N && q < (b + 1) * LSTM97_BATCH_BLOCK; q++)
+            live = job->tmask[q * T + s] != 0;
+        if (live)
+            rows[n++] = FN(batch_row)(job, b, parity);
+    }
+    return n_blocks > LSTM97_BATCH_LIVE_MAX ? -1 : n;
+}
+
+/* dst[i] += (1/N) sum_b row(b, parity)[i] for lo <= i < hi, over the n_live rows listed
+ * (n_live < 0: every block row, in block order) */
+static void FN(batch_apply)(const FN(lstm97_batch_job) *job, const REAL *const *rows,
+                            int n_live, int parity, ptrdiff_t lo, ptrdiff_t hi, REAL *dst)
 {
     const int64_t n_blocks = (job->N + LSTM97_BATCH_BLOCK - 1) / LSTM97_BATCH_BLOCK;
     const REAL inv_N = (REAL)1 / (REAL)job->N;
-    for (ptrdiff_t i = lo; i < hi; i++) {
-        REAL acc = 0;
-        for (int64_t b = 0; b < n_blocks; b++)
-            acc += FN(batch_row)(job, b, parity)[i];
-        dst[i] += job->N == 1 ? acc : acc * inv_N;
+    if (n_live == 1) {
+        const REAL *r0 = rows[0];
+        for (ptrdiff_t i = lo; i < hi; i++) {
+            REAL acc = (REAL)0 + r0[i];
+            dst[i] += job->N == 1 ? acc : acc * inv_N;
+        }
+    } else if (n_live == 2) {
+        const REAL *r0 = rows[0], *r1 = rows[1];
+        for (ptrdiff_t i = lo; i < hi; i++) {
+            REAL acc = ((REAL)0 + r0[i]) + r1[i];
+            dst[i] += acc * inv_N;
+        }
+    } else if (n_live > 2) {
+        for (ptrdiff_t i = lo; i < hi; i++) {
+            REAL acc = 0;
+            for (int b = 0; b < n_live; b++)
+                acc += rows[b][i];
+            dst[i] += acc * inv_N;
+        }
+    } else if (n_live < 0) {
+        for (ptrdiff_t i = lo; i < hi; i++) {
+            REAL acc = 0;
+            for (int64_t b = 0; b < n_blocks; b++)
+                acc += FN(batch_row)(job, b, parity)[i];
+            dst[i] += job->N == 1 ? acc : acc * inv_N;
+        }
     }
 }
 
-/* zero the rows of set `parity` of this thread's blocks */
-static void FN(batch_clear)(const FN(lstm97_batch_job) *job, int parity)
+/* zero the rows of set `parity` of this thread's blocks (with a target at step s, when
+ * s >= 0: the others are still zero) */
+static void FN(batch_clear)(const FN(lstm97_batch_job) *job, int parity, int64_t s)
 {
     const ptrdiff_t P = job->L->n_params;
-    const int64_t n_blocks = (job->N + LSTM97_BATCH_BLOCK - 1) / LSTM97_BATCH_BLOCK;
-    for (int64_t b = job->tid; b < n_blocks; b += job->n_threads)
-        memset(FN(batch_row)(job, b, parity), 0, (size_t)P * sizeof(REAL));
+    const int64_t N = job->N, T = job->T;
+    const int64_t n_blocks = (N + LSTM97_BATCH_BLOCK - 1) / LSTM97_BATCH_BLOCK;
+    for (int64_t b = job->tid; b < n_blocks; b += job->n_threads) {
+        int live = s < 0 || !job->tmask;
+        for (int64_t q = b * LSTM97_BATCH_BLOCK; !live && q < N && q < (b + 1) * LSTM97_BATCH_BLOCK; q++)
+            live = job->tmask[q * T + s] != 0;
+        if (live)
+            memset(FN(batch_row)(job, b, parity), 0, (size_t)P * sizeof(REAL));
+    }
 }
 
 static void *FN(batch_worker)(void *arg)
@@ -1258,6 +1310,7 @@ static void *FN(batch_worker)(void *arg)
     const int64_t n_blocks = (N + LSTM97_BATCH_BLOCK - 1) / LSTM97_BATCH_BLOCK;
     const int nt = job->n_threads;
     const int shared = nt > 1 && n_blocks > 2 * (int64_t)nt;
+    int64_t last_update = -1;            /* the step of the last update (few blocks) */
     /* this thread's parameters; the copies are made before the first wait, and thread 0
        writes params only after it */
     REAL *mine = job->tid == 0 || shared ? job->params
@@ -1265,15 +1318,16 @@ static void *FN(batch_worker)(void *arg)
     if (mine != job->params)
         memcpy(mine, job->params, (size_t)P * sizeof(REAL));
     int parity = 0;
-    FN(batch_clear)(job, 0);
+    FN(batch_clear)(job, 0, -1);
     if (nt > 1)
-        FN(batch_clear)(job, 1);
+        FN(batch_clear)(job, 1, -1);
     for (int64_t b = job->tid; b < n_blocks; b += nt) {
         for (int64_t n = b * LSTM97_BATCH_BLOCK; n < N && n < (b + 1) * LSTM97_BATCH_BLOCK; n++) {
             memset(job->state + n * L->state_len, 0, (size_t)L->state_len * sizeof(REAL));
             FN(mask_rows)(L, job->masks, FN(work_view)(d, L, job->work + n * L->work_len).full);
         }
     }
+    const REAL *rows[LSTM97_BATCH_LIVE_MAX];
     for (int64_t s = 0; s < T; s++) {
         for (int64_t b = job->tid; b < n_blocks; b += nt) {
             REAL *row = FN(batch_row)(job, b, parity);
@@ -1291,31 +1345,34 @@ static void *FN(batch_worker)(void *arg)
             }
         }
         if (job->schedule == LSTM97_STEP) {
-            int any = !job->tmask;
-            for (int64_t n = 0; n < N && !any; n++)
-                any = job->tmask[n * T + s] != 0;
-            if (!any)
+            int n_live = FN(batch_live)(job, s, parity, rows);
+            if (n_live == 0)
                 continue;
             if (nt == 1) {
-                FN(batch_apply)(job, 0, 0, P, mine);
-                FN(batch_clear)(job, 0);
+                FN(batch_apply)(job, rows, n_live, 0, 0, P, mine);
+                FN(batch_clear)(job, 0, s);
             } else if (shared) {
                 lstm97_barrier_wait(job->barrier);   /* every block row of step s is done */
-                FN(batch_apply)(job, 0, P * job->tid / nt, P * (job->tid + 1) / nt, mine);
+                FN(batch_apply)(job, rows, n_live, 0, P * job->tid / nt,
+                                P * (job->tid + 1) / nt, mine);
                 lstm97_barrier_wait(job->barrier);   /* params ready for step s + 1 */
-                FN(batch_clear)(job, 0);
+                FN(batch_clear)(job, 0, s);
             } else {
                 lstm97_barrier_wait(job->barrier);   /* every block row of step s is done */
-                FN(batch_apply)(job, parity, 0, P, mine);
-                /* the other set was last read before this wait: reuse it next */
-                FN(batch_clear)(job, !parity);
+                FN(batch_apply)(job, rows, n_live, parity, 0, P, mine);
+                /* the other set was last read before this wait (at the last update: its
+                   rows with a target then are the ones to zero) */
+                if (last_update >= 0)
+                    FN(batch_clear)(job, !parity, last_update);
+                last_update = s;
                 parity = !parity;
             }
         }
     }
     if (job->schedule == LSTM97_SEQUENCE) {
         lstm97_barrier_wait(job->barrier);
-        FN(batch_apply)(job, parity, P * job->tid / nt, P * (job->tid + 1) / nt, job->params);
+        FN(batch_apply)(job, rows, -1, parity, P * job->tid / nt, P * (job->tid + 1) / nt,
+                        job->params);
     }
     return NULL;
 }

@@ -49,6 +49,36 @@ def test_bitwise_identical_for_every_thread_count(schedule, N, dtype):
         assert np.array_equal(out, results[0][1])
 
 
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("N", [5, 8, 13, 40])
+@pytest.mark.parametrize("masks", ["sparse", "blocks"])
+def test_steps_where_blocks_have_no_target(masks, N, dtype):
+    """An update adds only the dW rows of the blocks of 4 sequences with a target at the
+    step (the others are zero): sparse targets, and whole blocks without targets at some
+    steps, on every side of the block and thread boundaries.  Bitwise equal for every
+    thread count, and equal to the oracle."""
+    rng = np.random.default_rng(N)
+    T = 30
+    if masks == "sparse":
+        mask = rng.random((N, T)) < 0.08
+    else:
+        live = rng.random(((N + 3) // 4, T)) < 0.4       # per block of 4 and step
+        mask = np.repeat(live, 4, axis=0)[:N] & (rng.random((N, T)) < 0.7)
+    results = []
+    for n_threads in (1, 2, 3):
+        net = fastlstm.LSTM(3, 2, 3, 2, seed=5, dtype=dtype)
+        x, y, _ = batch(np.random.default_rng(N + 1), net, N, T)
+        out = net.train_batch(x, y, mask, lr=0.5, n_threads=n_threads)
+        results.append((net._theta.copy(), out))
+    for theta, out in results[1:]:
+        assert np.array_equal(theta, results[0][0])
+        assert np.array_equal(out, results[0][1])
+    ref = oracle.LSTM(3, 2, 3, 2, seed=5, dtype=dtype)
+    out_ref = ref.train_batch(x, y, mask, lr=0.5)
+    assert_close(results[0][1], out_ref, RTOL[ref.dtype], "outputs")
+    assert_close(results[0][0], ref._theta, RTOL[ref.dtype], "weights")
+
+
 def test_batch_of_one_is_train_sequence():
     rng = np.random.default_rng(3)
     a = fastlstm.LSTM(2, 1, 3, 1, seed=1)          # S = 1: bitwise
@@ -101,3 +131,78 @@ def test_batch_divergence_is_transactional():
             before = net._theta.copy()
             net.train_batch(x, y * 1e6, lr=1e6, n_threads=2)
     assert np.array_equal(net._theta, before)
+
+
+# ------------------------------------------------------------- the workers kept between calls
+
+def _reference_batch(N, n_threads, seed=0):
+    net = fastlstm.LSTM(3, 2, 3, 2, seed=seed)
+    x, y, mask = batch(np.random.default_rng(N), net, N, 25)
+    out = net.train_batch(x, y, mask, lr=0.3, n_threads=n_threads)
+    return net._theta.copy(), out
+
+
+def test_concurrent_batches_share_or_start_workers():
+    """Calls with several threads made at once from Python threads: one uses the kept
+    workers, the others start their own threads.  Every result is that of one thread."""
+    import threading
+    expected = {N: _reference_batch(N, 1) for N in (8, 13, 21)}
+    errors, results = [], []
+
+    def run(N, n_threads):
+        try:
+            for _ in range(15):
+                results.append((N, _reference_batch(N, n_threads)))
+        except BaseException as exc:                # reported below
+            errors.append(exc)
+
+    ts = [threading.Thread(target=run, args=a) for a in ((8, 2), (13, 3), (21, 2), (8, 4))]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join(120)
+        assert not t.is_alive(), "a train_batch call hangs"
+    assert not errors, errors[0]
+    assert len(results) == 60
+    for N, (theta, out) in results:
+        assert np.array_equal(theta, expected[N][0]) and np.array_equal(out, expected[N][1])
+
+
+def test_more_workers_then_fewer():
+    """The kept workers grow with the largest n_threads asked for; a later call with
+    fewer leaves the others idle."""
+    ref = _reference_batch(40, 1)
+    for n_threads in (2, 8, 3, 2, 10, 1, 5):
+        theta, out = _reference_batch(40, n_threads)
+        assert np.array_equal(theta, ref[0]) and np.array_equal(out, ref[1]), n_threads
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs os.fork")
+def test_train_batch_with_threads_after_fork():
+    """A child forked after the parent started workers has none: its first call with two
+    threads starts them again instead of waiting for workers that do not exist."""
+    import os
+    import warnings
+    ref = _reference_batch(8, 1)
+    _reference_batch(8, 2)                          # the parent now has a kept worker
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)   # fork in a threaded process
+        pid = os.fork()
+    if pid == 0:                                    # the child: exit status = result
+        code = 1
+        try:
+            theta, out = _reference_batch(8, 2)
+            code = 0 if np.array_equal(theta, ref[0]) and np.array_equal(out, ref[1]) else 3
+        finally:
+            os._exit(code)
+    deadline = __import__("time").monotonic() + 60
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        if __import__("time").monotonic() > deadline:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+            pytest.fail("train_batch with 2 threads hangs in a forked child")
+        __import__("time").sleep(0.01)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, status
