@@ -5,6 +5,7 @@
 #include <math.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -237,6 +238,11 @@ static int lstm97_pool_run(int n, void *(*fn)(void *), void *jobs, size_t job_si
         }
         pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
         pthread_attr_setstacksize(&attr, (size_t)1 << 18);
+        /* the workers outlive the call: they block every signal, which then goes to the
+           caller's threads (Python handles signals in its main thread) */
+        sigset_t all, old;
+        sigfillset(&all);
+        int masked = pthread_sigmask(SIG_SETMASK, &all, &old) == 0;
         while (w->n_workers < n - 1) {
             int k = w->n_workers + 1;
             pthread_t t;
@@ -245,6 +251,8 @@ static int lstm97_pool_run(int n, void *(*fn)(void *), void *jobs, size_t job_si
                 break;
             w->n_workers = k;
         }
+        if (masked)
+            pthread_sigmask(SIG_SETMASK, &old, NULL);
         pthread_attr_destroy(&attr);
         if (w->n_workers < n - 1) {
             pthread_mutex_unlock(&w->busy);
