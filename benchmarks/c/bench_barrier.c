@@ -13,23 +13,10 @@
 #include <stdlib.h>
 #include <time.h>
 
-static int waiting;
-static unsigned generation;
+#include "spin_barrier.h"
+
 static int work_iters, steps;
 static volatile double sink;
-
-static void barrier_wait(void)
-{
-    unsigned g = __atomic_load_n(&generation, __ATOMIC_ACQUIRE);
-    if (__atomic_add_fetch(&waiting, 1, __ATOMIC_ACQ_REL) == 2) {
-        __atomic_store_n(&waiting, 0, __ATOMIC_RELAXED);
-        __atomic_add_fetch(&generation, 1, __ATOMIC_RELEASE);
-        return;
-    }
-    for (long s = 0; __atomic_load_n(&generation, __ATOMIC_ACQUIRE) == g; s++)
-        if (s > 2000)
-            sched_yield();
-}
 
 static void work(void)
 {

@@ -6,7 +6,7 @@
  *
  * The mean update of train_batch moves one dW row per thread and update: W = 1254 weights
  * are 10,032 bytes.  On this VM the figure is not a constant: 13-21 ns per line at some
- * times, 42-50 ns at others (the host moves the two vCPUs), while independent work on the
+ * times, 42-50 ns at others (presumably where the host runs the two vCPUs), while independent work on the
  * two threads runs at 2.0x throughout (docs/performance.md).
  *
  *   gcc -O2 benchmarks/c/bench_exchange.c -o /tmp/bench_exchange -lpthread
@@ -17,28 +17,12 @@
 #include <stdlib.h>
 #include <time.h>
 
-static int waiting;
-static unsigned generation;
+#include "spin_barrier.h"
+
 static long n_doubles, steps;
 static double *buf[2];
 static double elapsed[2];
 static volatile double sink;
-
-static void barrier_wait(void)
-{
-    unsigned g = __atomic_load_n(&generation, __ATOMIC_ACQUIRE);
-    if (__atomic_add_fetch(&waiting, 1, __ATOMIC_ACQ_REL) == 2) {
-        __atomic_store_n(&waiting, 0, __ATOMIC_RELAXED);
-        __atomic_add_fetch(&generation, 1, __ATOMIC_RELEASE);
-        return;
-    }
-    while (__atomic_load_n(&generation, __ATOMIC_ACQUIRE) == g)
-#if defined(__x86_64__) || defined(__i386__)
-        __builtin_ia32_pause();
-#else
-        ;
-#endif
-}
 
 static double now(void)
 {
