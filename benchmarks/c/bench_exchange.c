@@ -5,9 +5,9 @@
  * other core, and the same with 64 bytes (the two barriers alone).
  *
  * The mean update of train_batch moves one dW row per thread and update: W = 1254 weights
- * are 10,032 bytes.  On this VM the figure is not a constant: 13-21 ns per line at some
- * times, 42-50 ns at others (presumably where the host runs the two vCPUs), while independent work on the
- * two threads runs at 2.0x throughout (docs/performance.md).
+ * are 10,032 bytes.  On this VM the figure is not a constant: 8-21 ns per line at some
+ * times, 42-50 ns at others (presumably where the host runs the two vCPUs), while
+ * independent work on the two threads runs at 2.0x throughout (docs/performance.md).
  *
  *   gcc -O2 benchmarks/c/bench_exchange.c -o /tmp/bench_exchange -lpthread
  *   /tmp/bench_exchange [bytes=10032] [steps=20000]
