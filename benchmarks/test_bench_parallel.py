@@ -23,13 +23,27 @@ def batch_data(net, N, T, seed=0):
 
 
 @pytest.mark.parametrize("n_threads", [1, 2])
-@pytest.mark.parametrize("N", [8, 32])
+@pytest.mark.parametrize("N", [8, 16, 32, 64])
 def test_train_batch_threads(benchmark, N, n_threads):
+    """Schedule "step": the mean update after every step with a target (the threads meet
+    and exchange their dW rows at each)."""
     net = fastlstm.LSTM(**BATCH_NET, seed=0)
     x, y, m = batch_data(net, N, 100)
     benchmark.group = f"train_batch N={N} W={net.n_weights}"
     benchmark.extra_info["weight_steps"] = net.n_weights * 100 * N
     benchmark(net.train_batch, x, y, m, lr=1e-6, n_threads=n_threads)
+
+
+@pytest.mark.parametrize("n_threads", [1, 2])
+@pytest.mark.parametrize("N", [8, 32])
+def test_train_batch_threads_sequence(benchmark, N, n_threads):
+    """Schedule "sequence": one mean update at the end (mini-batch gradient descent);
+    the threads meet once per call."""
+    net = fastlstm.LSTM(**BATCH_NET, seed=0)
+    x, y, m = batch_data(net, N, 100)
+    benchmark.group = f"train_batch schedule=sequence N={N} W={net.n_weights}"
+    benchmark.extra_info["weight_steps"] = net.n_weights * 100 * N
+    benchmark(net.train_batch, x, y, m, lr=1e-6, schedule="sequence", n_threads=n_threads)
 
 
 @pytest.mark.parametrize("mode", ["serial", "two-threads"])
