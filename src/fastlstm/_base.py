@@ -546,7 +546,12 @@ class NetBase:
         schedule : {"step", "sequence"}
         n_threads : int, default 1
             Threads of the compiled kernel (the GIL is released); the result is bitwise
-            the same for every thread count.  The oracle ignores it.
+            the same for every thread count.  The extra threads stay for the next call:
+            each spins for about 0.2 ms after a call, then sleeps.  Two threads pay most
+            with schedule "sequence" (one update per call: 1.8-1.9x on the benchmark net)
+            and least with "step" and few sequences (1.35x at N = 8, 1.66x at N = 64:
+            the threads exchange their updates at every step with a target; see
+            docs/performance.md).  The oracle ignores it.
 
         Returns
         -------
