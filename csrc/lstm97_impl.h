@@ -1229,23 +1229,36 @@ static inline REAL *FN(batch_row)(const FN(lstm97_batch_job) *job, int64_t b, in
  * target at s have a nonzero row; the others are all +0.0 and are left out (exactly: a
  * sum that starts at +0.0 is never -0.0, so adding +0.0 changes nothing), which saves
  * the reading of a row from the other core on steps where its block has no target.
- * s < 0 (schedule "sequence") or more than LSTM97_BATCH_LIVE_MAX blocks: every row. */
+ * Returns the number of rows listed; -1 (every row: schedule "sequence", or more than
+ * LSTM97_BATCH_LIVE_MAX blocks of which at least one has a target). */
 #define LSTM97_BATCH_LIVE_MAX 256
+
+/* does block b have a target at step s (s < 0: at some step) */
+static inline int FN(batch_block_live)(const FN(lstm97_batch_job) *job, int64_t b, int64_t s)
+{
+    if (s < 0 || !job->tmask)
+        return 1;
+    for (int64_t q = b * LSTM97_BATCH_BLOCK; q < job->N && q < (b + 1) * LSTM97_BATCH_BLOCK; q++)
+        if (job->tmask[q * job->T + s])
+            return 1;
+    return 0;
+}
 
 static int FN(batch_live)(const FN(lstm97_batch_job) *job, int64_t s, int parity,
                           const REAL **rows)
 {
-    const int64_t N = job->N, T = job->T;
-    const int64_t n_blocks = (N + LSTM97_BATCH_BLOCK - 1) / LSTM97_BATCH_BLOCK;
-    int n = 0;
-    for (int64_t b = 0; b < n_blocks && b < LSTM97_BATCH_LIVE_MAX; b++) {
-        int live = s < 0 || !job->tmask;
-        for (int64_t q = b * LSTM97_BATCH_BLOCK; !live && q < N && q < (b + 1) * LSTM97_BATCH_BLOCK; q++)
-            live = job->tmask[q * T + s] != 0;
-        if (live)
-            rows[n++] = FN(batch_row)(job, b, parity);
+    const int64_t n_blocks = (job->N + LSTM97_BATCH_BLOCK - 1) / LSTM97_BATCH_BLOCK;
+    if (n_blocks > LSTM97_BATCH_LIVE_MAX) {
+        for (int64_t b = 0; b < n_blocks; b++)
+            if (FN(batch_block_live)(job, b, s))
+                return -1;
+        return 0;
     }
-    return n_blocks > LSTM97_BATCH_LIVE_MAX ? -1 : n;
+    int n = 0;
+    for (int64_t b = 0; b < n_blocks; b++)
+        if (FN(batch_block_live)(job, b, s))
+            rows[n++] = FN(batch_row)(job, b, parity);
+    return n;
 }
 
 /* dst[i] += (1/N) sum_b row(b, parity)[i] for lo <= i < hi, over the n_live rows listed
@@ -1289,15 +1302,10 @@ static void FN(batch_apply)(const FN(lstm97_batch_job) *job, const REAL *const *
 static void FN(batch_clear)(const FN(lstm97_batch_job) *job, int parity, int64_t s)
 {
     const ptrdiff_t P = job->L->n_params;
-    const int64_t N = job->N, T = job->T;
-    const int64_t n_blocks = (N + LSTM97_BATCH_BLOCK - 1) / LSTM97_BATCH_BLOCK;
-    for (int64_t b = job->tid; b < n_blocks; b += job->n_threads) {
-        int live = s < 0 || !job->tmask;
-        for (int64_t q = b * LSTM97_BATCH_BLOCK; !live && q < N && q < (b + 1) * LSTM97_BATCH_BLOCK; q++)
-            live = job->tmask[q * T + s] != 0;
-        if (live)
+    const int64_t n_blocks = (job->N + LSTM97_BATCH_BLOCK - 1) / LSTM97_BATCH_BLOCK;
+    for (int64_t b = job->tid; b < n_blocks; b += job->n_threads)
+        if (FN(batch_block_live)(job, b, s))
             memset(FN(batch_row)(job, b, parity), 0, (size_t)P * sizeof(REAL));
-    }
 }
 
 static void *FN(batch_worker)(void *arg)

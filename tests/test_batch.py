@@ -79,6 +79,28 @@ def test_steps_where_blocks_have_no_target(masks, N, dtype):
     assert_close(results[0][0], ref._theta, RTOL[ref.dtype], "weights")
 
 
+def test_more_blocks_than_listed():
+    """More than 256 blocks of 4 sequences (N > 1024): every row is added at a step with a
+    target, none at a step without; bitwise for every thread count, equal to the oracle."""
+    N, T = 1030, 5
+    mask = np.zeros((N, T), bool)
+    mask[::97, 0] = True                          # a few blocks
+    mask[:, 2] = True                             # every block
+    mask[1029, 3] = True                          # the last block only; step 1, 4: none
+    results = []
+    for n_threads in (1, 2, 3):
+        net = fastlstm.LSTM(2, 1, 2, 1, seed=6)
+        x, y, _ = batch(np.random.default_rng(7), net, N, T)
+        results.append((net.train_batch(x, y, mask, lr=0.5, n_threads=n_threads),
+                        net._theta.copy()))
+    for out, theta in results[1:]:
+        assert np.array_equal(out, results[0][0]) and np.array_equal(theta, results[0][1])
+    ref = oracle.LSTM(2, 1, 2, 1, seed=6)
+    out_ref = ref.train_batch(x, y, mask, lr=0.5)
+    assert_close(results[0][0], out_ref, RTOL[ref.dtype], "outputs")
+    assert_close(results[0][1], ref._theta, RTOL[ref.dtype], "weights")
+
+
 def test_batch_of_one_is_train_sequence():
     rng = np.random.default_rng(3)
     a = fastlstm.LSTM(2, 1, 3, 1, seed=1)          # S = 1: bitwise
