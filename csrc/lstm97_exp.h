@@ -146,15 +146,8 @@ static inline double lstm97_sig(double x)
 }
 
 #if defined(__GNUC__) || defined(__clang__)
-/* two lanes (SSE2 on x86-64) */
-typedef double lstm97_v2d __attribute__((vector_size(16), aligned(8)));
-typedef uint64_t lstm97_v2u __attribute__((vector_size(16), aligned(8)));
-typedef int64_t lstm97_v2i __attribute__((vector_size(16), aligned(8)));
+/* two lanes (SSE2 on x86-64): lstm97_v2d, lstm97_sig2 */
 #define SIGV_N 2
-#define SIGV_D lstm97_v2d
-#define SIGV_U lstm97_v2u
-#define SIGV_I lstm97_v2i
-#define SIGV_FN lstm97_sig2
 #define SIGV_ATTR
 #include "lstm97_sig_lanes.h"
 #endif
@@ -162,14 +155,7 @@ typedef int64_t lstm97_v2i __attribute__((vector_size(16), aligned(8)));
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 /* four lanes in AVX2 registers, chosen at run time */
 #define LSTM97_HAVE_SIG4 1
-typedef double lstm97_v4d __attribute__((vector_size(32), aligned(8)));
-typedef uint64_t lstm97_v4u __attribute__((vector_size(32), aligned(8)));
-typedef int64_t lstm97_v4i __attribute__((vector_size(32), aligned(8)));
-#define SIGV_N 4
-#define SIGV_D lstm97_v4d
-#define SIGV_U lstm97_v4u
-#define SIGV_I lstm97_v4i
-#define SIGV_FN lstm97_sig4
+#define SIGV_N 4                                   /* lstm97_v4d, lstm97_sig4 */
 #define SIGV_ATTR __attribute__((target("avx2")))
 #include "lstm97_sig_lanes.h"
 

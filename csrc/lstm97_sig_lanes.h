@@ -1,11 +1,23 @@
 /*
  * lstm97_sig_lanes.h -- lstm97_sig on the lanes of one GCC/Clang vector, written once.
  *
- * Included by lstm97_exp.h once per width, with SIGV_N (lanes), SIGV_D, SIGV_U, SIGV_I
- * (vectors of double, uint64_t, int64_t of that width), SIGV_FN (the function's name) and
- * SIGV_ATTR (its attributes), which it undefines at its end.  Lane by lane the operations of lstm97_sig, in the same
- * order (the build passes -ffp-contract=off): the same bits as the scalar function.
+ * Included by lstm97_exp.h once per width with SIGV_N (lanes, a literal) and SIGV_ATTR
+ * (the function's attributes), which it undefines at its end.  It declares the vector
+ * types lstm97_v<N>d, lstm97_v<N>u, lstm97_v<N>i (double, uint64_t, int64_t) and the
+ * function lstm97_sig<N>: lane by lane the operations of lstm97_sig, in the same order
+ * (the build passes -ffp-contract=off), so the same bits as the scalar function.
  */
+#define SIGV_CAT_(a, n, b) a##n##b
+#define SIGV_CAT(a, n, b) SIGV_CAT_(a, n, b)
+#define SIGV_D SIGV_CAT(lstm97_v, SIGV_N, d)
+#define SIGV_U SIGV_CAT(lstm97_v, SIGV_N, u)
+#define SIGV_I SIGV_CAT(lstm97_v, SIGV_N, i)
+#define SIGV_FN SIGV_CAT(lstm97_sig, SIGV_N, )
+
+typedef double SIGV_D __attribute__((vector_size(8 * SIGV_N), aligned(8)));
+typedef uint64_t SIGV_U __attribute__((vector_size(8 * SIGV_N), aligned(8)));
+typedef int64_t SIGV_I __attribute__((vector_size(8 * SIGV_N), aligned(8)));
+
 SIGV_ATTR static inline SIGV_D SIGV_FN(SIGV_D x)
 {
     const SIGV_D one = (SIGV_D){0} + 1.0;
@@ -47,3 +59,5 @@ SIGV_ATTR static inline SIGV_D SIGV_FN(SIGV_D x)
 #undef SIGV_I
 #undef SIGV_FN
 #undef SIGV_ATTR
+#undef SIGV_CAT
+#undef SIGV_CAT_
