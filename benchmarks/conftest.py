@@ -20,6 +20,8 @@ NETS = {
     "reber-264": ("reber", {}, dict(n_in=7, n_out=7, n_blocks=4, block_size=1,
                                     bias="gates", init_range=0.2,
                                     out_gate_bias=[-1, -2, -3, -4])),
+    "order6a-156": ("order6a", {}, dict(n_in=8, n_out=4, n_blocks=2, block_size=2, bias=True,
+                                        init_range=0.1, in_gate_bias=[-2, -4])),
     "order6b-308": ("order6b", {}, dict(n_in=8, n_out=8, n_blocks=3, block_size=2,
                                         in_gate_bias=[-2, -4, -6])),
 }

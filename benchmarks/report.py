@@ -5,7 +5,8 @@
 --strip rewrites the JSON without pytest-benchmark's raw per-round timings (stats.data),
 which make up nearly all of its size; every summary statistic stays.
 
-For each group: the fastest (min) and mean time per call, ns per weight-step (min time /
+For each group: the fastest (min) and mean time per call, the min per sequence (a call of
+batch benchmarks trains several), ns per weight-step (min time /
 (weights x T)) and the ratio of every case to the fastest one in that group, on min
 times (all measured in one run; the min is the robust figure on a shared, noisy machine).
 """
@@ -28,8 +29,9 @@ def main(path, strip=False):
     groups = {}
     for b in data["benchmarks"]:
         groups.setdefault(b["group"], []).append(b)
-    print("| benchmark | case | min time | mean time | ns / weight-step | vs fastest |")
-    print("|---|---|---|---|---|---|")
+    print("| benchmark | case | min time | mean time | min per sequence | ns / weight-step "
+          "| vs fastest |")
+    print("|---|---|---|---|---|---|---|")
     for group, items in groups.items():
         best = min(b["stats"]["min"] for b in items)
         for b in sorted(items, key=lambda b: b["stats"]["min"]):
@@ -37,7 +39,8 @@ def main(path, strip=False):
             ws = b.get("extra_info", {}).get("weight_steps")
             nsws = f"{low / ws * 1e9:.2f}" if ws else "-"
             case = b["name"].split("[", 1)[-1].rstrip("]")
-            print(f"| {group} | {case} | {fmt(low)} | {fmt(mean)} | {nsws} | "
+            per_seq = fmt(low / b.get("extra_info", {}).get("sequences_per_call", 1))
+            print(f"| {group} | {case} | {fmt(low)} | {fmt(mean)} | {per_seq} | {nsws} | "
                   f"{low / best:.2f}x |")
 
 
