@@ -18,7 +18,7 @@ __all__ = ["LSTM", "load", "sig", "G", "G_PRIME", "H", "H_PRIME"]
 
 
 def sig(x):
-    """Logistic 1 / (1 + e^-x), overflow-free: e^-|x| never overflows."""
+    """Logistic 1 / (1 + e^-x), overflow-free: ``e^-|x|`` never overflows."""
     e = np.exp(-np.abs(x))
     return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
 

@@ -666,7 +666,7 @@ def adding_trial(T=100, *, seed, max_sequences=None, ablation=None, progress=Fal
 def multiplication_trial(T=100, n_seq=140, *, seed, max_sequences=None, ablation=None,
                          progress=False):
     """Exp. 5, multiplication (Table 8): one trial; stop when fewer than ``n_seq`` of the
-    2000 most recent training sequences have |error| > 0.04, then test on 2560."""
+    2000 most recent training sequences have ``|error| > 0.04``, then test on 2560."""
     if max_sequences is None:
         max_sequences = 5_000_000
     rng_w, rng_train, rng_test = _rngs(seed, 3)
