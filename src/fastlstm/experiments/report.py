@@ -198,9 +198,14 @@ def write_report(out_dir="results", md_path="docs/reproduction.md",
               "is skipped unless `--no-resume`); the seed of trial i of a row is derived "
               "from `--seed`, the row id and i, and is shared by the ablations.", ""]
     mi = machine_info()
-    lines += ["## Machine", "", f"- CPU: {mi['cpu']} ({mi['cores']} cores; runs used one "
-              "worker unless stated in the commands)", f"- {mi['system']}, Python "
-              f"{mi['python']}, numpy {mi['numpy']}", ""]
+    # the trials' own records say where they ran; this process may be another machine
+    envs = sorted({(str(r.get("host", "?")), str(r.get("python", "?")), str(r.get("numpy", "?")))
+                   for r in recs})
+    lines += ["## Machine", ""]
+    lines += [f"- trials: host {h}, Python {py}, numpy {npv} (from the trial records; runs "
+              "used one worker unless stated in the commands)" for h, py, npv in envs]
+    lines += [f"- this report generated on: {mi['cpu']} ({mi['cores']} cores), "
+              f"{mi['system']}, Python {mi['python']}, numpy {mi['numpy']}", ""]
     lines += ["## Reading the table", "",
               "- *success*: trials that met the paper's stopping criterion within the cap "
               "(the paper's rate in brackets; where the paper prints none, 100% is assumed "
