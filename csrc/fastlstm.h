@@ -2,7 +2,7 @@
  * fastlstm.h -- the 1997 LSTM (Hochreiter & Schmidhuber, Neural Computation 9(8), 1997)
  * and its truncated on-line gradient, computed forward in time.
  *
- * The math is ../shared/spec/lstm1997.md; names follow its symbols
+ * The math is docs/model.md; names follow its symbols
  * (I, K, B, S, C = B*S, nz, T; net_in, y_in, s, y_c, dS_c, dS_in, e_k, e_s, W_k ...).
  *
  * Python-free C99.  Every buffer is owned by the caller; no kernel allocates memory,
@@ -167,9 +167,9 @@ int64_t lstm97_tape_len(const lstm97_dims *d, int64_t T);
  *   loss = 1/2 sum_{t with target} sum_k (t_k - y_k)^2, written to *loss;
  *   grad = dloss/dW (n_params; entries where masks is 0 are 0);  y: (T, K) outputs.
  * truncated = 0: the exact gradient; 1: every recurrent entry of z(t) is a constant, so
- * that -alpha grad equals the summed update of lstm97_train with LSTM97_SEQUENCE (spec
- * section 6.1).  State reset at the start.  Returns LSTM97_ERR_NONFINITE if an output or
- * a cell state is not finite (grad and *loss are then undefined). */
+ * that -alpha grad equals the summed update of lstm97_train with LSTM97_SEQUENCE
+ * (docs/model.md, identities).  State reset at the start.  Returns LSTM97_ERR_NONFINITE
+ * if an output or a cell state is not finite (grad and *loss are then undefined). */
 int lstm97_gradient_f64(const lstm97_dims *d, const double *params, const double *masks,
                         const double *x, const double *t, const uint8_t *tmask, int64_t T,
                         int truncated, double *y, double *grad, double *loss,

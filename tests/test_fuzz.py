@@ -1,4 +1,4 @@
-"""Property-based fuzzing of the public API (issue 5, item 1).
+"""Property-based fuzzing of the public API (docs/reliability.md).
 
 Every public entry point -- the constructor, ``forward``, ``train_sequence``, the stream
 (``stream``, ``step``, ``end``, ``reset``), ``train_batch`` when it exists, and ``load`` --
@@ -48,7 +48,7 @@ import fastlstm
 from fastlstm import oracle
 from _helpers import G_NAMES, H_NAMES
 
-#: examples the default run must reach (issue 5: "at least 2,000")
+#: examples the default run must reach (docs/reliability.md: at least 2,000)
 MIN_EXAMPLES = 2000
 #: per-property example budgets of the default run (scaled by --scale)
 BUDGET = {"constructor": 500, "forward": 450, "train_sequence": 600, "stream": 300,

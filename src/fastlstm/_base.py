@@ -21,7 +21,7 @@ __all__ = ["NetBase", "Stream", "FORMAT_VERSION"]
 FORMAT_VERSION = 1
 GROUPS = ("gates", "cells", "outputs")
 # the paper's squashing functions; "h1"/"id" as g and "g2"/"g1" as h test the swapped
-# reading of the caption of the paper's Table 10 (spec section 3)
+# reading of the caption of the paper's Table 10 (docs/model.md#squashing-functions)
 G_CHOICES = ("g2", "g1", "tanh", "h1", "id")
 H_CHOICES = ("h1", "id", "tanh", "g2", "g1")
 OUT_CHOICES = ("logistic", "linear")
@@ -149,7 +149,7 @@ def _check_gate_bias(value, name, B):
 
 
 def layout(I, K, B, S, output_gate):
-    """Offsets into the parameter block, in the order W_in, W_out, W_c, W_k (spec 2)."""
+    """Offsets into the parameter block, in the order W_in, W_out, W_c, W_k (docs/model.md)."""
     C = B * S
     n_gates = 2 if output_gate else 1
     nz = 1 + I + C + n_gates * B
@@ -458,7 +458,7 @@ class NetBase:
             return self._forward_kernel(x)
 
     def train_sequence(self, x, y, mask=None, lr=0.1, schedule="step"):
-        """On-line truncated-gradient learning on one sequence (spec section 5).
+        """On-line truncated-gradient learning on one sequence (``docs/model.md``).
 
         The state and traces are reset at the start of the sequence.  The call is
         transactional: if an activation, state or weight becomes NaN or infinite the
@@ -507,7 +507,7 @@ class NetBase:
             False: the exact gradient.  True: every recurrent entry of z(t) (the previous
             step's cell outputs and gate activations) is a constant, the truncation of the
             1997 rule; then ``-lr * grads`` is the summed update that
-            ``train_sequence(..., schedule="sequence")`` applies (spec section 6.1).
+            ``train_sequence(..., schedule="sequence")`` applies (``docs/model.md``, identities).
 
         Returns
         -------
@@ -530,7 +530,7 @@ class NetBase:
 
         Each sequence has its own state and traces (reset at the start); after every
         step ("step") or once at the end ("sequence") the weights move by
-        ``(1/N) sum_n dW_n`` (spec section 5, mini-batches).  With N = 1 this is
+        ``(1/N) sum_n dW_n`` (``docs/model.md``, mini-batches).  With N = 1 this is
         :meth:`train_sequence` up to rounding (an input-gate row sums its S cells'
         changes before it is applied).  Transactional like :meth:`train_sequence`.
 

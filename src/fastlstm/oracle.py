@@ -2,7 +2,7 @@
 
 It mirrors ``csrc/lstm97_impl.h`` function for function (``step``, ``forward``,
 ``train``, ``apply``) and has the same API as :class:`fastlstm.LSTM`, much more slowly.
-Equation numbers are Hochreiter & Schmidhuber (1997); the math is lstm1997.md.
+Equation numbers are Hochreiter & Schmidhuber (1997); the math is ``docs/model.md``.
 It imports numpy only, never the compiled core.
 """
 from __future__ import annotations
@@ -18,7 +18,7 @@ __all__ = ["LSTM", "load", "sig", "G", "G_PRIME", "H", "H_PRIME"]
 
 
 def sig(x):
-    """Logistic 1 / (1 + e^-x), overflow-free: e^-|x| never overflows."""
+    """Logistic 1 / (1 + e^-x), overflow-free: ``e^-|x|`` never overflows."""
     e = np.exp(-np.abs(x))
     return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
 
