@@ -185,6 +185,17 @@ class LSTM(NetBase):
     def _new_state(self):
         return new_state(self)
 
+    def _state_to_backend(self, flat):
+        C, nz = self.C, self.nz
+        flat = np.asarray(flat, self.dtype)
+        return {"z": flat[:nz].copy(), "s": flat[nz:nz + C].copy(),
+                "dS_c": flat[nz + C:nz + C + C * nz].reshape(C, nz).copy(),
+                "dS_in": flat[nz + C + C * nz:].reshape(C, nz).copy()}
+
+    def _state_from_backend(self, bstate):
+        return np.concatenate([bstate["z"], bstate["s"], bstate["dS_c"].ravel(),
+                               bstate["dS_in"].ravel()]).astype(self.dtype, copy=False)
+
     def _forward_kernel(self, x):
         with np.errstate(over="ignore", invalid="ignore"):
             y = forward(self, x)
