@@ -569,6 +569,10 @@ class NetBase:
             if len(state) != N:
                 raise ValueError(f"state: expected {N} States, one per sequence of x "
                                  f"{x.shape}, got {len(state)}")
+            for n, st in enumerate(state):
+                if not isinstance(st, State):
+                    raise TypeError(f"state[{n}]: expected a fastlstm.State, got "
+                                    f"{type(st).__name__}")
             flats = [self._state_data(st, f"state[{n}]") for n, st in enumerate(state)]
             zs = np.ascontiguousarray(np.stack([f[:nzs] for f in flats]))
         with self._lock:
