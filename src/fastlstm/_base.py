@@ -13,10 +13,11 @@ import os
 import secrets
 import threading
 import zipfile
-from typing import Any, Dict, Iterable, List, Literal, Optional, Sequence, Tuple, Union, overload
+from typing import (Any, Dict, Iterable, List, Literal, Mapping, Optional, Sequence, Tuple, Type,
+                    TypeVar, Union, overload)
 
 import numpy as np
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import ArrayLike, DTypeLike, NDArray
 
 from . import _threads
 from ._state import State, StateShape
@@ -27,6 +28,9 @@ __all__ = ["NetBase", "Stream", "State", "FORMAT_VERSION"]
 FloatArray = NDArray[Any]
 #: what ``forward`` takes as a state: one State, or one per sequence of a batch
 StateArg = Union[State, Sequence[State]]
+#: a file name
+PathLike = Union[str, "os.PathLike[str]"]
+_Net = TypeVar("_Net", bound="NetBase")
 
 FORMAT_VERSION = 1
 GROUPS = ("gates", "cells", "outputs")
@@ -47,7 +51,7 @@ MODE_FORWARD, MODE_LEARN, MODE_ACCUMULATE = 0, 1, 2
 # --------------------------------------------------------------------------- checking
 
 
-def _check_int(value, name, minimum=1):
+def _check_int(value: Any, name: str, minimum: int = 1) -> int:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name}: expected an integer, got {type(value).__name__}")
     value = int(value)
@@ -56,13 +60,13 @@ def _check_int(value, name, minimum=1):
     return value
 
 
-def _check_bool(value, name):
+def _check_bool(value: Any, name: str) -> bool:
     if not isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{name}: expected True or False, got {value!r}")
     return bool(value)
 
 
-def _check_choice(value, name, choices):
+def _check_choice(value: Any, name: str, choices: Tuple[str, ...]) -> str:
     if not isinstance(value, str):
         raise TypeError(f"{name}: expected one of {choices}, got {value!r}")
     if value not in choices:
@@ -70,7 +74,7 @@ def _check_choice(value, name, choices):
     return value
 
 
-def _as_path(path):
+def _as_path(path: Any) -> Any:
     try:
         return os.fspath(path)
     except TypeError:
@@ -78,7 +82,7 @@ def _as_path(path):
                         f"got {type(path).__name__}") from None
 
 
-def _check_real(value, name, minimum=None):
+def _check_real(value: Any, name: str, minimum: Optional[float] = None) -> float:
     if type(value) is not float:
         if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
             raise TypeError(f"{name}: expected a real number, got {type(value).__name__}")
@@ -94,7 +98,7 @@ def _check_real(value, name, minimum=None):
     return value
 
 
-def _check_bias(bias):
+def _check_bias(bias: Any) -> Tuple[str, ...]:
     """``bias`` -> sorted tuple of groups with bias weights."""
     if bias is True:
         return GROUPS
@@ -113,7 +117,7 @@ def _check_bias(bias):
     return tuple(grp for grp in GROUPS if grp in groups)
 
 
-def _check_dtype(dtype):
+def _check_dtype(dtype: Any) -> np.dtype[Any]:
     if isinstance(dtype, str):
         if dtype not in DTYPES:
             raise ValueError(f"dtype: must be 'float64' or 'float32', got {dtype!r}")
@@ -127,7 +131,7 @@ def _check_dtype(dtype):
     return dt
 
 
-def _numeric_array(a, name):
+def _numeric_array(a: Any, name: str) -> NDArray[Any]:
     """``a`` as an ndarray of a real numeric kind (bool, int, uint, float)."""
     if a is None:
         raise TypeError(f"{name}: expected an array, got None")
@@ -140,7 +144,7 @@ def _numeric_array(a, name):
     return arr
 
 
-def _check_gate_bias(value, name, B):
+def _check_gate_bias(value: Any, name: str, B: int) -> Optional[List[float]]:
     if value is None:
         return None
     arr = _numeric_array(value, name)
@@ -213,12 +217,29 @@ class NetBase:
     See :class:`fastlstm.LSTM` for the parameters.
     """
 
-    backend = "base"
+    backend: str = "base"
+    #: the constructor's arguments, checked (JSON-ready; what save writes)
+    config: Dict[str, Any]
+    #: n_in, n_out, n_blocks, block_size, cells B * S, |z|, |u| = 1 + I + C
+    I: int
+    K: int
+    B: int
+    S: int
+    C: int
+    nz: int
+    nu: int
+    dtype: np.dtype[Any]
+    params: Mapping[str, FloatArray]
+    masks: Mapping[str, FloatArray]
 
-    def __init__(self, n_in, n_out, n_blocks, block_size=1, *, output_gate=True,
-                 recurrent=True, input_to_output=False, bias=True, g="g2", h="h1",
-                 out="logistic", init_range=0.1, in_gate_bias=None, out_gate_bias=None,
-                 dtype="float64", seed=None):
+    def __init__(self, n_in: int, n_out: int, n_blocks: int, block_size: int = 1, *,
+                 output_gate: bool = True, recurrent: bool = True,
+                 input_to_output: bool = False,
+                 bias: Union[bool, str, Iterable[str], None] = True, g: str = "g2",
+                 h: str = "h1", out: str = "logistic", init_range: float = 0.1,
+                 in_gate_bias: Optional[ArrayLike] = None,
+                 out_gate_bias: Optional[ArrayLike] = None, dtype: DTypeLike = "float64",
+                 seed: Union[int, np.random.Generator, None] = None) -> None:
         I = _check_int(n_in, "n_in")
         K = _check_int(n_out, "n_out")
         B = _check_int(n_blocks, "n_blocks")
@@ -323,16 +344,16 @@ class NetBase:
         """Hook for a backend to allocate its buffers."""
 
     @property
-    def n_weights(self):
+    def n_weights(self) -> int:
         """Number of unmasked (trainable) weights."""
         return int(np.count_nonzero(self._mask))
 
     @property
-    def n_params(self):
+    def n_params(self) -> int:
         """Length of the parameter block (masked weights included)."""
         return self._theta.size
 
-    def set_mask(self, name, mask):
+    def set_mask(self, name: str, mask: ArrayLike) -> None:
         """Replace the 0/1 mask of parameter ``name``; masked weights are set to 0.
 
         Parameters
@@ -353,7 +374,7 @@ class NetBase:
             self._masks_w[name][...] = m
             self.params[name][self._masks_w[name] == 0] = 0.0
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         c = self.config
         return (f"{type(self).__module__}.{type(self).__name__}(n_in={c['n_in']}, "
                 f"n_out={c['n_out']}, n_blocks={c['n_blocks']}, "
@@ -362,7 +383,7 @@ class NetBase:
 
     # ------------------------------------------------------------------- arguments
 
-    def _as_input(self, a, name, cols):
+    def _as_input(self, a: Any, name: str, cols: int) -> FloatArray:
         ready = (type(a) is np.ndarray and a.dtype == self.dtype and a.ndim == 2
                  and a.flags.c_contiguous)          # fast path: nothing to convert
         arr = a if ready else _numeric_array(a, name)
@@ -379,19 +400,19 @@ class NetBase:
                 arr = np.ascontiguousarray(arr, dtype=self.dtype)
         return arr
 
-    def _as_x(self, x):
+    def _as_x(self, x: Any) -> FloatArray:
         if self._ready_sequence(x, None, None):
             return x
         return self._convert_x(x)
 
-    def _convert_x(self, x):
+    def _convert_x(self, x: Any) -> FloatArray:
         """The slow path of _as_x: convert x or explain what is wrong with it."""
         x = self._as_input(x, "x", self.I)
         if not self._all_finite(x):
             raise ValueError(f"x: contains NaN or infinite values (as {self.dtype})")
         return x
 
-    def _as_mask(self, mask, T):
+    def _as_mask(self, mask: Any, T: int) -> Optional[NDArray[np.uint8]]:
         """None (a target at every step) or a C-contiguous uint8 array (T,) of 0/1."""
         if mask is None:
             return None
@@ -407,7 +428,8 @@ class NetBase:
             raise ValueError("mask: expected booleans (or 0/1 integers)")
         return np.ascontiguousarray(m, dtype=np.uint8)
 
-    def _as_xy(self, x, y, mask):
+    def _as_xy(self, x: Any, y: Any, mask: Any
+               ) -> Tuple[FloatArray, FloatArray, Optional[NDArray[Any]]]:
         if self._ready_sequence(x, y, mask):     # fast path: nothing to convert or report
             return x, y, mask                    # (the kernels read a bool mask as uint8)
         x = self._convert_x(x)
@@ -445,7 +467,7 @@ class NetBase:
         return _Transaction(self)
 
     @staticmethod
-    def _as_schedule(schedule):
+    def _as_schedule(schedule: Any) -> str:
         return _check_choice(schedule, "schedule", SCHEDULES)
 
     # ------------------------------------------------------------------- public API
@@ -464,6 +486,12 @@ class NetBase:
     def forward(self, x: ArrayLike, state: Optional[StateArg] = None, *,
                 return_state: Literal[True], lengths: Optional[ArrayLike] = None,
                 n_threads: Optional[int] = None) -> Tuple[FloatArray, Any]: ...
+
+    @overload
+    def forward(self, x: ArrayLike, state: Optional[StateArg] = None,
+                return_state: bool = False, *, lengths: Optional[ArrayLike] = None,
+                n_threads: Optional[int] = None
+                ) -> Union[FloatArray, Tuple[FloatArray, Any]]: ...
 
     def forward(self, x: ArrayLike, state: Optional[StateArg] = None,
                 return_state: bool = False, *, lengths: Optional[ArrayLike] = None,
@@ -600,6 +628,12 @@ class NetBase:
                        state: Optional[State] = None,
                        return_state: Literal[True]) -> Tuple[FloatArray, State]: ...
 
+    @overload
+    def train_sequence(self, x: ArrayLike, y: ArrayLike, mask: Optional[ArrayLike] = None,
+                       lr: float = 0.1, schedule: str = "step", *,
+                       state: Optional[State] = None, return_state: bool = False
+                       ) -> Union[FloatArray, Tuple[FloatArray, State]]: ...
+
     def train_sequence(self, x: ArrayLike, y: ArrayLike, mask: Optional[ArrayLike] = None,
                        lr: float = 0.1, schedule: str = "step", *,
                        state: Optional[State] = None, return_state: bool = False) -> Any:
@@ -665,7 +699,8 @@ class NetBase:
             return out
         return out, State(self._state_shape(), self._state_from_backend(bstate))
 
-    def gradient(self, x, y, mask=None, truncated=False):
+    def gradient(self, x: ArrayLike, y: ArrayLike, mask: Optional[ArrayLike] = None,
+                 truncated: bool = False) -> Tuple[float, Dict[str, FloatArray], FloatArray]:
         """Loss and gradient of one sequence by back-propagation through time.
 
         Not the learning rule of the paper (:meth:`train_sequence` computes the truncated
@@ -761,7 +796,7 @@ class NetBase:
         with self._transaction():
             return self._train_batch_kernel(x, y, tmask, lr, schedule, n_threads)
 
-    def _as_batch(self, a, name, cols):
+    def _as_batch(self, a: Any, name: str, cols: int) -> FloatArray:
         arr = _numeric_array(a, name)
         if arr.ndim != 3 or arr.shape[2] != cols:
             raise ValueError(f"{name}: expected a 3-d array (N, T, {cols}), got shape "
@@ -804,7 +839,7 @@ class NetBase:
 
     # ------------------------------------------------------------------- files
 
-    def save(self, path):
+    def save(self, path: PathLike) -> None:
         """Write architecture, masks, parameters and format version to ``path``.
 
         The file is a numpy ``.npz`` archive without pickled objects.  It is written to
@@ -835,7 +870,7 @@ class NetBase:
             raise
 
     @classmethod
-    def load(cls, path):
+    def load(cls: Type[_Net], path: PathLike) -> _Net:
         """Read a net written by :meth:`save`; ValueError for any invalid file.
 
         Nothing in the file is executed (no pickle); sizes are checked against the
@@ -930,7 +965,7 @@ class NetBase:
     def _state_shape(self) -> StateShape:
         return (self.I, self.B, self.S, bool(self.config["output_gate"]))
 
-    def _state_data(self, state: Optional[State], name: str) -> FloatArray:
+    def _state_data(self, state: object, name: str) -> FloatArray:
         """A fresh flat copy of ``state`` checked against this net (zeros for None)."""
         if state is None:
             return np.zeros(self._layout["state_len"], self.dtype)
@@ -946,6 +981,10 @@ class NetBase:
         if state.dtype != self.dtype:
             raise ValueError(f"{name}: dtype {state.dtype}, the net's is {self.dtype}")
         return state.data.copy()
+
+    def _gradient_kernel(self, x: FloatArray, y: FloatArray, tmask: Optional[NDArray[Any]],
+                         truncated: bool) -> Tuple[float, FloatArray, FloatArray]:
+        raise NotImplementedError
 
     def _state_to_backend(self, flat: FloatArray) -> Any:
         """The backend's state from a flat state (may be ``flat`` itself)."""
@@ -981,7 +1020,19 @@ class Stream:
     ``learn=True`` each :meth:`step` with a target is transactional: on a non-finite
     value the parameters are restored to their values before that step and
     FloatingPointError is raised.
+
+    The stream starts from ``state`` (a :class:`State`; default: zero, a sequence
+    start) and :attr:`state` reads or replaces its own, e.g. to continue training
+    where a forecast left off, or to swap two streams.  With schedule "sequence" the
+    pending update (applied by :meth:`end`) is not part of the state.
     """
+
+    net: NetBase
+    learn: bool
+    lr: float
+    schedule: str
+    #: steps fed since the stream started or was reset
+    t: int
 
     def __init__(self, net: NetBase, learn: bool = False, lr: float = 0.1,
                  schedule: str = "step", *, state: Optional[State] = None) -> None:
@@ -1015,14 +1066,14 @@ class Stream:
         net = self.net
         self._state = net._state_to_backend(net._state_data(state, "state"))
 
-    def reset(self):
+    def reset(self) -> None:
         """Start a new sequence: state, traces (and any pending update) set to 0."""
         self._state = self.net._new_state()
         if self._mode == MODE_ACCUMULATE:
             self._dW[...] = 0
         self.t = 0
 
-    def step(self, x_t, y_t=None):
+    def step(self, x_t: ArrayLike, y_t: Optional[ArrayLike] = None) -> FloatArray:
         """Advance one step; return the outputs ``(n_out,)`` of this step.
 
         ``y_t`` (shape ``(n_out,)``) is the target of this step, or None for none; it
@@ -1041,7 +1092,8 @@ class Stream:
         self.t += 1
         return out
 
-    def feed(self, x, y=None, mask=None):
+    def feed(self, x: ArrayLike, y: Optional[ArrayLike] = None,
+             mask: Optional[ArrayLike] = None) -> FloatArray:
         """Advance over a piece ``x (t, n_in)`` of the sequence in one kernel call.
 
         ``y (t, n_out)`` and ``mask (t,)`` as in :meth:`NetBase.train_sequence` (only
@@ -1065,7 +1117,7 @@ class Stream:
         self.t += x.shape[0]
         return out
 
-    def end(self):
+    def end(self) -> None:
         """End the sequence: apply the summed update (schedule "sequence"), reset."""
         if self._mode == MODE_ACCUMULATE:
             net = self.net
@@ -1075,7 +1127,7 @@ class Stream:
         self.reset()
 
 
-def _as_vector(v, name, n, dtype):
+def _as_vector(v: Any, name: str, n: int, dtype: Any) -> FloatArray:
     arr = _numeric_array(v, name)
     if arr.shape != (n,):
         raise ValueError(f"{name}: expected shape ({n},), got {arr.shape}")

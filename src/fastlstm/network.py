@@ -7,7 +7,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from . import _core
-from ._base import FloatArray, NetBase, State
+from ._base import FloatArray, NetBase, PathLike, State
 
 __all__ = ["LSTM", "load"]
 
@@ -66,7 +66,7 @@ class LSTM(NetBase):
     (5, 1)
     """
 
-    backend = "c"
+    backend: str = "c"
 
     def _init_backend(self):
         c = self.config
@@ -107,6 +107,12 @@ class LSTM(NetBase):
                        lr: float = 0.1, schedule: str = "step", *,
                        state: Optional[State] = None,
                        return_state: Literal[True]) -> Tuple[FloatArray, State]: ...
+
+    @overload
+    def train_sequence(self, x: ArrayLike, y: ArrayLike, mask: Optional[ArrayLike] = None,
+                       lr: float = 0.1, schedule: str = "step", *,
+                       state: Optional[State] = None, return_state: bool = False
+                       ) -> Union[FloatArray, Tuple[FloatArray, State]]: ...
 
     def train_sequence(self, x: ArrayLike, y: ArrayLike, mask: Optional[ArrayLike] = None,
                        lr: float = 0.1, schedule: str = "step", *,
@@ -187,6 +193,6 @@ class LSTM(NetBase):
         return out
 
 
-def load(path):
+def load(path: PathLike) -> LSTM:
     """Read a compiled :class:`LSTM` saved with :meth:`LSTM.save`."""
     return LSTM.load(path)
