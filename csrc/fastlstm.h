@@ -257,7 +257,7 @@ int lstm97_forward_batch_f64(const lstm97_dims *d, const double *params, const d
 int lstm97_forward_batch_f32(const lstm97_dims *d, const float *params, const float *x,
                              const int64_t *lengths, int64_t N, int64_t T, int n_threads,
                              float *y, float *zs, float *scratch, int64_t *failed);
-/* ---- end of batched inference ---------------------------------------------------------- */
+/* ---- end of batched inference -------------------------------------------------------- */
 
 #ifdef __cplusplus
 }

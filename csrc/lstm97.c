@@ -414,7 +414,7 @@ int lstm97_get_isa(void)
 #undef TANH
 
 /* ---- batched inference (lstm97_forward_batch.h): lstm97_run over N sequences on the
- * threads above, for each REAL ---------------------------------------------------------- */
+ * threads above, for each REAL -------------------------------------------------------- */
 #define REAL double
 #define SFX f64
 #include "lstm97_forward_batch.h"

@@ -13,8 +13,8 @@ import os
 import secrets
 import threading
 import zipfile
-from typing import (Any, Dict, Iterable, List, Literal, Mapping, Optional, Sequence, Tuple, Type,
-                    TypeVar, Union, overload)
+from typing import (Any, Dict, Iterable, List, Literal, Mapping, Optional, Sequence, Tuple,
+                    Type, TypeVar, Union, overload)
 
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike, NDArray
@@ -474,7 +474,8 @@ class NetBase:
 
     @overload
     def forward(self, x: ArrayLike, state: Optional[StateArg] = None,
-                return_state: Literal[False] = False, *, lengths: Optional[ArrayLike] = None,
+                return_state: Literal[False] = False, *,
+                lengths: Optional[ArrayLike] = None,
                 n_threads: Optional[int] = None) -> FloatArray: ...
 
     @overload
@@ -700,7 +701,8 @@ class NetBase:
         return out, State(self._state_shape(), self._state_from_backend(bstate))
 
     def gradient(self, x: ArrayLike, y: ArrayLike, mask: Optional[ArrayLike] = None,
-                 truncated: bool = False) -> Tuple[float, Dict[str, FloatArray], FloatArray]:
+                 truncated: bool = False
+                 ) -> Tuple[float, Dict[str, FloatArray], FloatArray]:
         """Loss and gradient of one sequence by back-propagation through time.
 
         Not the learning rule of the paper (:meth:`train_sequence` computes the truncated

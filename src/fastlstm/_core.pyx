@@ -604,11 +604,13 @@ def forward_batch(tuple dims, params, x, lengths, int n_threads, y, zs, scratch)
     cdef int typ = _real_type(params)
     if not cnp.PyArray_Check(x) or cnp.PyArray_NDIM(<cnp.ndarray>x) != 3:
         raise ValueError(f"x: expected a 3-d array (N, T, {d.I}), got shape {np.shape(x)}")
-    cdef int64_t N = cnp.PyArray_DIM(<cnp.ndarray>x, 0), T = cnp.PyArray_DIM(<cnp.ndarray>x, 1)
+    cdef int64_t N = cnp.PyArray_DIM(<cnp.ndarray>x, 0)
+    cdef int64_t T = cnp.PyArray_DIM(<cnp.ndarray>x, 1)
     if N < 1 or T < 1:
         raise ValueError(f"x: N and T must be >= 1, got shape {x.shape}")
     if n_threads < 1 or n_threads > LSTM97_MAX_THREADS:
-        raise ValueError(f"n_threads: must be in [1, {LSTM97_MAX_THREADS}], got {n_threads}")
+        raise ValueError(f"n_threads: must be in [1, {LSTM97_MAX_THREADS}], got "
+                         f"{n_threads}")
     cdef void *pp = _buf(params, "params", typ, L.n_params, False)
     cdef void *px = _buf(x, "x", typ, N * T * d.I, False)
     cdef int64_t *pl = NULL

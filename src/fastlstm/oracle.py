@@ -32,12 +32,14 @@ def sig(x: Array) -> Array:
 
 
 # cell input squash g and g' written in terms of g's value
-SQUASH: Dict[str, Squash] = {"g2": lambda x: 4 * sig(x) - 2,           # range [-2, 2]
+SQUASH: Dict[str, Squash]
+SQUASH = {"g2": lambda x: 4 * sig(x) - 2,           # range [-2, 2]
           "g1": sig,
           "tanh": np.tanh,
           "h1": lambda x: 2 * sig(x) - 1,           # range [-1, 1]
           "id": lambda x: x}
-SQUASH_PRIME: Dict[str, Squash] = {"g2": lambda v: (4 - v * v) * 0.25,
+SQUASH_PRIME: Dict[str, Squash]
+SQUASH_PRIME = {"g2": lambda v: (4 - v * v) * 0.25,
                 "g1": lambda v: v * (1 - v),
                 "tanh": lambda v: 1 - v * v,
                 "h1": lambda v: (1 - v * v) * 0.5,
@@ -46,8 +48,10 @@ SQUASH_PRIME: Dict[str, Squash] = {"g2": lambda v: (4 - v * v) * 0.25,
 # may be any of the five (the paper: g2 or g1 for g, h1 or id for h)
 G = H = SQUASH
 G_PRIME = H_PRIME = SQUASH_PRIME
-OUT: Dict[str, Squash] = {"logistic": sig, "linear": lambda x: x}
-OUT_PRIME: Dict[str, Squash] = {"logistic": lambda y: y * (1 - y), "linear": lambda y: np.ones_like(y)}
+OUT: Dict[str, Squash]
+OUT = {"logistic": sig, "linear": lambda x: x}
+OUT_PRIME: Dict[str, Squash]
+OUT_PRIME = {"logistic": lambda y: y * (1 - y), "linear": lambda y: np.ones_like(y)}
 
 
 # --------------------------------------------------------------------------- the kernel
