@@ -235,6 +235,30 @@ int lstm97_train_batch_f32(const lstm97_dims *d, float *params, const float *mas
                            int64_t N, int64_t T, double alpha, int schedule, int n_threads,
                            float *y, float *state, float *work, float *dW);
 
+/* ---- batched inference ------------------------------------------------------------------
+ * Forward over N sequences of up to T steps, on n_threads POSIX threads (each a contiguous
+ * range of sequences; the threads of lstm97_train_batch, see there).  Sequence n runs
+ * lengths[n] steps from its own state and gives exactly the bits of lstm97_run in mode
+ * LSTM97_FORWARD (lstm97_forward from a zero state), whatever n_threads is.
+ *   x: (N, T, I); lengths: (N) values in [0, T], or NULL (T steps each);
+ *   y: (N, T, K) written; rows t >= lengths[n] of sequence n are set to 0;
+ *   zs: (N, nz + C) the first nz + C values of each sequence's state (z and s; the
+ *       traces play no part in a forward pass): read at the start, written at the end
+ *       (all zero: a sequence start);
+ *   scratch: (n_threads, state_len + work_len);
+ *   failed: NULL, or set to the first sequence whose outputs or cell states became
+ *       NaN/Inf (-1 if none).
+ * n_threads in [1, LSTM97_MAX_THREADS] (at most N are used).  Returns LSTM97_ERR_LENGTH
+ * if N < 1, T < 1 or a length is outside [0, T]; LSTM97_ERR_NONFINITE if a sequence's
+ * outputs or cell states became NaN/Inf (every sequence is still computed). */
+int lstm97_forward_batch_f64(const lstm97_dims *d, const double *params, const double *x,
+                             const int64_t *lengths, int64_t N, int64_t T, int n_threads,
+                             double *y, double *zs, double *scratch, int64_t *failed);
+int lstm97_forward_batch_f32(const lstm97_dims *d, const float *params, const float *x,
+                             const int64_t *lengths, int64_t N, int64_t T, int n_threads,
+                             float *y, float *zs, float *scratch, int64_t *failed);
+/* ---- end of batched inference -------------------------------------------------------- */
+
 #ifdef __cplusplus
 }
 #endif

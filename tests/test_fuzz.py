@@ -573,6 +573,9 @@ def prop_forward(data):
     count("forward")
     net = fastlstm.LSTM(**cfg)
     xc, err = expect_array(x.obj, (None, net.I), net.dtype)
+    arr, _ = as_numeric(x.obj)
+    if err is ValueError and arr is not None and arr.ndim == 3:   # a batch (N, T, I)
+        xc, err = expect_batch(x.obj, net.I, net.dtype)
     expected = {}
     if err is None and not np.isfinite(xc).all():
         err = ValueError
@@ -586,7 +589,8 @@ def prop_forward(data):
         return
     assert not expected, f"forward accepted an invalid x ({x.note})"
     assert_unchanged(net, snap, "forward")
-    assert isinstance(y, np.ndarray) and y.dtype == net.dtype and y.shape == (len(xc), net.K)
+    assert isinstance(y, np.ndarray) and y.dtype == net.dtype
+    assert y.shape == xc.shape[:-1] + (net.K,)
     assert np.isfinite(y).all()
     assert np.array_equal(y, net.forward(xc)), "result depends on the layout of x"
     if mag <= MODERATE:

@@ -7,9 +7,17 @@ It imports numpy only, never the compiled core.
 """
 from __future__ import annotations
 
-import numpy as np
+from typing import Any, Callable, Dict, Optional
 
-from ._base import MODE_ACCUMULATE, MODE_FORWARD, MODE_LEARN, NetBase
+import numpy as np
+from numpy.typing import NDArray
+
+from ._base import MODE_ACCUMULATE, MODE_FORWARD, MODE_LEARN, NetBase, PathLike
+
+#: a float64 or float32 array
+Array = NDArray[Any]
+#: an elementwise function of arrays
+Squash = Callable[[Array], Array]
 
 __all__ = ["LSTM", "load", "sig", "G", "G_PRIME", "H", "H_PRIME"]
 
@@ -17,18 +25,20 @@ __all__ = ["LSTM", "load", "sig", "G", "G_PRIME", "H", "H_PRIME"]
 # --------------------------------------------------------------------------- activations
 
 
-def sig(x):
+def sig(x: Array) -> Array:
     """Logistic 1 / (1 + e^-x), overflow-free: ``e^-|x|`` never overflows."""
     e = np.exp(-np.abs(x))
     return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
 
 
 # cell input squash g and g' written in terms of g's value
+SQUASH: Dict[str, Squash]
 SQUASH = {"g2": lambda x: 4 * sig(x) - 2,           # range [-2, 2]
           "g1": sig,
           "tanh": np.tanh,
           "h1": lambda x: 2 * sig(x) - 1,           # range [-1, 1]
           "id": lambda x: x}
+SQUASH_PRIME: Dict[str, Squash]
 SQUASH_PRIME = {"g2": lambda v: (4 - v * v) * 0.25,
                 "g1": lambda v: v * (1 - v),
                 "tanh": lambda v: 1 - v * v,
@@ -38,14 +48,16 @@ SQUASH_PRIME = {"g2": lambda v: (4 - v * v) * 0.25,
 # may be any of the five (the paper: g2 or g1 for g, h1 or id for h)
 G = H = SQUASH
 G_PRIME = H_PRIME = SQUASH_PRIME
+OUT: Dict[str, Squash]
 OUT = {"logistic": sig, "linear": lambda x: x}
+OUT_PRIME: Dict[str, Squash]
 OUT_PRIME = {"logistic": lambda y: y * (1 - y), "linear": lambda y: np.ones_like(y)}
 
 
 # --------------------------------------------------------------------------- the kernel
 
 
-def new_state(net):
+def new_state(net: NetBase) -> Dict[str, Array]:
     """All activations, states and traces 0 (a sequence start)."""
     C, nz = net.C, net.nz
     return {"z": np.zeros(nz, net.dtype),            # z minus x: [1, ., y_c, y_in, y_out]
@@ -54,7 +66,8 @@ def new_state(net):
             "dS_in": np.zeros((C, nz), net.dtype)}   # ds_c / dW_in[block(c), :]  eq. 25
 
 
-def step(net, state, x_t, t_t, alpha, mode, dW):
+def step(net: NetBase, state: Dict[str, Array], x_t: Array, t_t: Optional[Array],
+         alpha: Any, mode: int, dW: Optional[Array]) -> Array:
     """One time step: forward pass, traces, and (with a target) the update.
 
     ``mode``: MODE_FORWARD (no traces), MODE_LEARN (update ``net.params`` now) or
@@ -124,13 +137,14 @@ def _deltas(net, state, z, u, y_in, y_out, h_s, y_k, t_t, alpha):
     return dW
 
 
-def forward(net, x):
+def forward(net: NetBase, x: Array) -> Array:
     """Outputs (T, K) over a sequence; state reset at its start."""
     state = new_state(net)
     return np.array([step(net, state, x_t, None, 0.0, MODE_FORWARD, None) for x_t in x])
 
 
-def train(net, x, y, tmask, alpha, schedule):
+def train(net: NetBase, x: Array, y: Array, tmask: Optional[Array], alpha: Any,
+          schedule: str) -> Array:
     """On-line training over one sequence; returns the outputs (T, K)."""
     state = new_state(net)
     mode = MODE_LEARN if schedule == "step" else MODE_ACCUMULATE
@@ -146,7 +160,8 @@ def train(net, x, y, tmask, alpha, schedule):
     return out
 
 
-def train_batch(net, x, y, tmask, alpha, schedule):
+def train_batch(net: NetBase, x: Array, y: Array, tmask: Optional[Array], alpha: Any,
+                schedule: str) -> Array:
     """N sequences in lockstep, each with its own state; the mean update (1/N) sum_n dW_n
     after every step ("step") or at the end ("sequence").  Returns outputs (N, T, K)."""
     N, T = x.shape[:2]
@@ -166,7 +181,7 @@ def train_batch(net, x, y, tmask, alpha, schedule):
     return out
 
 
-def apply(net, dW):
+def apply(net: NetBase, dW: Array) -> None:
     """params += dW, then dW = 0."""
     net._theta += dW
     dW[...] = 0
@@ -180,10 +195,21 @@ def apply(net, dW):
 class LSTM(NetBase):
     """Same constructor and methods as :class:`fastlstm.LSTM`, in pure numpy."""
 
-    backend = "oracle"
+    backend: str = "oracle"
 
     def _new_state(self):
         return new_state(self)
+
+    def _state_to_backend(self, flat):
+        C, nz = self.C, self.nz
+        flat = np.asarray(flat, self.dtype)
+        return {"z": flat[:nz].copy(), "s": flat[nz:nz + C].copy(),
+                "dS_c": flat[nz + C:nz + C + C * nz].reshape(C, nz).copy(),
+                "dS_in": flat[nz + C + C * nz:].reshape(C, nz).copy()}
+
+    def _state_from_backend(self, bstate):
+        return np.concatenate([bstate["z"], bstate["s"], bstate["dS_c"].ravel(),
+                               bstate["dS_in"].ravel()]).astype(self.dtype, copy=False)
 
     def _forward_kernel(self, x):
         with np.errstate(over="ignore", invalid="ignore"):
@@ -229,6 +255,6 @@ class LSTM(NetBase):
             return train_batch(self, x, y, tmask, self.dtype.type(lr), schedule)
 
 
-def load(path):
+def load(path: PathLike) -> LSTM:
     """Read an oracle :class:`LSTM` from a file written by ``save``."""
     return LSTM.load(path)
