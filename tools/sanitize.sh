@@ -55,7 +55,8 @@ if [ $# -eq 0 ]; then
            "$REPO/tests/test_core_boundary.py" "$REPO/tests/test_identities.py" \
            "$REPO/tests/test_architecture.py" "$REPO/tests/test_api.py" \
            "$REPO/tests/test_fuzz.py" "$REPO/tests/test_reliability.py" "$REPO/tests/test_batch.py" \
-           "$REPO/tests/test_gradient.py" "$REPO/tests/test_sigmoid.py" "$REPO/tests/test_isa.py"
+           "$REPO/tests/test_gradient.py" "$REPO/tests/test_sigmoid.py" "$REPO/tests/test_isa.py" \
+           "$REPO/tests/test_state.py" "$REPO/tests/test_forward_batch.py"
 else
     # relative test paths are relative to the repository
     args=()

@@ -220,7 +220,7 @@ class NetBase:
     backend: str = "base"
     #: the constructor's arguments, checked (JSON-ready; what save writes)
     config: Dict[str, Any]
-    #: n_in, n_out, n_blocks, block_size, cells B * S, |z|, |u| = 1 + I + C
+    #: n_in, n_out, n_blocks, block_size, cells B * S, len(z(t)), len(u(t)) = 1 + I + C
     I: int
     K: int
     B: int
