@@ -256,10 +256,10 @@ int lstm97_train_batch_f32(const lstm97_dims *d, float *params, const float *mas
                            int64_t N, int64_t T, double alpha, int schedule, int n_threads,
                            float *y, float *state, float *work, float *dW);
 
-/* =======================================================================================
+/* ====================================================================================
  * Library version, kept threads, and building a paper net from C
  * (added with the standalone library: CMake, pkg-config; see docs/c-api.md)
- * ======================================================================================= */
+ * ==================================================================================== */
 
 /* The version of this header; lstm97_version() gives that of the library linked.  The
  * Python package's fastlstm.__version__ is the same string. */
@@ -337,7 +337,8 @@ int lstm97_init_uniform_f32(const lstm97_dims *d, const float *masks, double ini
  * NULL (left as it is).  Returns LSTM97_ERR_NULL (params or masks NULL), an error of
  * lstm97_layout_of, LSTM97_ERR_DIMS if out_gate_bias is given to a net without output
  * gates or if the gates have no bias weights (masks[W_in + b * nz] is 0), or
- * LSTM97_ERR_NONFINITE if a value is not finite or its magnitude exceeds the largest REAL. */
+ * LSTM97_ERR_NONFINITE if a value is not finite or its magnitude exceeds the largest
+ * REAL.  Nothing is written on an error. */
 int lstm97_set_gate_bias_f64(const lstm97_dims *d, const double *masks,
                              const double *in_gate_bias, const double *out_gate_bias,
                              double *params);

@@ -68,7 +68,10 @@ def test_pxd_declares_what_the_header_declares():
 CYTHON_USER = textwrap.dedent('''
     # a user's Cython module: the core's declarations come from fastlstm/_core.pxd
     from fastlstm._core cimport (lstm97_dims, lstm97_layout, lstm97_layout_of, LSTM97_OK,
-                                 LSTM97_ERR_DIMS)
+                                 LSTM97_ERR_DIMS, lstm97_version, FASTLSTM_VERSION_STRING)
+
+    def versions():
+        return lstm97_version().decode(), FASTLSTM_VERSION_STRING.decode()
 
     def n_params(int I, int K, int B, int S, bint output_gate=True):
         cdef lstm97_dims d
@@ -119,6 +122,8 @@ def test_cython_user_cimports_the_core(tmp_path):
          "import fastlstm, user_mod\n"
          "n = user_mod.n_params(2, 1, 2, 2)\n"
          "assert n == fastlstm.LSTM(2, 1, 2, 2).n_params == 95, n\n"
+         "v = fastlstm.__version__\n"
+         "assert user_mod.versions() == (v, v), user_mod.versions()\n"
          "assert user_mod.n_params(3, 2, 4, 1, False) == "
          "fastlstm.LSTM(3, 2, 4, 1, output_gate=False).n_params\n"
          "try:\n    user_mod.n_params(0, 1, 1, 1)\nexcept ValueError:\n    print('ok')\n"],
