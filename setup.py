@@ -5,11 +5,28 @@ Environment variables:
   FASTLSTM_NATIVE=1     add -march=native (opt-in; the default build is portable)
 """
 import os
+import shutil
 import sys
 
 import numpy as np
 from Cython.Build import cythonize
 from setuptools import Extension, setup
+from setuptools.command.build_py import build_py
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+# the C sources of the library; CMakeLists.txt builds libfastlstm from the same list
+C_SOURCES = ["csrc/lstm97.c", "csrc/lstm97_init.c"]
+
+
+class BuildPyWithHeader(build_py):
+    """build_py that also copies csrc/fastlstm.h into the package (fastlstm/include/),
+    so that the wheel carries the header that _core.pxd declares from."""
+
+    def run(self) -> None:
+        super().run()
+        dest = os.path.join(self.build_lib, "fastlstm", "include")
+        os.makedirs(dest, exist_ok=True)
+        shutil.copy2(os.path.join(HERE, "csrc", "fastlstm.h"), dest)
 
 compile_args = []
 link_args = []
@@ -27,13 +44,14 @@ if sys.platform != "win32":
 
 ext = Extension(
     "fastlstm._core",
-    sources=["src/fastlstm/_core.pyx", "csrc/lstm97.c"],
+    sources=["src/fastlstm/_core.pyx", *C_SOURCES],
     include_dirs=["csrc", np.get_include()],
     define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
     extra_compile_args=compile_args,
     extra_link_args=link_args,
 )
 
-setup(ext_modules=cythonize([ext], language_level=3,
+setup(cmdclass={"build_py": BuildPyWithHeader},
+      ext_modules=cythonize([ext], language_level=3,
                             compiler_directives={"boundscheck": False,
                                                  "wraparound": False}))

@@ -2,38 +2,59 @@
  * fastlstm.h -- the 1997 LSTM (Hochreiter & Schmidhuber, Neural Computation 9(8), 1997)
  * and its truncated on-line gradient, computed forward in time.
  *
- * The math is docs/model.md; names follow its symbols
- * (I, K, B, S, C = B*S, nz, T; net_in, y_in, s, y_c, dS_c, dS_in, e_k, e_s, W_k ...).
+ * The math is docs/model.md; names follow its symbols (I, K, B, S, C = B*S, nz, T;
+ * net_in, y_in, s, y_c, dS_c, dS_in, e_k, e_s, W_k ...).  docs/c-api.md shows how to
+ * build, link and use the library, with a complete example (examples/c/adding.c).
  *
- * Python-free C99.  Every buffer is owned by the caller; no kernel allocates memory,
- * so kernels are reentrant: two threads may run kernels at once as long as they do not
- * share a writable buffer.  Every kernel returns an int status (LSTM97_OK or a negative
- * LSTM97_ERR_* code) and never aborts.
+ * Python-free C99 (plus POSIX threads for lstm97_train_batch_*, unless the library was
+ * built without them).  Link with -lfastlstm (pkg-config fastlstm, or CMake
+ * find_package(fastlstm) and the target fastlstm::fastlstm).
+ *
+ * Ownership: every buffer is owned by the caller; the library keeps no pointer to one
+ * after a call returns and no kernel allocates memory.
+ *
+ * Thread safety: the kernels are reentrant: two threads may run kernels at once as long
+ * as they do not share a writable buffer (params, state, work, dW, y ...).  Process-wide
+ * are only lstm97_set_isa (for tests) and the worker threads kept by
+ * lstm97_train_batch_* (see there and lstm97_stop_threads).
+ *
+ * Status codes: every kernel returns an int status, LSTM97_OK (0) or a negative
+ * LSTM97_ERR_* code (below), and never aborts; outputs are unspecified after an error
+ * unless a function says otherwise.
  *
  * Each kernel exists for float64 (suffix _f64, REAL = double) and float32 (suffix _f32,
  * REAL = float); both are generated from one source (lstm97_impl.h).
  *
  * ---------------------------------------------------------------------------------------
- * Parameter block (one contiguous REAL array of lstm97_n_params() elements, row-major,
- * in this order; offsets from lstm97_layout()):
+ * Sizes: fill an lstm97_dims and call lstm97_layout_of(&dims, &L); it validates the dims
+ * and gives every length and offset below (L.n_params, L.state_len, L.work_len, L.W_in,
+ * L.W_out, L.W_c, L.W_k); lstm97_tape_len gives the tape length of lstm97_gradient_*.
+ *
+ * Parameter block (one contiguous REAL array of L.n_params elements, row-major, in this
+ * order, starting at the offsets L.W_in, L.W_out, L.W_c, L.W_k):
  *   W_in  : (B, nz)        input-gate weights
- *   W_out : (B, nz)        output-gate weights         (absent when output_gate == 0)
- *   W_c   : (C, nz)        cell-input weights
+ *   W_out : (B, nz)        output-gate weights         (absent when output_gate == 0:
+ *                                                      L.W_out == -1)
+ *   W_c   : (C, nz)        cell-input weights; cell c belongs to block c / S
  *   W_k   : (K, 1 + I + C) output-unit weights
  * masks: a second REAL array of the same shape, 0 or 1.  A masked weight must be 0 and is
- * never updated.
+ * never updated.  lstm97_masks_* and lstm97_init_uniform_* (at the end of this file)
+ * build the masks and initial weights of a paper net, as fastlstm.LSTM does.
  *
  * Source vectors:  z(t) = [1, x(t), y_c(t-1), y_in(t-1), y_out(t-1)]   (nz)
  *                  u(t) = [1, x(t), y_c(t)]                           (1 + I + C)
+ * so column 0 of every weight matrix is the bias, columns 1..I the inputs, and (W_in,
+ * W_out, W_c) columns 1+I.. the recurrent connections.
  *
- * State (REAL array of lstm97_state_len() elements; all zero at a sequence start):
+ * State (REAL array of L.state_len elements; all zero at a sequence start):
  *   z     : (nz)      z(t+1) minus its x part: [1, (x slot), y_c(t), y_in(t), y_out(t)]
  *   s     : (C)       cell states s_c(t)
  *   dS_c  : (C, nz)   trace ds_c / dW_c[c, :]                            (eq. 27)
  *   dS_in : (C, nz)   trace ds_c / dW_in[block(c), :]                    (eq. 25)
- * Work (REAL array of lstm97_work_len() elements; scratch, contents irrelevant between
- * calls): u, net_in, y_in, net_out, y_out, g_c, h_s, y_c, net_k, y_k, e_k, back_c,
- * e_s, e_out, and one flag per parameter row (is its mask row free of zeros).
+ * Work (REAL array of L.work_len elements; scratch, contents irrelevant between calls):
+ * u, net_in, y_in, net_out, y_out, g_c, h_s, y_c, net_k, y_k, e_k, back_c, e_s, e_out,
+ * one flag per parameter row (is its mask row free of zeros) and the indices of the
+ * nonzero inputs.
  * ---------------------------------------------------------------------------------------
  */
 #ifndef FASTLSTM_H
@@ -258,6 +279,96 @@ int lstm97_forward_batch_f32(const lstm97_dims *d, const float *params, const fl
                              const int64_t *lengths, int64_t N, int64_t T, int n_threads,
                              float *y, float *zs, float *scratch, int64_t *failed);
 /* ---- end of batched inference -------------------------------------------------------- */
+
+/* ====================================================================================
+ * Library version, kept threads, and building a paper net from C
+ * (added with the standalone library: CMake, pkg-config; see docs/c-api.md)
+ * ==================================================================================== */
+
+/* The version of this header; lstm97_version() gives that of the library linked.  The
+ * Python package's fastlstm.__version__ is the same string. */
+#define FASTLSTM_VERSION_MAJOR 0
+#define FASTLSTM_VERSION_MINOR 1
+#define FASTLSTM_VERSION_PATCH 0
+#define FASTLSTM_VERSION_STRING "0.1.0"
+/* MAJOR * 10000 + MINOR * 100 + PATCH, for comparisons in #if */
+#define FASTLSTM_VERSION \
+    (FASTLSTM_VERSION_MAJOR * 10000 + FASTLSTM_VERSION_MINOR * 100 + FASTLSTM_VERSION_PATCH)
+
+/* The library's version string, e.g. "0.1.0" (static storage; never NULL). */
+const char *lstm97_version(void);
+/* The library's FASTLSTM_VERSION number (compare with the header's to detect a mismatch
+ * between the header compiled against and the library loaded). */
+int lstm97_version_number(void);
+/* 1 if the library was built with POSIX threads (lstm97_train_batch_* takes n_threads up
+ * to LSTM97_MAX_THREADS), 0 if without (n_threads = 1 only; LSTM97_ERR_THREADS else). */
+int lstm97_have_threads(void);
+
+/* Stop the worker threads that lstm97_train_batch_* keeps between calls, and wait until
+ * they have returned.  A call that uses them at that moment finishes first; a later call
+ * starts new ones.  Safe to call any number of times, and when no thread was started.
+ * Call it before unloading the library (dlclose) or at exit.  Returns LSTM97_OK, or
+ * LSTM97_ERR_THREADS if the pool's lock cannot be taken. */
+int lstm97_stop_threads(void);
+/* Number of worker threads kept at this moment (0 after lstm97_stop_threads). */
+int lstm97_n_kept_threads(void);
+
+/* Topology options of a paper net: the same as those of fastlstm.LSTM
+ * (output_gate lives in lstm97_dims). */
+#define LSTM97_BIAS_GATES   1   /* bias weights of the input (and output) gates */
+#define LSTM97_BIAS_CELLS   2   /* bias weights of the cell inputs */
+#define LSTM97_BIAS_OUTPUTS 4   /* bias weights of the output units */
+#define LSTM97_BIAS_ALL     7
+
+typedef struct lstm97_topology {
+    int32_t recurrent;        /* 1: gates and cells see y_c, y_in, y_out of the previous
+                                 step (fastlstm.LSTM's default); 0: not */
+    int32_t input_to_output;  /* 1: the output units see the inputs; 0: not (the default) */
+    int32_t bias;             /* LSTM97_BIAS_* flags (default LSTM97_BIAS_ALL) */
+} lstm97_topology;
+
+/* fastlstm.LSTM's defaults: recurrent 1, input_to_output 0, bias LSTM97_BIAS_ALL. */
+lstm97_topology lstm97_topology_default(void);
+
+/* Fill masks (L.n_params values, 0 or 1) as fastlstm.LSTM builds them: all 1, then 0 in
+ *   column 0 (bias) of W_in and W_out unless LSTM97_BIAS_GATES, of W_c unless
+ *   LSTM97_BIAS_CELLS, of W_k unless LSTM97_BIAS_OUTPUTS;
+ *   columns 1+I.. (recurrent) of W_in, W_out and W_c if recurrent == 0;
+ *   columns 1..I (inputs) of W_k if input_to_output == 0.
+ * topo == NULL means lstm97_topology_default().  Returns LSTM97_ERR_NULL (masks NULL),
+ * an error of lstm97_layout_of, or LSTM97_ERR_DIMS if recurrent or input_to_output is
+ * not 0/1 or bias has bits outside LSTM97_BIAS_ALL. */
+int lstm97_masks_f64(const lstm97_dims *d, const lstm97_topology *topo, double *masks);
+int lstm97_masks_f32(const lstm97_dims *d, const lstm97_topology *topo, float *masks);
+
+/* Initial weights: params[i] = u_i uniform in [-init_range, init_range) where masks[i]
+ * is 1, +0 where it is 0 (masks NULL: no masked weight).  One draw per element, in the
+ * order of the parameter block, masked elements included, from the documented generator
+ * below; the same seed gives the same weights on every platform (float32: each value
+ * rounded to nearest).  This is not numpy's generator: fastlstm.LSTM(seed=s) gives other
+ * weights from the same distribution.
+ * Generator: xoshiro256** (Blackman & Vigna) seeded by four outputs of splitmix64(seed);
+ * u = -r + 2 r * ((next() >> 11) * 2^-53).
+ * Returns LSTM97_ERR_NULL, an error of lstm97_layout_of, or LSTM97_ERR_ALPHA if
+ * init_range is negative or not finite (float32: or above FLT_MAX / 2). */
+int lstm97_init_uniform_f64(const lstm97_dims *d, const double *masks, double init_range,
+                            uint64_t seed, double *params);
+int lstm97_init_uniform_f32(const lstm97_dims *d, const float *masks, double init_range,
+                            uint64_t seed, float *params);
+
+/* Set the bias weights of the gates, as fastlstm.LSTM(in_gate_bias=, out_gate_bias=):
+ * W_in[b, 0] = in_gate_bias[b], W_out[b, 0] = out_gate_bias[b] for b < B; either may be
+ * NULL (left as it is).  Returns LSTM97_ERR_NULL (params or masks NULL), an error of
+ * lstm97_layout_of, LSTM97_ERR_DIMS if out_gate_bias is given to a net without output
+ * gates or if the gates have no bias weights (masks[W_in + b * nz] is 0), or
+ * LSTM97_ERR_NONFINITE if a value is not finite or its magnitude exceeds the largest
+ * REAL.  Nothing is written on an error. */
+int lstm97_set_gate_bias_f64(const lstm97_dims *d, const double *masks,
+                             const double *in_gate_bias, const double *out_gate_bias,
+                             double *params);
+int lstm97_set_gate_bias_f32(const lstm97_dims *d, const float *masks,
+                             const double *in_gate_bias, const double *out_gate_bias,
+                             float *params);
 
 #ifdef __cplusplus
 }

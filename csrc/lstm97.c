@@ -2,14 +2,25 @@
  * lstm97.c -- layout of the buffers and the float64 / float32 kernels.
  * The kernels themselves are in lstm97_impl.h, compiled once per REAL type.
  */
+/* clock_gettime, CLOCK_MONOTONIC, sigset_t and pthread_sigmask are POSIX, not C99: ask
+ * for them, so that the file also compiles with -std=c99 (a build system may define it) */
+#ifndef _POSIX_C_SOURCE
+#define _POSIX_C_SOURCE 200809L
+#endif
+
 #include <math.h>
-#include <pthread.h>
-#include <sched.h>
-#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+
+/* LSTM97_NO_THREADS: a build without POSIX threads (lstm97_train_batch_* then accepts
+ * n_threads = 1 only); the default uses pthreads */
+#ifndef LSTM97_NO_THREADS
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
 #include <time.h>
+#endif
 
 #include "fastlstm.h"
 #include "lstm97_exp.h"
@@ -88,6 +99,7 @@ int64_t lstm97_tape_len(const lstm97_dims *d, int64_t T)
     return T * rec + L.nu + K + 5 * C + 2 * B + L.nz;
 }
 
+#ifndef LSTM97_NO_THREADS
 /* ---- threads for the mini-batch kernel ------------------------------------------------
  * A barrier that can be aborted (so a failed thread start never leaves others waiting),
  * and a runner: job 0 runs in the calling thread, jobs 1..n-1 in new threads. */
@@ -163,10 +175,16 @@ typedef struct lstm97_pool {
     char *jobs;
     size_t job_size;
     uint64_t start_cmd[LSTM97_MAX_THREADS];
+    pthread_t tid[LSTM97_MAX_THREADS]; /* the workers 1..n_workers (joined by
+                                          lstm97_stop_threads) */
 } lstm97_pool;
 
+/* set in cmd (with a new generation) by lstm97_stop_threads: every worker returns */
+#define LSTM97_POOL_QUIT 128u
+
 static lstm97_pool lstm97_workers = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER,
-                                     PTHREAD_COND_INITIALIZER, 0, 0, 0, NULL, NULL, 0, {0}};
+                                     PTHREAD_COND_INITIALIZER, 0, 0, 0, NULL, NULL, 0, {0},
+                                     {0}};
 static pthread_once_t lstm97_atfork_once = PTHREAD_ONCE_INIT;
 
 static void lstm97_pool_after_fork(void)
@@ -214,7 +232,9 @@ static void *lstm97_pool_worker(void *arg)
             }
         }
         seen = cmd;
-        if (k < (int)(cmd & 255)) {
+        if (cmd & LSTM97_POOL_QUIT)
+            return NULL;
+        if (k < (int)(cmd & 127)) {
             w->fn(w->jobs + (size_t)k * w->job_size);
             __atomic_add_fetch(&w->done, 1, __ATOMIC_RELEASE);
         }
@@ -236,7 +256,6 @@ static int lstm97_pool_run(int n, void *(*fn)(void *), void *jobs, size_t job_si
             pthread_mutex_unlock(&w->busy);
             return -1;
         }
-        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
         pthread_attr_setstacksize(&attr, (size_t)1 << 18);
         /* the workers outlive the call: they block every signal, which then goes to the
            caller's threads (Python handles signals in its main thread) */
@@ -245,9 +264,9 @@ static int lstm97_pool_run(int n, void *(*fn)(void *), void *jobs, size_t job_si
         int masked = pthread_sigmask(SIG_SETMASK, &all, &old) == 0;
         while (w->n_workers < n - 1) {
             int k = w->n_workers + 1;
-            pthread_t t;
             w->start_cmd[k] = __atomic_load_n(&w->cmd, __ATOMIC_RELAXED);
-            if (pthread_create(&t, &attr, lstm97_pool_worker, (void *)(intptr_t)k) != 0)
+            if (pthread_create(&w->tid[k], &attr, lstm97_pool_worker,
+                               (void *)(intptr_t)k) != 0)
                 break;
             w->n_workers = k;
         }
@@ -336,6 +355,85 @@ static int lstm97_run_threads(int n, void *(*fn)(void *), void *jobs, size_t job
     lstm97_barrier_destroy(&start);
     return ok ? LSTM97_OK : LSTM97_ERR_THREADS;
 }
+
+/* ---- stopping the kept workers (lstm97_stop_threads) -------------------------------------
+ * Waits for a call that uses the workers to finish (the busy lock), tells every worker to
+ * return (LSTM97_POOL_QUIT in a new generation, with a broadcast for the sleeping ones)
+ * and joins them; the next lstm97_train_batch_* starts new ones. */
+int lstm97_stop_threads(void)
+{
+    lstm97_pool *w = &lstm97_workers;
+    if (pthread_mutex_lock(&w->busy) != 0)
+        return LSTM97_ERR_THREADS;
+    const int n = w->n_workers;
+    if (n > 0) {
+        uint64_t gen = (__atomic_load_n(&w->cmd, __ATOMIC_RELAXED) >> 8) + 1;
+        pthread_mutex_lock(&w->mu);
+        __atomic_store_n(&w->cmd, gen << 8 | LSTM97_POOL_QUIT, __ATOMIC_RELEASE);
+        pthread_cond_broadcast(&w->cv);
+        pthread_mutex_unlock(&w->mu);
+        for (int k = 1; k <= n; k++)
+            pthread_join(w->tid[k], NULL);
+        w->n_workers = 0;
+    }
+    pthread_mutex_unlock(&w->busy);
+    return LSTM97_OK;
+}
+
+int lstm97_n_kept_threads(void)
+{
+    lstm97_pool *w = &lstm97_workers;
+    if (pthread_mutex_lock(&w->busy) != 0)
+        return -1;
+    const int n = w->n_workers;
+    pthread_mutex_unlock(&w->busy);
+    return n;
+}
+
+#else /* LSTM97_NO_THREADS */
+
+/* A build without threads: the barrier is never shared (train_batch accepts n_threads = 1
+ * only, see lstm97_impl.h), so it needs no atomics. */
+typedef struct lstm97_barrier {
+    int count;
+} lstm97_barrier;
+
+static int lstm97_barrier_init(lstm97_barrier *b, int count)
+{
+    b->count = count;
+    return count == 1 ? 0 : -1;
+}
+
+static void lstm97_barrier_destroy(lstm97_barrier *b)
+{
+    (void)b;
+}
+
+static int lstm97_barrier_wait(lstm97_barrier *b)
+{
+    (void)b;
+    return 0;
+}
+
+static int lstm97_run_threads(int n, void *(*fn)(void *), void *jobs, size_t job_size)
+{
+    (void)job_size;
+    if (n != 1)
+        return LSTM97_ERR_THREADS;
+    fn(jobs);
+    return LSTM97_OK;
+}
+
+int lstm97_stop_threads(void)
+{
+    return LSTM97_OK;
+}
+
+int lstm97_n_kept_threads(void)
+{
+    return 0;
+}
+#endif /* LSTM97_NO_THREADS */
 
 /* float64: GCC's auto-vectoriser only where it is "very cheap" (no prologue, epilogue or
  * alias check).  The kernels spell out their long vector loops; the auto-vectorised

@@ -1404,6 +1404,10 @@ LSTM97_API int FN(lstm97_train_batch)(const lstm97_dims *d, REAL *params, const 
         return LSTM97_ERR_ALPHA;
     if (n_threads < 1 || n_threads > LSTM97_MAX_THREADS)
         return LSTM97_ERR_THREADS;
+#ifdef LSTM97_NO_THREADS
+    if (n_threads != 1)                /* a build without threads */
+        return LSTM97_ERR_THREADS;
+#endif
     int64_t n_blocks = (N + LSTM97_BATCH_BLOCK - 1) / LSTM97_BATCH_BLOCK;
     if (n_threads > n_blocks)
         n_threads = (int)n_blocks;

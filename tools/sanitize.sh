@@ -24,7 +24,8 @@ fi
 # 1. a private copy of the sources (no build products)
 SRC=$(mktemp -d /tmp/fastlstm-asan-src.XXXXXX)
 trap 'rm -rf "$SRC"' EXIT
-cp -r "$REPO/setup.py" "$REPO/pyproject.toml" "$REPO/README.md" "$REPO/csrc" "$REPO/src" "$SRC/"
+cp -r "$REPO/setup.py" "$REPO/pyproject.toml" "$REPO/README.md" "$REPO/LICENSE" "$REPO/csrc" "$REPO/src" \
+    "$SRC/"
 find "$SRC/src" \( -name '*.so' -o -name '__pycache__' -o -name '*.egg-info' \) -prune \
     -exec rm -rf {} +
 rm -f "$SRC/src/fastlstm/_core.c"

@@ -1,6 +1,6 @@
 # cython: language_level=3
 # Declarations mirroring csrc/fastlstm.h, type for type.
-from libc.stdint cimport int32_t, int64_t, uint8_t
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint64_t
 
 cdef extern from "fastlstm.h" nogil:
     int LSTM97_OK
@@ -105,3 +105,34 @@ cdef extern from "fastlstm.h" nogil:
                                  const float *x, const int64_t *lengths, int64_t N,
                                  int64_t T, int n_threads, float *y, float *zs,
                                  float *scratch, int64_t *failed)
+
+# ---- fastlstm.h: library version, kept threads, building a paper net from C
+cdef extern from "fastlstm.h" nogil:
+    int FASTLSTM_VERSION_MAJOR, FASTLSTM_VERSION_MINOR, FASTLSTM_VERSION_PATCH
+    int FASTLSTM_VERSION
+    const char *FASTLSTM_VERSION_STRING
+    int LSTM97_BIAS_GATES, LSTM97_BIAS_CELLS, LSTM97_BIAS_OUTPUTS, LSTM97_BIAS_ALL
+
+    ctypedef struct lstm97_topology:
+        int32_t recurrent
+        int32_t input_to_output
+        int32_t bias
+
+    const char *lstm97_version()
+    int lstm97_version_number()
+    int lstm97_have_threads()
+    int lstm97_stop_threads()
+    int lstm97_n_kept_threads()
+    lstm97_topology lstm97_topology_default()
+    int lstm97_masks_f64(const lstm97_dims *d, const lstm97_topology *topo, double *masks)
+    int lstm97_masks_f32(const lstm97_dims *d, const lstm97_topology *topo, float *masks)
+    int lstm97_init_uniform_f64(const lstm97_dims *d, const double *masks, double init_range,
+                                uint64_t seed, double *params)
+    int lstm97_init_uniform_f32(const lstm97_dims *d, const float *masks, double init_range,
+                                uint64_t seed, float *params)
+    int lstm97_set_gate_bias_f64(const lstm97_dims *d, const double *masks,
+                                 const double *in_gate_bias, const double *out_gate_bias,
+                                 double *params)
+    int lstm97_set_gate_bias_f32(const lstm97_dims *d, const float *masks,
+                                 const double *in_gate_bias, const double *out_gate_bias,
+                                 float *params)

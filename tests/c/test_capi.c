@@ -1,0 +1,687 @@
+/*
+ * test_capi.c -- every public function of fastlstm.h: a call that works and the status
+ * codes it returns for bad arguments; the float32 kernels against the float64 ones; the
+ * mask and initialisation helpers; the kept threads.
+ *
+ *   test_capi                 run the checks
+ *   test_capi --dump FILE     also write the results of a fixed computation (init, train,
+ *                             train_batch, forward) as hexadecimal floats to FILE: the
+ *                             static and the shared library must write the same file
+ */
+#include <float.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "fastlstm.h"
+
+static lstm97_dims adding_dims(void)
+{
+    lstm97_dims d;
+    memset(&d, 0, sizeof d);
+    d.I = 2;
+    d.K = 1;
+    d.B = 2;
+    d.S = 2;
+    d.output_gate = 1;
+    d.g = LSTM97_G2;
+    d.h = LSTM97_H1;
+    d.out = LSTM97_OUT_LOGISTIC;
+    d.kernel = LSTM97_KERNEL_FAST;
+    return d;
+}
+
+static void *xalloc(size_t n)
+{
+    void *p = calloc(n ? n : 1, 1);
+    if (!p) {
+        fprintf(stderr, "out of memory\n");
+        exit(2);
+    }
+    return p;
+}
+
+static void fill(double *v, ptrdiff_t n, unsigned seed, double lo, double hi)
+{
+    uint64_t s = seed * UINT64_C(6364136223846793005) + 1442695040888963407u;
+    for (ptrdiff_t i = 0; i < n; i++) {
+        s = s * UINT64_C(6364136223846793005) + UINT64_C(1442695040888963407);
+        v[i] = lo + (hi - lo) * (double)(s >> 11) * (1.0 / 9007199254740992.0);
+    }
+}
+
+static void test_version(void)
+{
+    CHECK(strcmp(lstm97_version(), FASTLSTM_VERSION_STRING) == 0);
+    CHECK(lstm97_version_number() == FASTLSTM_VERSION);
+    CHECK(FASTLSTM_VERSION == FASTLSTM_VERSION_MAJOR * 10000 + FASTLSTM_VERSION_MINOR * 100 +
+                                  FASTLSTM_VERSION_PATCH);
+    char buf[32];
+    sprintf(buf, "%d.%d.%d", FASTLSTM_VERSION_MAJOR, FASTLSTM_VERSION_MINOR,
+            FASTLSTM_VERSION_PATCH);
+    CHECK(strcmp(buf, lstm97_version()) == 0);
+    CHECK(lstm97_have_threads() == 0 || lstm97_have_threads() == 1);
+}
+
+static void test_layout(void)
+{
+    lstm97_dims d = adding_dims();
+    lstm97_layout L;
+    CHECK_RC(lstm97_layout_of(&d, &L), LSTM97_OK);
+    /* the adding net: nz = 1 + 2 + 4 + 2 * 2 = 11, nu = 7 */
+    CHECK(L.C == 4 && L.nz == 11 && L.nu == 7);
+    CHECK(L.W_in == 0 && L.W_out == 22 && L.W_c == 44 && L.W_k == 88 && L.n_params == 95);
+    CHECK(L.state_len == 11 + 4 + 2 * 4 * 11);
+    CHECK_RC(lstm97_layout_of(NULL, &L), LSTM97_ERR_NULL);
+    CHECK_RC(lstm97_layout_of(&d, NULL), LSTM97_ERR_NULL);
+    lstm97_dims e = d;
+    e.I = 0;
+    CHECK_RC(lstm97_layout_of(&e, &L), LSTM97_ERR_DIMS);
+    e = d;
+    e.B = 1 << 20;
+    e.S = 1 << 20;
+    CHECK_RC(lstm97_layout_of(&e, &L), LSTM97_ERR_DIMS);
+    e = d;
+    e.output_gate = 2;
+    CHECK_RC(lstm97_layout_of(&e, &L), LSTM97_ERR_DIMS);
+    e = d;
+    e.kernel = 7;
+    CHECK_RC(lstm97_layout_of(&e, &L), LSTM97_ERR_DIMS);
+    e = d;
+    e.g = 99;
+    CHECK_RC(lstm97_layout_of(&e, &L), LSTM97_ERR_ACTIVATION);
+    e = d;
+    e.h = -1;
+    CHECK_RC(lstm97_layout_of(&e, &L), LSTM97_ERR_ACTIVATION);
+    e = d;
+    e.out = 2;
+    CHECK_RC(lstm97_layout_of(&e, &L), LSTM97_ERR_ACTIVATION);
+    e = d;
+    e.forget_gate = 1;
+    CHECK_RC(lstm97_layout_of(&e, &L), LSTM97_ERR_UNSUPPORTED);
+    e = d;
+    e.output_gate = 0;
+    CHECK_RC(lstm97_layout_of(&e, &L), LSTM97_OK);
+    CHECK(L.W_out == -1 && L.nz == 9);
+    CHECK(lstm97_tape_len(&d, 10) == 10 * (11 + 4 + 12) + 7 + 1 + 20 + 4 + 11);
+    CHECK(lstm97_tape_len(&d, -1) == -1);
+    CHECK(lstm97_tape_len(&e, INT64_MAX) == -1);
+    e.I = -3;
+    CHECK(lstm97_tape_len(&e, 10) == -1);
+    CHECK(lstm97_tape_len(NULL, 10) == -1);
+}
+
+static void test_masks_and_init(void)
+{
+    lstm97_dims d = adding_dims();
+    lstm97_layout L;
+    lstm97_layout_of(&d, &L);
+    double *m = xalloc((size_t)L.n_params * sizeof(double));
+    double *p = xalloc((size_t)L.n_params * sizeof(double));
+    double *q = xalloc((size_t)L.n_params * sizeof(double));
+    float *mf = xalloc((size_t)L.n_params * sizeof(float));
+    float *pf = xalloc((size_t)L.n_params * sizeof(float));
+
+    lstm97_topology t = lstm97_topology_default();
+    CHECK(t.recurrent == 1 && t.input_to_output == 0 && t.bias == LSTM97_BIAS_ALL);
+    CHECK_RC(lstm97_masks_f64(&d, NULL, m), LSTM97_OK);
+    double n_free = 0;
+    for (ptrdiff_t i = 0; i < L.n_params; i++)
+        n_free += m[i];
+    CHECK(n_free == 93);                          /* the paper's 93 weights of Exp. 4 */
+    CHECK(m[L.W_k + 1] == 0 && m[L.W_k + 2] == 0 && m[L.W_k + 3] == 1 && m[L.W_k] == 1);
+    CHECK_RC(lstm97_masks_f64(&d, &t, q), LSTM97_OK);
+    CHECK(memcmp(m, q, (size_t)L.n_params * sizeof(double)) == 0);
+    lstm97_topology u = {0, 1, LSTM97_BIAS_CELLS};
+    CHECK_RC(lstm97_masks_f32(&d, &u, mf), LSTM97_OK);
+    CHECK(mf[L.W_in] == 0 && mf[L.W_out] == 0 && mf[L.W_c] == 1 && mf[L.W_k] == 0);
+    CHECK(mf[L.W_in + 1] == 1 && mf[L.W_in + 3] == 0 && mf[L.W_c + 10] == 0);
+    CHECK(mf[L.W_k + 1] == 1 && mf[L.W_k + 3] == 1);
+    CHECK_RC(lstm97_masks_f64(&d, &t, NULL), LSTM97_ERR_NULL);
+    CHECK_RC(lstm97_masks_f32(NULL, &t, mf), LSTM97_ERR_NULL);
+    lstm97_topology bad = t;
+    bad.recurrent = 2;
+    CHECK_RC(lstm97_masks_f64(&d, &bad, m), LSTM97_ERR_DIMS);
+    bad = t;
+    bad.input_to_output = -1;
+    CHECK_RC(lstm97_masks_f64(&d, &bad, m), LSTM97_ERR_DIMS);
+    bad = t;
+    bad.bias = 8;
+    CHECK_RC(lstm97_masks_f32(&d, &bad, mf), LSTM97_ERR_DIMS);
+    lstm97_dims e = d;
+    e.forget_gate = 1;
+    CHECK_RC(lstm97_masks_f64(&e, &t, m), LSTM97_ERR_UNSUPPORTED);
+    lstm97_masks_f64(&d, NULL, m);
+
+    /* init: in range, masked +0, the same for the same seed, another for another */
+    CHECK_RC(lstm97_init_uniform_f64(&d, m, 0.1, 42, p), LSTM97_OK);
+    int ok = 1, n_neg = 0;
+    for (ptrdiff_t i = 0; i < L.n_params; i++) {
+        if (m[i] == 0)
+            ok &= p[i] == 0 && !signbit(p[i]);
+        else
+            ok &= p[i] >= -0.1 && p[i] < 0.1 && p[i] != 0;
+        n_neg += p[i] < 0;
+    }
+    CHECK(ok);
+    CHECK(n_neg > 20 && n_neg < 73);
+    CHECK_RC(lstm97_init_uniform_f64(&d, m, 0.1, 42, q), LSTM97_OK);
+    CHECK(memcmp(p, q, (size_t)L.n_params * sizeof(double)) == 0);
+    CHECK_RC(lstm97_init_uniform_f64(&d, m, 0.1, 43, q), LSTM97_OK);
+    CHECK(memcmp(p, q, (size_t)L.n_params * sizeof(double)) != 0);
+    /* masks NULL: every weight drawn; the same draws as with masks */
+    CHECK_RC(lstm97_init_uniform_f64(&d, NULL, 0.1, 42, q), LSTM97_OK);
+    ok = 1;
+    for (ptrdiff_t i = 0; i < L.n_params; i++)
+        ok &= m[i] == 0 || p[i] == q[i];
+    CHECK(ok);
+    /* the documented generator: splitmix64 -> xoshiro256**; seed 0, first draw of range 1 */
+    {
+        uint64_t s[4], x = 0;
+        for (int i = 0; i < 4; i++) {
+            uint64_t z = (x += UINT64_C(0x9E3779B97F4A7C15));
+            z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
+            z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
+            s[i] = z ^ (z >> 31);
+        }
+        uint64_t r = s[1] * 5;
+        r = ((r << 7) | (r >> 57)) * 9;
+        double want = -1.0 + 2.0 * ((double)(r >> 11) * (1.0 / 9007199254740992.0));
+        CHECK_RC(lstm97_init_uniform_f64(&d, NULL, 1.0, 0, q), LSTM97_OK);
+        CHECK(q[0] == want);
+    }
+    CHECK_RC(lstm97_init_uniform_f32(&d, mf, 0.5, 42, pf), LSTM97_OK);
+    ok = 1;
+    for (ptrdiff_t i = 0; i < L.n_params; i++)
+        ok &= mf[i] == 0 ? pf[i] == 0 : (pf[i] >= -0.5f && pf[i] <= 0.5f);
+    CHECK(ok);
+    CHECK_RC(lstm97_init_uniform_f64(&d, m, 0.0, 1, q), LSTM97_OK);
+    CHECK(q[3] == 0);
+    CHECK_RC(lstm97_init_uniform_f64(&d, m, -0.1, 1, q), LSTM97_ERR_ALPHA);
+    CHECK_RC(lstm97_init_uniform_f64(&d, m, NAN, 1, q), LSTM97_ERR_ALPHA);
+    CHECK_RC(lstm97_init_uniform_f64(&d, m, INFINITY, 1, q), LSTM97_ERR_ALPHA);
+    CHECK_RC(lstm97_init_uniform_f32(&d, mf, 1e300, 1, pf), LSTM97_ERR_ALPHA);
+    CHECK_RC(lstm97_init_uniform_f64(&d, m, 0.1, 1, NULL), LSTM97_ERR_NULL);
+    CHECK_RC(lstm97_init_uniform_f32(NULL, mf, 0.1, 1, pf), LSTM97_ERR_NULL);
+
+    /* gate biases */
+    const double in_b[2] = {-3.0, -6.0}, out_b[2] = {1.0, 2.0};
+    CHECK_RC(lstm97_set_gate_bias_f64(&d, m, in_b, NULL, p), LSTM97_OK);
+    CHECK(p[L.W_in] == -3.0 && p[L.W_in + L.nz] == -6.0);
+    CHECK_RC(lstm97_set_gate_bias_f64(&d, m, NULL, out_b, p), LSTM97_OK);
+    CHECK(p[L.W_out] == 1.0 && p[L.W_out + L.nz] == 2.0 && p[L.W_in] == -3.0);
+    CHECK_RC(lstm97_set_gate_bias_f64(&d, m, NULL, NULL, p), LSTM97_OK);
+    CHECK_RC(lstm97_set_gate_bias_f64(&d, NULL, in_b, NULL, p), LSTM97_ERR_NULL);
+    CHECK_RC(lstm97_set_gate_bias_f64(&d, m, in_b, NULL, NULL), LSTM97_ERR_NULL);
+    const double inf_b[2] = {0.0, INFINITY}, big_b[2] = {1e300, 0.0};
+    CHECK_RC(lstm97_set_gate_bias_f64(&d, m, inf_b, NULL, p), LSTM97_ERR_NONFINITE);
+    CHECK(p[L.W_in] == -3.0);                     /* nothing written on an error */
+    CHECK_RC(lstm97_set_gate_bias_f32(&d, mf, NULL, big_b, pf), LSTM97_ERR_DIMS);
+    lstm97_masks_f32(&d, NULL, mf);
+    CHECK_RC(lstm97_set_gate_bias_f32(&d, mf, NULL, big_b, pf), LSTM97_ERR_NONFINITE);
+    CHECK_RC(lstm97_set_gate_bias_f32(&d, mf, in_b, out_b, pf), LSTM97_OK);
+    CHECK(pf[L.W_in + L.nz] == -6.0f && pf[L.W_out] == 1.0f);
+    lstm97_topology nob = {1, 0, LSTM97_BIAS_CELLS | LSTM97_BIAS_OUTPUTS};
+    lstm97_masks_f64(&d, &nob, q);
+    CHECK_RC(lstm97_set_gate_bias_f64(&d, q, in_b, NULL, p), LSTM97_ERR_DIMS);
+    e = d;
+    e.output_gate = 0;
+    lstm97_masks_f64(&e, NULL, q);
+    CHECK_RC(lstm97_set_gate_bias_f64(&e, q, NULL, out_b, p), LSTM97_ERR_DIMS);
+    CHECK_RC(lstm97_set_gate_bias_f64(&e, q, in_b, NULL, p), LSTM97_OK);
+    free(m);
+    free(p);
+    free(q);
+    free(mf);
+    free(pf);
+}
+
+/* the kernels of one REAL type: a working call and the error codes of each */
+static void test_kernels_f64(void)
+{
+    lstm97_dims d = adding_dims();
+    lstm97_layout L;
+    lstm97_layout_of(&d, &L);
+    const int64_t T = 25;
+    const ptrdiff_t P = L.n_params;
+    double *m = xalloc((size_t)P * sizeof(double)), *p = xalloc((size_t)P * sizeof(double));
+    double *p2 = xalloc((size_t)P * sizeof(double)), *dW = xalloc((size_t)P * sizeof(double));
+    double *st = xalloc((size_t)L.state_len * sizeof(double));
+    double *wk = xalloc((size_t)L.work_len * sizeof(double));
+    double *x = xalloc((size_t)(T * d.I) * sizeof(double));
+    double *t = xalloc((size_t)(T * d.K) * sizeof(double));
+    double *y = xalloc((size_t)(T * d.K) * sizeof(double));
+    double *y2 = xalloc((size_t)(T * d.K) * sizeof(double));
+    uint8_t tmask[25];
+    for (int i = 0; i < T; i++)
+        tmask[i] = i % 3 == 0;
+    fill(x, T * d.I, 1, -1, 1);
+    fill(t, T * d.K, 2, 0, 1);
+    lstm97_masks_f64(&d, NULL, m);
+    lstm97_init_uniform_f64(&d, m, 0.1, 7, p);
+
+    /* reset */
+    st[0] = 5;
+    CHECK_RC(lstm97_reset_f64(&d, st), LSTM97_OK);
+    int zero = 1;
+    for (ptrdiff_t i = 0; i < L.state_len; i++)
+        zero &= st[i] == 0;
+    CHECK(zero);
+    CHECK_RC(lstm97_reset_f64(&d, NULL), LSTM97_ERR_NULL);
+    CHECK_RC(lstm97_reset_f64(NULL, st), LSTM97_ERR_NULL);
+
+    /* forward == step by step == run in two pieces */
+    CHECK_RC(lstm97_forward_f64(&d, p, x, T, y, st, wk), LSTM97_OK);
+    lstm97_reset_f64(&d, st);
+    for (int64_t s = 0; s < T; s++)
+        CHECK_RC(lstm97_step_f64(&d, p, NULL, x + s * d.I, NULL, 0.0, LSTM97_FORWARD, y2 + s,
+                                 st, wk, NULL),
+                 LSTM97_OK);
+    CHECK(memcmp(y, y2, (size_t)T * sizeof(double)) == 0);
+    lstm97_reset_f64(&d, st);
+    CHECK_RC(lstm97_run_f64(&d, p, NULL, x, NULL, NULL, 10, 0.0, LSTM97_FORWARD, y2, st, wk,
+                            NULL),
+             LSTM97_OK);
+    CHECK_RC(lstm97_run_f64(&d, p, NULL, x + 10 * d.I, NULL, NULL, T - 10, 0.0,
+                            LSTM97_FORWARD, y2 + 10, st, wk, NULL),
+             LSTM97_OK);
+    CHECK(memcmp(y, y2, (size_t)T * sizeof(double)) == 0);
+    CHECK_RC(lstm97_forward_f64(&d, p, x, 0, y, st, wk), LSTM97_ERR_LENGTH);
+    CHECK_RC(lstm97_forward_f64(&d, p, NULL, T, y, st, wk), LSTM97_ERR_NULL);
+    CHECK_RC(lstm97_forward_f64(&d, p, x, T, y, st, NULL), LSTM97_ERR_NULL);
+
+    /* train (step) == run in mode LEARN after a reset; sequence == accumulate + apply */
+    memcpy(p2, p, (size_t)P * sizeof(double));
+    CHECK_RC(lstm97_train_f64(&d, p, m, x, t, tmask, T, 0.5, LSTM97_STEP, y, st, wk, NULL),
+             LSTM97_OK);
+    lstm97_reset_f64(&d, st);
+    CHECK_RC(lstm97_run_f64(&d, p2, m, x, t, tmask, T, 0.5, LSTM97_LEARN, y2, st, wk, NULL),
+             LSTM97_OK);
+    CHECK(memcmp(p, p2, (size_t)P * sizeof(double)) == 0);
+    CHECK(memcmp(y, y2, (size_t)T * sizeof(double)) == 0);
+    memcpy(p2, p, (size_t)P * sizeof(double));
+    CHECK_RC(lstm97_train_f64(&d, p, m, x, t, tmask, T, 0.5, LSTM97_SEQUENCE, y, st, wk, dW),
+             LSTM97_OK);
+    lstm97_reset_f64(&d, st);
+    memset(dW, 0, (size_t)P * sizeof(double));
+    CHECK_RC(lstm97_run_f64(&d, p2, m, x, t, tmask, T, 0.5, LSTM97_ACCUMULATE, y2, st, wk,
+                            dW),
+             LSTM97_OK);
+    CHECK_RC(lstm97_apply_f64(&d, p2, dW), LSTM97_OK);
+    CHECK(memcmp(p, p2, (size_t)P * sizeof(double)) == 0);
+    CHECK(dW[5] == 0);                              /* apply zeroes dW */
+    /* the step kernel with a target: LEARN, ACCUMULATE */
+    lstm97_reset_f64(&d, st);
+    CHECK_RC(lstm97_step_f64(&d, p, m, x, t, 0.5, LSTM97_LEARN, y, st, wk, NULL), LSTM97_OK);
+    CHECK_RC(lstm97_step_f64(&d, p, m, x, t, 0.5, LSTM97_ACCUMULATE, y, st, wk, dW),
+             LSTM97_OK);
+    /* error codes of train, run, step, apply */
+    CHECK_RC(lstm97_train_f64(&d, p, m, x, t, tmask, 0, 0.5, LSTM97_STEP, y, st, wk, NULL),
+             LSTM97_ERR_LENGTH);
+    CHECK_RC(lstm97_train_f64(&d, p, m, x, t, tmask, T, 0.5, 9, y, st, wk, NULL),
+             LSTM97_ERR_SCHEDULE);
+    CHECK_RC(lstm97_train_f64(&d, p, m, x, t, tmask, T, 0.5, LSTM97_SEQUENCE, y, st, wk, NULL),
+             LSTM97_ERR_NULL);
+    CHECK_RC(lstm97_train_f64(&d, p, NULL, x, t, tmask, T, 0.5, LSTM97_STEP, y, st, wk, NULL),
+             LSTM97_ERR_NULL);
+    CHECK_RC(lstm97_train_f64(&d, p, m, x, t, tmask, T, NAN, LSTM97_STEP, y, st, wk, NULL),
+             LSTM97_ERR_ALPHA);
+    lstm97_dims bad = d;
+    bad.g = 17;
+    CHECK_RC(lstm97_train_f64(&bad, p, m, x, t, tmask, T, 0.5, LSTM97_STEP, y, st, wk, NULL),
+             LSTM97_ERR_ACTIVATION);
+    CHECK_RC(lstm97_run_f64(&d, p, m, x, t, tmask, T, 0.5, 3, y, st, wk, NULL),
+             LSTM97_ERR_SCHEDULE);
+    CHECK_RC(lstm97_run_f64(&d, p, m, x, NULL, tmask, T, 0.5, LSTM97_LEARN, y, st, wk, NULL),
+             LSTM97_ERR_NULL);
+    CHECK_RC(lstm97_run_f64(&d, p, m, x, t, tmask, T, 0.5, LSTM97_ACCUMULATE, y, st, wk, NULL),
+             LSTM97_ERR_NULL);
+    CHECK_RC(lstm97_run_f64(&d, p, m, x, t, tmask, -1, 0.5, LSTM97_LEARN, y, st, wk, NULL),
+             LSTM97_ERR_LENGTH);
+    CHECK_RC(lstm97_run_f64(&d, p, m, x, t, tmask, T, INFINITY, LSTM97_LEARN, y, st, wk, NULL),
+             LSTM97_ERR_ALPHA);
+    CHECK_RC(lstm97_step_f64(&d, p, m, x, t, 0.5, 5, y, st, wk, NULL), LSTM97_ERR_SCHEDULE);
+    CHECK_RC(lstm97_step_f64(&d, p, NULL, x, t, 0.5, LSTM97_LEARN, y, st, wk, NULL),
+             LSTM97_ERR_NULL);
+    CHECK_RC(lstm97_step_f64(&d, p, m, x, t, 0.5, LSTM97_ACCUMULATE, y, st, wk, NULL),
+             LSTM97_ERR_NULL);
+    CHECK_RC(lstm97_step_f64(&d, p, m, x, t, NAN, LSTM97_LEARN, y, st, wk, NULL),
+             LSTM97_ERR_ALPHA);
+    CHECK_RC(lstm97_apply_f64(&d, p, NULL), LSTM97_ERR_NULL);
+    /* non-finite: a NaN weight makes the outputs NaN; an update to infinity */
+    memcpy(p2, p, (size_t)P * sizeof(double));
+    p2[L.W_k] = NAN;
+    CHECK_RC(lstm97_forward_f64(&d, p2, x, T, y, st, wk), LSTM97_ERR_NONFINITE);
+    CHECK_RC(lstm97_train_f64(&d, p2, m, x, t, NULL, T, 0.5, LSTM97_STEP, y, st, wk, NULL),
+             LSTM97_ERR_NONFINITE);
+    memcpy(p2, p, (size_t)P * sizeof(double));
+    memset(dW, 0, (size_t)P * sizeof(double));
+    dW[L.W_k] = INFINITY;
+    CHECK_RC(lstm97_apply_f64(&d, p2, dW), LSTM97_ERR_NONFINITE);
+
+    /* all_finite, gradient */
+    CHECK(lstm97_all_finite_f64(P, p) == 1);
+    CHECK(lstm97_all_finite_f64(P, p2) == 0);
+    CHECK(lstm97_all_finite_f64(0, p) == 1);
+    const int64_t tl = lstm97_tape_len(&d, T);
+    double *tape = xalloc((size_t)tl * sizeof(double)), loss = -1;
+    CHECK_RC(lstm97_gradient_f64(&d, p, m, x, t, tmask, T, 0, y, dW, &loss, tape), LSTM97_OK);
+    CHECK(loss > 0 && isfinite(loss));
+    /* the truncated gradient is minus the summed update of the "sequence" schedule / lr */
+    CHECK_RC(lstm97_gradient_f64(&d, p, m, x, t, tmask, T, 1, y, dW, &loss, tape), LSTM97_OK);
+    memcpy(p2, p, (size_t)P * sizeof(double));
+    double *acc = xalloc((size_t)P * sizeof(double));
+    CHECK_RC(lstm97_train_f64(&d, p2, m, x, t, tmask, T, 1.0, LSTM97_SEQUENCE, y, st, wk, acc),
+             LSTM97_OK);
+    double worst = 0;
+    for (ptrdiff_t i = 0; i < P; i++)
+        worst = fmax(worst, fabs((p2[i] - p[i]) + dW[i]));
+    CHECK(worst < 1e-12);
+    CHECK_RC(lstm97_gradient_f64(&d, p, m, x, t, tmask, 0, 0, y, dW, &loss, tape),
+             LSTM97_ERR_LENGTH);
+    CHECK_RC(lstm97_gradient_f64(&d, p, m, x, t, tmask, T, 0, y, dW, NULL, tape),
+             LSTM97_ERR_NULL);
+    CHECK_RC(lstm97_gradient_f64(&d, p, m, x, t, tmask, T, 0, y, dW, &loss, NULL),
+             LSTM97_ERR_NULL);
+    free(acc);
+    free(tape);
+
+    /* train_batch: bitwise the same for 1 and 3 threads; N = 1 is train up to rounding */
+    const int64_t N = 9;
+    double *bx = xalloc((size_t)(N * T * d.I) * sizeof(double));
+    double *bt = xalloc((size_t)(N * T * d.K) * sizeof(double));
+    double *by = xalloc((size_t)(N * T * d.K) * sizeof(double));
+    double *by2 = xalloc((size_t)(N * T * d.K) * sizeof(double));
+    double *bst = xalloc((size_t)(N * L.state_len) * sizeof(double));
+    double *bwk = xalloc((size_t)(N * L.work_len) * sizeof(double));
+    double *bdW = xalloc((size_t)(N * P) * sizeof(double));
+    fill(bx, N * T * d.I, 3, -1, 1);
+    fill(bt, N * T * d.K, 4, 0, 1);
+    memcpy(p2, p, (size_t)P * sizeof(double));
+    CHECK_RC(lstm97_train_batch_f64(&d, p, m, bx, bt, NULL, N, T, 0.3, LSTM97_STEP, 1, by, bst,
+                                    bwk, bdW),
+             LSTM97_OK);
+    const int nt = lstm97_have_threads() ? 3 : 1;
+    CHECK_RC(lstm97_train_batch_f64(&d, p2, m, bx, bt, NULL, N, T, 0.3, LSTM97_STEP, nt, by2,
+                                    bst, bwk, bdW),
+             LSTM97_OK);
+    CHECK(memcmp(p, p2, (size_t)P * sizeof(double)) == 0);
+    CHECK(memcmp(by, by2, (size_t)(N * T) * sizeof(double)) == 0);
+    CHECK_RC(lstm97_train_batch_f64(&d, p, m, bx, bt, NULL, N, T, 0.3, LSTM97_SEQUENCE, nt, by,
+                                    bst, bwk, bdW),
+             LSTM97_OK);
+    CHECK_RC(lstm97_train_batch_f64(&d, p, m, bx, bt, NULL, 0, T, 0.3, LSTM97_STEP, 1, by, bst,
+                                    bwk, bdW),
+             LSTM97_ERR_LENGTH);
+    CHECK_RC(lstm97_train_batch_f64(&d, p, m, bx, bt, NULL, N, T, 0.3, 4, 1, by, bst, bwk,
+                                    bdW),
+             LSTM97_ERR_SCHEDULE);
+    CHECK_RC(lstm97_train_batch_f64(&d, p, m, bx, bt, NULL, N, T, NAN, LSTM97_STEP, 1, by, bst,
+                                    bwk, bdW),
+             LSTM97_ERR_ALPHA);
+    CHECK_RC(lstm97_train_batch_f64(&d, p, m, bx, bt, NULL, N, T, 0.3, LSTM97_STEP, 0, by, bst,
+                                    bwk, bdW),
+             LSTM97_ERR_THREADS);
+    CHECK_RC(lstm97_train_batch_f64(&d, p, m, bx, bt, NULL, N, T, 0.3, LSTM97_STEP,
+                                    LSTM97_MAX_THREADS + 1, by, bst, bwk, bdW),
+             LSTM97_ERR_THREADS);
+    CHECK_RC(lstm97_train_batch_f64(&d, p, m, bx, NULL, NULL, N, T, 0.3, LSTM97_STEP, 1, by,
+                                    bst, bwk, bdW),
+             LSTM97_ERR_NULL);
+    if (!lstm97_have_threads())      /* without threads: n_threads = 1 only, even for N = 1 */
+        CHECK_RC(lstm97_train_batch_f64(&d, p, m, bx, bt, NULL, 1, T, 0.3, LSTM97_STEP, 2, by,
+                                        bst, bwk, bdW),
+                 LSTM97_ERR_THREADS);
+
+    /* the kept threads: stopped, twice, then started again by the next call */
+    if (lstm97_have_threads())
+        CHECK(lstm97_n_kept_threads() >= 1);
+    CHECK_RC(lstm97_stop_threads(), LSTM97_OK);
+    CHECK(lstm97_n_kept_threads() == 0);
+    CHECK_RC(lstm97_stop_threads(), LSTM97_OK);
+    memcpy(p, p2, (size_t)P * sizeof(double));
+    CHECK_RC(lstm97_train_batch_f64(&d, p2, m, bx, bt, NULL, N, T, 0.3, LSTM97_STEP, nt, by2,
+                                    bst, bwk, bdW),
+             LSTM97_OK);
+    CHECK_RC(lstm97_train_batch_f64(&d, p, m, bx, bt, NULL, N, T, 0.3, LSTM97_STEP, 1, by, bst,
+                                    bwk, bdW),
+             LSTM97_OK);
+    CHECK(memcmp(p, p2, (size_t)P * sizeof(double)) == 0);
+    CHECK(lstm97_n_kept_threads() == (lstm97_have_threads() ? nt - 1 : 0));
+    CHECK_RC(lstm97_stop_threads(), LSTM97_OK);
+    CHECK(lstm97_n_kept_threads() == 0);
+
+    free(bx);
+    free(bt);
+    free(by);
+    free(by2);
+    free(bst);
+    free(bwk);
+    free(bdW);
+    free(m);
+    free(p);
+    free(p2);
+    free(dW);
+    free(st);
+    free(wk);
+    free(x);
+    free(t);
+    free(y);
+    free(y2);
+}
+
+/* float32: each kernel once against float64 (to float32's precision), and its errors */
+static void test_kernels_f32(void)
+{
+    lstm97_dims d = adding_dims();
+    lstm97_layout L;
+    lstm97_layout_of(&d, &L);
+    const int64_t T = 20, N = 5;
+    const ptrdiff_t P = L.n_params;
+    double *m = xalloc((size_t)P * sizeof(double)), *p = xalloc((size_t)P * sizeof(double));
+    double *x = xalloc((size_t)(N * T * d.I) * sizeof(double));
+    double *t = xalloc((size_t)(N * T) * sizeof(double));
+    double *y = xalloc((size_t)(N * T) * sizeof(double));
+    double *st = xalloc((size_t)(N * L.state_len) * sizeof(double));
+    double *wk = xalloc((size_t)(N * L.work_len) * sizeof(double));
+    double *dW = xalloc((size_t)(N * P) * sizeof(double));
+    float *mf = xalloc((size_t)P * sizeof(float)), *pf = xalloc((size_t)P * sizeof(float));
+    float *xf = xalloc((size_t)(N * T * d.I) * sizeof(float));
+    float *tf = xalloc((size_t)(N * T) * sizeof(float));
+    float *yf = xalloc((size_t)(N * T) * sizeof(float));
+    float *stf = xalloc((size_t)(N * L.state_len) * sizeof(float));
+    float *wkf = xalloc((size_t)(N * L.work_len) * sizeof(float));
+    float *dWf = xalloc((size_t)(N * P) * sizeof(float));
+    fill(x, N * T * d.I, 5, -1, 1);
+    fill(t, N * T, 6, 0, 1);
+    for (int64_t i = 0; i < N * T * d.I; i++) {
+        xf[i] = (float)x[i];
+        x[i] = xf[i];
+    }
+    for (int64_t i = 0; i < N * T; i++) {
+        tf[i] = (float)t[i];
+        t[i] = tf[i];
+    }
+    lstm97_masks_f64(&d, NULL, m);
+    lstm97_masks_f32(&d, NULL, mf);
+    lstm97_init_uniform_f32(&d, mf, 0.5, 11, pf);
+    for (ptrdiff_t i = 0; i < P; i++)
+        p[i] = pf[i];
+#define CLOSE_F32(a64, a32, n)                                                            \
+    do {                                                                                  \
+        double w_ = 0;                                                                    \
+        for (ptrdiff_t i_ = 0; i_ < (ptrdiff_t)(n); i_++)                                 \
+            w_ = fmax(w_, fabs((a64)[i_] - (double)(a32)[i_]));                           \
+        CHECK(w_ < 1e-4);                                                                 \
+    } while (0)
+
+    CHECK_RC(lstm97_reset_f32(&d, stf), LSTM97_OK);
+    CHECK_RC(lstm97_reset_f32(&d, NULL), LSTM97_ERR_NULL);
+    CHECK_RC(lstm97_forward_f64(&d, p, x, T, y, st, wk), LSTM97_OK);
+    CHECK_RC(lstm97_forward_f32(&d, pf, xf, T, yf, stf, wkf), LSTM97_OK);
+    CLOSE_F32(y, yf, T);
+    CHECK_RC(lstm97_forward_f32(&d, pf, xf, 0, yf, stf, wkf), LSTM97_ERR_LENGTH);
+    lstm97_reset_f32(&d, stf);
+    CHECK_RC(lstm97_step_f32(&d, pf, NULL, xf, NULL, 0, LSTM97_FORWARD, yf, stf, wkf, NULL),
+             LSTM97_OK);
+    CHECK(yf[0] == (float)yf[0] && fabs(yf[0] - y[0]) < 1e-5);
+    CHECK_RC(lstm97_step_f32(&d, pf, NULL, xf, tf, 0.1, LSTM97_LEARN, yf, stf, wkf, NULL),
+             LSTM97_ERR_NULL);
+    CHECK_RC(lstm97_run_f32(&d, pf, NULL, xf, NULL, NULL, T, 0, LSTM97_FORWARD, yf, stf, wkf,
+                            NULL),
+             LSTM97_OK);
+    CHECK_RC(lstm97_run_f32(&d, pf, mf, xf, tf, NULL, T, 0, 8, yf, stf, wkf, NULL),
+             LSTM97_ERR_SCHEDULE);
+    CHECK_RC(lstm97_train_f64(&d, p, m, x, t, NULL, T, 0.1, LSTM97_STEP, y, st, wk, NULL),
+             LSTM97_OK);
+    CHECK_RC(lstm97_train_f32(&d, pf, mf, xf, tf, NULL, T, 0.1, LSTM97_STEP, yf, stf, wkf,
+                              NULL),
+             LSTM97_OK);
+    CLOSE_F32(p, pf, P);
+    CLOSE_F32(y, yf, T);
+    CHECK_RC(lstm97_train_f32(&d, pf, mf, xf, tf, NULL, T, NAN, LSTM97_STEP, yf, stf, wkf,
+                              NULL),
+             LSTM97_ERR_ALPHA);
+    memset(dWf, 0, (size_t)P * sizeof(float));
+    CHECK_RC(lstm97_apply_f32(&d, pf, dWf), LSTM97_OK);
+    CHECK_RC(lstm97_apply_f32(&d, NULL, dWf), LSTM97_ERR_NULL);
+    CHECK(lstm97_all_finite_f32(P, pf) == 1);
+    float inf_f = INFINITY;
+    CHECK(lstm97_all_finite_f32(1, &inf_f) == 0);
+    const int64_t tl = lstm97_tape_len(&d, T);
+    float *tape = xalloc((size_t)tl * sizeof(float));
+    double *tape64 = xalloc((size_t)tl * sizeof(double));
+    double loss = 0, loss64 = 0;
+    CHECK_RC(lstm97_gradient_f32(&d, pf, mf, xf, tf, NULL, T, 0, yf, dWf, &loss, tape),
+             LSTM97_OK);
+    CHECK_RC(lstm97_gradient_f64(&d, p, m, x, t, NULL, T, 0, y, dW, &loss64, tape64),
+             LSTM97_OK);
+    CHECK(fabs(loss - loss64) < 1e-4 * fmax(1, loss64));
+    CLOSE_F32(dW, dWf, P);
+    CHECK_RC(lstm97_gradient_f32(&d, pf, mf, xf, tf, NULL, T, 0, yf, dWf, &loss, NULL),
+             LSTM97_ERR_NULL);
+    CHECK_RC(lstm97_train_batch_f64(&d, p, m, x, t, NULL, N, T, 0.2, LSTM97_STEP, 1, y, st, wk,
+                                    dW),
+             LSTM97_OK);
+    CHECK_RC(lstm97_train_batch_f32(&d, pf, mf, xf, tf, NULL, N, T, 0.2, LSTM97_STEP,
+                                    lstm97_have_threads() ? 2 : 1, yf, stf, wkf, dWf),
+             LSTM97_OK);
+    CLOSE_F32(p, pf, P);
+    CHECK_RC(lstm97_train_batch_f32(&d, pf, mf, xf, tf, NULL, N, T, 0.2, LSTM97_STEP, -1, yf,
+                                    stf, wkf, dWf),
+             LSTM97_ERR_THREADS);
+    lstm97_stop_threads();
+    free(tape);
+    free(tape64);
+    free(m);
+    free(p);
+    free(x);
+    free(t);
+    free(y);
+    free(st);
+    free(wk);
+    free(dW);
+    free(mf);
+    free(pf);
+    free(xf);
+    free(tf);
+    free(yf);
+    free(stf);
+    free(wkf);
+    free(dWf);
+}
+
+static void test_sig_and_isa(void)
+{
+    double x[7] = {-800, -20, -1, 0, 0.5, 30, 800}, o[7], o2[7];
+    const int max = lstm97_sig_max_lanes();
+    CHECK(max == 1 || max == 2 || max == 4);
+    lstm97_sig_f64(7, x, o, 0);
+    for (int i = 0; i < 7; i++)
+        CHECK(fabs(o[i] - 1 / (1 + exp(-x[i]))) <= 4 * DBL_EPSILON);
+    for (int lanes = 1; lanes <= max; lanes *= 2) {
+        lstm97_sig_f64(7, x, o2, lanes);
+        CHECK(memcmp(o, o2, sizeof o) == 0);
+    }
+    o2[0] = 42;
+    lstm97_sig_f64(7, x, o2, 3);               /* an invalid lanes value: nothing written */
+    CHECK(o2[0] == 42);
+    lstm97_sig_f64(7, NULL, o2, 0);
+    CHECK(o2[0] == 42);
+    const int isa = lstm97_get_isa();
+    CHECK(isa == 1 || isa == 2);
+    lstm97_set_isa(1);
+    CHECK(lstm97_get_isa() == 1);
+    lstm97_set_isa(0);
+    CHECK(lstm97_get_isa() == isa);
+}
+
+/* a fixed computation whose every result is written as a hexadecimal float */
+static int dump(const char *path)
+{
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        perror(path);
+        return 2;
+    }
+    lstm97_dims d = adding_dims();
+    lstm97_layout L;
+    lstm97_layout_of(&d, &L);
+    const int64_t T = 40, N = 8;
+    double *m = xalloc((size_t)L.n_params * sizeof(double));
+    double *p = xalloc((size_t)L.n_params * sizeof(double));
+    double *x = xalloc((size_t)(N * T * d.I) * sizeof(double));
+    double *t = xalloc((size_t)(N * T) * sizeof(double));
+    double *y = xalloc((size_t)(N * T) * sizeof(double));
+    double *st = xalloc((size_t)(N * L.state_len) * sizeof(double));
+    double *wk = xalloc((size_t)(N * L.work_len) * sizeof(double));
+    double *dW = xalloc((size_t)(N * L.n_params) * sizeof(double));
+    const double in_b[2] = {-3, -6};
+    lstm97_masks_f64(&d, NULL, m);
+    lstm97_init_uniform_f64(&d, m, 0.1, 2024, p);
+    lstm97_set_gate_bias_f64(&d, m, in_b, NULL, p);
+    fill(x, N * T * d.I, 8, -1, 1);
+    fill(t, N * T, 9, 0, 1);
+    int rc = lstm97_train_f64(&d, p, m, x, t, NULL, T, 0.5, LSTM97_STEP, y, st, wk, NULL);
+    rc |= lstm97_train_batch_f64(&d, p, m, x, t, NULL, N, T, 0.5, LSTM97_STEP,
+                                 lstm97_have_threads() ? 2 : 1, y, st, wk, dW);
+    for (ptrdiff_t i = 0; i < N * T; i++)
+        fprintf(f, "%a\n", y[i]);
+    rc |= lstm97_forward_f64(&d, p, x, T, y, st, wk);
+    for (ptrdiff_t i = 0; i < T; i++)
+        fprintf(f, "%a\n", y[i]);
+    for (ptrdiff_t i = 0; i < L.n_params; i++)
+        fprintf(f, "%a\n", p[i]);
+    fprintf(f, "%s %d\n", lstm97_version(), rc);
+    fclose(f);
+    lstm97_stop_threads();
+    free(m);
+    free(p);
+    free(x);
+    free(t);
+    free(y);
+    free(st);
+    free(wk);
+    free(dW);
+    return rc != 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 3 && strcmp(argv[1], "--dump") == 0)
+        return dump(argv[2]);
+    if (argc != 1) {
+        fprintf(stderr, "usage: test_capi [--dump FILE]\n");
+        return 2;
+    }
+    test_version();
+    test_layout();
+    test_masks_and_init();
+    test_kernels_f64();
+    test_kernels_f32();
+    test_sig_and_isa();
+    return CHECK_DONE("test_capi");
+}
