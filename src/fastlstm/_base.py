@@ -12,6 +12,7 @@ import numbers
 import os
 import secrets
 import threading
+import warnings
 import zipfile
 
 import numpy as np
@@ -734,6 +735,12 @@ class Stream:
     ``learn=True`` each :meth:`step` with a target is transactional: on a non-finite
     value the parameters are restored to their values before that step and
     FloatingPointError is raised.
+
+    With ``schedule="sequence"`` the update is applied by :meth:`end` only: use the
+    stream as a context manager (``with net.stream(learn=True, schedule="sequence") as
+    s:``, which ends it on leaving the block, or resets it without applying the update
+    if the block raised); a stream garbage-collected with an update not applied warns
+    (RuntimeWarning).
     """
 
     def __init__(self, net, learn=False, lr=0.1, schedule="step"):
@@ -757,6 +764,7 @@ class Stream:
         if self._mode == MODE_ACCUMULATE:
             self._dW[...] = 0
         self.t = 0
+        self._pending = False      # an accumulated update that end() has not applied
 
     def step(self, x_t, y_t=None):
         """Advance one step; return the outputs ``(n_out,)`` of this step.
@@ -775,6 +783,8 @@ class Stream:
             with net._lock:
                 out = net._step_kernel(self._state, x_t, y_t, self.lr, self._mode, self._dW)
         self.t += 1
+        if self._mode == MODE_ACCUMULATE and y_t is not None:
+            self._pending = True
         return out
 
     def feed(self, x, y=None, mask=None):
@@ -793,6 +803,8 @@ class Stream:
             x = net._as_x(x)
             y, tmask = None, None
         mode = self._mode
+        if mode == MODE_ACCUMULATE and y is not None and (tmask is None or tmask.any()):
+            self._pending = True
         if self.learn and y is None:       # traces still run: a piece without targets
             y = np.zeros((x.shape[0], net.K), net.dtype)
             tmask = np.zeros(x.shape[0], np.uint8)
@@ -809,6 +821,24 @@ class Stream:
                 np.multiply(self._dW, net._mask, out=self._dW)   # masks set meanwhile
                 net._apply_kernel(self._dW)
         self.reset()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        """:meth:`end` the stream; after an exception only :meth:`reset` it (the summed
+        update of an unfinished sequence is not applied)."""
+        if exc_type is None:
+            self.end()
+        else:
+            self.reset()
+
+    def __del__(self):
+        if getattr(self, "_pending", False):
+            warnings.warn(
+                f"a Stream with schedule 'sequence' was discarded after {self.t} steps "
+                "without end(): its update was never applied to the net (call s.end(), "
+                "or use 'with net.stream(...) as s:')", RuntimeWarning, stacklevel=2)
 
 
 def _as_vector(v, name, n, dtype):
