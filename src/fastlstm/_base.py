@@ -822,10 +822,10 @@ class Stream:
                 net._apply_kernel(self._dW)
         self.reset()
 
-    def __enter__(self):
+    def __enter__(self) -> Stream:
         return self
 
-    def __exit__(self, exc_type, exc, tb):
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
         """:meth:`end` the stream; after an exception only :meth:`reset` it (the summed
         update of an unfinished sequence is not applied)."""
         if exc_type is None:
@@ -833,7 +833,7 @@ class Stream:
         else:
             self.reset()
 
-    def __del__(self):
+    def __del__(self) -> None:
         if getattr(self, "_pending", False):
             warnings.warn(
                 f"a Stream with schedule 'sequence' was discarded after {self.t} steps "
