@@ -13,17 +13,19 @@ import concurrent.futures as cf
 import json
 import os
 import platform
+import signal
 import socket
 import tempfile
 import time
 import zlib
-from typing import Iterable, List, Optional
+from typing import Any, Iterable, List, Optional
 
 import numpy as np
 
 from .rows import ROWS, trial_function
 
-__all__ = ["trial_seed", "run_trial", "trial_path", "run", "load_results", "make_executor"]
+__all__ = ["trial_seed", "run_trial", "trial_path", "run", "load_results", "make_executor",
+           "stop_executor"]
 
 
 def trial_seed(seed: int, row_id: str, trial: int) -> int:
@@ -138,8 +140,32 @@ def make_executor(jobs: Optional[int] = None, scheduler: Optional[str] = None):
     jobs = jobs or os.cpu_count() or 1
     if jobs == 1:
         return None, lambda: None
-    ex = cf.ProcessPoolExecutor(max_workers=jobs)
+    ex = cf.ProcessPoolExecutor(max_workers=jobs, initializer=_ignore_sigint)
     return ex, lambda: ex.shutdown(wait=True, cancel_futures=True)
+
+
+def _ignore_sigint() -> None:
+    """Initializer of the pool's workers: Ctrl-C (sent to the whole process group) is
+    the submitting process's to handle (see :func:`stop_executor`); a worker would print
+    a traceback."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def stop_executor(executor: Any) -> None:
+    """Stop the trials running in a process pool of :func:`make_executor` at once (after
+    Ctrl-C: its workers ignore SIGINT, and ``shutdown`` would wait for their trials).
+    Other executors (None, Dask) are left to their ``close``."""
+    if not isinstance(executor, cf.ProcessPoolExecutor):
+        return
+    terminate = getattr(executor, "terminate_workers", None)     # Python >= 3.14
+    if terminate is not None:
+        terminate()
+        return
+    # before shutdown(), which forgets the processes
+    procs = list((getattr(executor, "_processes", None) or {}).values())
+    executor.shutdown(wait=False, cancel_futures=True)
+    for proc in procs:
+        proc.terminate()
 
 
 def run(row_ids: Iterable[str], trials: Optional[int] = None, *, seed: int = 0,
