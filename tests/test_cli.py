@@ -32,6 +32,7 @@ def spawn(args, cwd):
     return subprocess.Popen(
         [sys.executable, "-u", "-m", "fastlstm", *args], cwd=str(cwd), text=True,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        start_new_session=True,
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
@@ -156,14 +157,20 @@ def test_reproduce_writes_only_under_out(tmp_path, capsys, monkeypatch):
 
 
 def _interrupt(proc, ready):
-    """Send SIGINT once ``ready()`` holds; return (status, stdout, stderr)."""
+    """Press Ctrl-C (SIGINT to the process group) once ``ready()`` holds; return
+    (status, stdout, stderr)."""
     for _ in range(1200):
         if ready() or proc.poll() is not None:
             break
         time.sleep(0.1)
     time.sleep(1.0)                       # well inside the training
-    proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=120)
+    os.killpg(proc.pid, signal.SIGINT)   # as Ctrl-C: to the whole process group
+    try:
+        out, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:           # hung: leave nothing running
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
     return proc.returncode, out, err
 
 
