@@ -196,7 +196,7 @@ def demo(argv: Optional[Sequence[str]] = None) -> int:
     n, solved, interrupted = 0, False, False
     t0 = time.perf_counter()
     try:
-        from tqdm import tqdm
+        from tqdm import tqdm  # type: ignore[import-untyped, unused-ignore]
         with tqdm(total=args.max_sequences, unit="seq", mininterval=0.5, smoothing=0.05,
                   disable=args.no_progress) as bar:
             for n in range(1, args.max_sequences + 1):
