@@ -122,8 +122,10 @@ def _unpack(params: Params, x: ArrayLike, S: int
         raise ValueError(f"x: expected shape (T, I), got shape {x.shape}")
     T, I = x.shape
 
-    W: Dict[str, Any] = {name: (None if params.get(name) is None else np.asarray(params[name], dtype=np.float64))
-         for name in _PARAM_NAMES}
+    W: Dict[str, Any] = {
+        name: (None if params.get(name) is None
+               else np.asarray(params[name], dtype=np.float64))
+        for name in _PARAM_NAMES}
     for name in _PARAM_NAMES:
         if W[name] is not None and W[name].ndim != 2:
             raise ValueError(f"{name}: expected a 2-D array, got shape {W[name].shape}")
