@@ -137,6 +137,24 @@ def test_demo_failed_save_keeps_the_net(tmp_path, capsys, monkeypatch):
     assert np.array_equal(fastlstm.load(files[0])._theta, trained[0])
 
 
+def test_demo_divergence_is_one_line(tmp_path, capsys, monkeypatch):
+    """A FloatingPointError in training: one line naming --lr, status 1, no traceback."""
+    monkeypatch.chdir(tmp_path)
+    calls = []
+    real = fastlstm.LSTM.train_sequence
+
+    def train_sequence(self, *a, **kw):
+        calls.append(1)
+        if len(calls) == 7:
+            raise FloatingPointError("train: an output, cell state or weight became NaN")
+        return real(self, *a, **kw)
+    monkeypatch.setattr(fastlstm.LSTM, "train_sequence", train_sequence)
+    status, out, err = run_main(["demo", "--max-sequences", "50", "--no-progress"], capsys)
+    assert status == 1 and "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "diverged at sequence 7" in lines[0] and "--lr" in lines[0]
+
+
 def test_reproduce_writes_only_under_out(tmp_path, capsys, monkeypatch):
     """Report, plots, command log and trials under --out; nothing in the current folder."""
     cwd, out = tmp_path / "cwd", tmp_path / "out"

@@ -193,7 +193,7 @@ def demo(argv: Optional[Sequence[str]] = None) -> int:
     if not args.no_progress:
         print(f"progress: training sequences; 'last {WINDOW} seq' is the window of "
               f"ST3(0.01): mean absolute error and number wrong (|error| >= {WRONG})")
-    n, solved, interrupted = 0, False, False
+    n, solved, interrupted, diverged = 0, False, False, False
     t0 = time.perf_counter()
     try:
         from tqdm import tqdm  # type: ignore[import-untyped, unused-ignore]
@@ -212,10 +212,16 @@ def demo(argv: Optional[Sequence[str]] = None) -> int:
             bar.update(n % 500)
     except KeyboardInterrupt:
         interrupted = True
+    except FloatingPointError:            # the net keeps its weights before that step
+        diverged = True
     wall = time.perf_counter() - t0
     rate = f"{n / wall:,.0f} sequences/s" if wall > 0 else "-"
     if solved:
         print(f"reached ST3(0.01) after {n:,} sequences in {wall:.1f} s ({rate})")
+    elif diverged:
+        print(f"error: training diverged at sequence {n:,} (a weight or output became "
+              f"NaN or infinite; the net keeps its weights before that step): try a "
+              f"smaller --lr", file=sys.stderr)
     elif interrupted:
         print(f"\ninterrupted after {n:,} training sequences ({window.label()})",
               file=sys.stderr)
@@ -244,7 +250,7 @@ def demo(argv: Optional[Sequence[str]] = None) -> int:
     else:
         print("the paper ran the adding problem at T = 100, 500 and 1000 (Table 7)")
     print(f"why fastlstm's runs differ from the paper's: {WHY_DIFFERENT}")
-    status = 130 if interrupted else 0
+    status = 130 if interrupted else (1 if diverged else 0)
     if args.save is not None:
         if not _save(net, args.save) and not interrupted:
             status = 1
