@@ -110,3 +110,17 @@ def test_context_manager_after_an_error_discards_the_update(backend):
                 raise KeyError("stop")
     assert _collect(run) == []
     assert np.array_equal(net._theta, before)
+
+
+def test_no_warning_after_an_end_that_raised(backend):
+    """end() that diverges (FloatingPointError, weights restored) has told the caller:
+    no second report at garbage collection."""
+    net = small(backend)
+    x, y = data()
+
+    def run():
+        s = net.stream(learn=True, lr=1e300, schedule="sequence")
+        s.feed(x * 1e300, y)
+        with pytest.raises(FloatingPointError):
+            s.end()
+    assert _collect(run) == []

@@ -817,6 +817,7 @@ class Stream:
         """End the sequence: apply the summed update (schedule "sequence"), reset."""
         if self._mode == MODE_ACCUMULATE:
             net = self.net
+            self._pending = False      # applied, or FloatingPointError tells the caller
             with net._transaction():
                 np.multiply(self._dW, net._mask, out=self._dW)   # masks set meanwhile
                 net._apply_kernel(self._dW)
