@@ -17,6 +17,7 @@ def accumulated_update(net, x, y, mask, lr):
     for t in range(len(x)):
         s.step(x[t], y[t] if mask[t] else None)
     dW = s._dW.copy()
+    s.reset()                  # the sum is read, not applied
     return {name: net._view(dW, name) for name in net.params}
 
 

@@ -12,6 +12,7 @@ import numbers
 import os
 import secrets
 import threading
+import warnings
 import zipfile
 from typing import (Any, Dict, Iterable, List, Literal, Mapping, Optional, Sequence, Tuple,
                     Type, TypeVar, Union, overload)
@@ -1027,6 +1028,12 @@ class Stream:
     start) and :attr:`state` reads or replaces its own, e.g. to continue training
     where a forecast left off, or to swap two streams.  With schedule "sequence" the
     pending update (applied by :meth:`end`) is not part of the state.
+
+    With ``schedule="sequence"`` the update is applied by :meth:`end` only: use the
+    stream as a context manager (``with net.stream(learn=True, schedule="sequence") as
+    s:``, which ends it on leaving the block, or resets it without applying the update
+    if the block raised); a stream garbage-collected with an update not applied warns
+    (RuntimeWarning).
     """
 
     net: NetBase
@@ -1074,6 +1081,7 @@ class Stream:
         if self._mode == MODE_ACCUMULATE:
             self._dW[...] = 0
         self.t = 0
+        self._pending = False      # an accumulated update that end() has not applied
 
     def step(self, x_t: ArrayLike, y_t: Optional[ArrayLike] = None) -> FloatArray:
         """Advance one step; return the outputs ``(n_out,)`` of this step.
@@ -1092,6 +1100,8 @@ class Stream:
             with net._lock:
                 out = net._step_kernel(self._state, x_t, y_t, self.lr, self._mode, self._dW)
         self.t += 1
+        if self._mode == MODE_ACCUMULATE and y_t is not None:
+            self._pending = True
         return out
 
     def feed(self, x: ArrayLike, y: Optional[ArrayLike] = None,
@@ -1111,6 +1121,8 @@ class Stream:
             x = net._as_x(x)
             y, tmask = None, None
         mode = self._mode
+        if mode == MODE_ACCUMULATE and y is not None and (tmask is None or tmask.any()):
+            self._pending = True
         if self.learn and y is None:       # traces still run: a piece without targets
             y = np.zeros((x.shape[0], net.K), net.dtype)
             tmask = np.zeros(x.shape[0], np.uint8)
@@ -1123,10 +1135,29 @@ class Stream:
         """End the sequence: apply the summed update (schedule "sequence"), reset."""
         if self._mode == MODE_ACCUMULATE:
             net = self.net
+            self._pending = False      # applied, or FloatingPointError tells the caller
             with net._transaction():
                 np.multiply(self._dW, net._mask, out=self._dW)   # masks set meanwhile
                 net._apply_kernel(self._dW)
         self.reset()
+
+    def __enter__(self) -> Stream:
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        """:meth:`end` the stream; after an exception only :meth:`reset` it (the summed
+        update of an unfinished sequence is not applied)."""
+        if exc_type is None:
+            self.end()
+        else:
+            self.reset()
+
+    def __del__(self) -> None:
+        if getattr(self, "_pending", False):
+            warnings.warn(
+                f"a Stream with schedule 'sequence' was discarded after {self.t} steps "
+                "without end(): its update was never applied to the net (call s.end(), "
+                "or use 'with net.stream(...) as s:')", RuntimeWarning, stacklevel=2)
 
 
 def _as_vector(v: Any, name: str, n: int, dtype: Any) -> FloatArray:

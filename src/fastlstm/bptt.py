@@ -24,24 +24,31 @@ backwards in time.  ``truncated=True`` treats every recurrent entry of z(t) as a
 Public functions: :func:`forward`, :func:`loss_and_grad`, :func:`sgd_bptt_sequence`.
 """
 
+from typing import Any, Dict, Mapping, Optional, Tuple
+
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 __all__ = ["forward", "loss_and_grad", "sgd_bptt_sequence"]
 
 _PARAM_NAMES = ("W_in", "W_out", "W_c", "W_k")
+
+#: the weights: "W_in", "W_c", "W_k" and optionally "W_out" (None or absent: no output gate)
+Params = Mapping[str, Optional[ArrayLike]]
+_F64 = NDArray[np.float64]
 
 
 # ---------------------------------------------------------------------------------------------
 # Activation functions (docs/model.md#squashing-functions).  Each entry: (function, derivative given the value).
 # ---------------------------------------------------------------------------------------------
 
-def _sigmoid(x):
+def _sigmoid(x: _F64) -> _F64:
     """Logistic 1/(1+exp(-x)) without overflow: exp is only ever taken of -|x|."""
     e = np.exp(-np.abs(x))
     return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
-def _dsigmoid(f):
+def _dsigmoid(f: _F64) -> _F64:
     return f * (1.0 - f)
 
 
@@ -69,7 +76,7 @@ _OUT = {
 }
 
 
-def _lookup(table, kind, name):
+def _lookup(table: Dict[str, Any], kind: str, name: str) -> Any:
     try:
         return table[name]
     except (KeyError, TypeError):
@@ -80,13 +87,15 @@ def _lookup(table, kind, name):
 # Validation
 # ---------------------------------------------------------------------------------------------
 
-def _check_shape(name, arr, expected, why=""):
+def _check_shape(name: str, arr: NDArray[Any], expected: Tuple[int, ...],
+                 why: str = "") -> None:
     if arr.shape != tuple(expected):
         raise ValueError(f"{name}: shape {arr.shape} does not match the expected "
                          f"{tuple(expected)}{why}")
 
 
-def _unpack(params, x, S):
+def _unpack(params: Params, x: ArrayLike, S: int
+            ) -> Tuple[Dict[str, Any], Dict[str, int], _F64]:
     """Validate ``params`` and ``x``; return float64 weights and sizes.
 
     Returns
@@ -113,8 +122,10 @@ def _unpack(params, x, S):
         raise ValueError(f"x: expected shape (T, I), got shape {x.shape}")
     T, I = x.shape
 
-    W = {name: (None if params.get(name) is None else np.asarray(params[name], dtype=np.float64))
-         for name in _PARAM_NAMES}
+    W: Dict[str, Any] = {
+        name: (None if params.get(name) is None
+               else np.asarray(params[name], dtype=np.float64))
+        for name in _PARAM_NAMES}
     for name in _PARAM_NAMES:
         if W[name] is not None and W[name].ndim != 2:
             raise ValueError(f"{name}: expected a 2-D array, got shape {W[name].shape}")
@@ -137,7 +148,8 @@ def _unpack(params, x, S):
     return W, dims, x
 
 
-def _targets(y, mask, dims):
+def _targets(y: ArrayLike, mask: Optional[ArrayLike], dims: Dict[str, int]
+             ) -> Tuple[_F64, NDArray[np.bool_]]:
     """Validate targets; return y (T, K) float64 and mask (T,) bool."""
     T, K = dims["T"], dims["K"]
     y = np.asarray(y, dtype=np.float64)
@@ -155,7 +167,8 @@ def _targets(y, mask, dims):
 # Forward pass, storing everything the backward pass needs
 # ---------------------------------------------------------------------------------------------
 
-def _forward_record(W, dims, x, g, h, out):
+def _forward_record(W: Dict[str, Any], dims: Dict[str, int], x: _F64, g: str, h: str,
+                    out: str) -> Dict[str, Any]:
     """Run the net over x and keep every step's activations.  Returns a dict of (T, .) arrays."""
     T, I, K, B, S, C, nz = (dims[k] for k in ("T", "I", "K", "B", "S", "C", "nz"))
     g_fn = _lookup(_G, "g", g)[0]
@@ -200,7 +213,8 @@ def _forward_record(W, dims, x, g, h, out):
 # Public API
 # ---------------------------------------------------------------------------------------------
 
-def forward(params, x, *, S=1, g="g2", h="h1", out="logistic"):
+def forward(params: Params, x: ArrayLike, *, S: int = 1, g: str = "g2", h: str = "h1",
+            out: str = "logistic") -> _F64:
     """Network outputs over one sequence (all state starts at 0).
 
     Parameters
@@ -220,11 +234,14 @@ def forward(params, x, *, S=1, g="g2", h="h1", out="logistic"):
     outputs : ndarray, shape (T, K), float64
     """
     W, dims, x = _unpack(params, x, S)
-    return _forward_record(W, dims, x, g, h, out)["y_k"]
+    y_k: _F64 = _forward_record(W, dims, x, g, h, out)["y_k"]
+    return y_k
 
 
-def loss_and_grad(params, x, y, mask=None, *, S=1, g="g2", h="h1", out="logistic",
-                  truncated=True):
+def loss_and_grad(params: Params, x: ArrayLike, y: ArrayLike, mask: Optional[ArrayLike] = None,
+                  *, S: int = 1, g: str = "g2", h: str = "h1", out: str = "logistic",
+                  truncated: bool = True
+                  ) -> Tuple[float, Dict[str, Optional[_F64]], _F64]:
     """Squared-error loss of one sequence and its gradient by back-propagation through time.
 
     Parameters
@@ -305,8 +322,11 @@ def loss_and_grad(params, x, y, mask=None, *, S=1, g="g2", h="h1", out="logistic
     return L, grads, y_k
 
 
-def sgd_bptt_sequence(params, x, y, mask, lr, masks=None, *, S=1, g="g2", h="h1",
-                      out="logistic", truncated=False):
+def sgd_bptt_sequence(params: Dict[str, Any], x: ArrayLike, y: ArrayLike,
+                      mask: Optional[ArrayLike], lr: float,
+                      masks: Optional[Mapping[str, Optional[ArrayLike]]] = None, *, S: int = 1,
+                      g: str = "g2", h: str = "h1", out: str = "logistic",
+                      truncated: bool = False) -> _F64:
     """One gradient-descent step on one sequence: params[name] -= lr * dL/dW * masks[name].
 
     The full-gradient training ablation (one update per sequence, at its end; all gradients

@@ -26,12 +26,17 @@ from __future__ import annotations
 
 import math
 import time
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import numpy as np
+from numpy.typing import NDArray
 
 import fastlstm
 from fastlstm.tasks import get_task, make_reber_sets
+from fastlstm.tasks import Task
 from fastlstm.tasks.reber import ReberTask
+
+_Arr = NDArray[np.float64]
 
 __all__ = ["ABLATIONS", "reber_trial", "lag2a_trial", "lag2b_trial", "lag2c_trial",
            "noise_trial", "adding_trial", "multiplication_trial", "order_trial",
@@ -48,7 +53,8 @@ _SWAP_G = {"g2": "h1", "g1": "id"}
 _SWAP_H = {"h1": "g2", "id": "g1"}
 
 
-def _lstm(ablation, *args, g="g2", h="h1", **kw):
+def _lstm(ablation: Optional[str], *args: Any, g: str = "g2", h: str = "h1",
+          **kw: Any) -> fastlstm.LSTM:
     """fastlstm.LSTM(*args, g=g, h=h, **kw), with g and h swapped for "swapped-squash"."""
     if ablation == "swapped-squash":
         g, h = _SWAP_G[g], _SWAP_H[h]
@@ -70,31 +76,31 @@ COMMON_DECIDED = [
 class _Learner:
     """``learn(x, y, mask) -> outputs`` for the paper's rule or an ablation."""
 
-    def __init__(self, net, lr, ablation):
+    def __init__(self, net: fastlstm.LSTM, lr: float, ablation: Optional[str]) -> None:
         if ablation not in (None, *ABLATIONS):
             raise ValueError(f"ablation: unknown {ablation!r}; choose from {ABLATIONS}")
         self.net, self.lr, self.ablation = net, lr, ablation
         if ablation == "full-gradient":
             params = net.params
 
-            def learn(x, y, mask):
+            def learn(x: _Arr, y: _Arr, mask: Optional[NDArray[Any]]) -> _Arr:
                 _, grads, out = net.gradient(x, y, mask, truncated=False)
                 for name, g in grads.items():
                     params[name] -= lr * g
                 if not np.isfinite(net._theta).all():
                     raise FloatingPointError("full-gradient update produced NaN/inf")
                 return out
-            self.learn = learn
+            self.learn: Callable[[_Arr, _Arr, Optional[NDArray[Any]]], _Arr] = learn
         else:
             schedule = "sequence" if ablation == "sequence" else "step"
             train = net.train_sequence
 
-            def learn(x, y, mask):
+            def learn(x: _Arr, y: _Arr, mask: Optional[NDArray[Any]]) -> _Arr:
                 return train(x, y, mask, lr, schedule)
             self.learn = learn
 
     @property
-    def rule(self):
+    def rule(self) -> str:
         return {None: "truncated gradient, schedule 'step' (the paper's on-line rule)",
                 "sequence": "truncated gradient, schedule 'sequence' (ablation)",
                 "full-gradient": "full-gradient ablation: exact gradient by BPTT "
@@ -108,21 +114,23 @@ class _Curve:
     """Learning curve: mean absolute training error and fraction wrong per block of
     sequences; blocks double in size whenever there are more than ``max_points``."""
 
-    def __init__(self, block=100, max_points=400):
+    def __init__(self, block: int = 100, max_points: int = 400) -> None:
         self.block, self.max_points = block, max_points
-        self.ends, self.err, self.wrong = [], [], []
+        self.ends: List[int] = []
+        self.err: List[float] = []
+        self.wrong: List[float] = []
         self._n = 0
         self._e = 0.0
         self._w = 0
 
-    def add(self, n, err, wrong):
+    def add(self, n: int, err: float, wrong: bool) -> None:
         self._n += 1
         self._e += err
         self._w += wrong
         if self._n == self.block:
             self._flush(n)
 
-    def _flush(self, n):
+    def _flush(self, n: int) -> None:
         self.ends.append(n)
         self.err.append(self._e / self._n)
         self.wrong.append(self._w / self._n)
@@ -133,7 +141,7 @@ class _Curve:
             self.wrong = [(a + b) / 2 for a, b in zip(self.wrong[0::2], self.wrong[1::2])]
             self.block *= 2
 
-    def finish(self, n):
+    def finish(self, n: int) -> Dict[str, Any]:
         if self._n:
             self._flush(n)
         return {"sequences": self.ends, "train_abs_error": [round(v, 6) for v in self.err],
@@ -143,7 +151,7 @@ class _Curve:
 class _Window:
     """The ``n`` most recent training sequences: mean absolute error and wrong count."""
 
-    def __init__(self, n=2000):
+    def __init__(self, n: int = 2000) -> None:
         self.n = n
         self.err = np.zeros(n)
         self.bad = np.zeros(n, dtype=bool)
@@ -151,7 +159,7 @@ class _Window:
         self.sum = 0.0
         self.n_bad = 0
 
-    def add(self, err, bad):
+    def add(self, err: float, bad: bool) -> None:
         i = self.count % self.n
         if self.count >= self.n:
             self.sum -= self.err[i]
@@ -165,48 +173,49 @@ class _Window:
             self.sum = float(self.err.sum())
 
     @property
-    def full(self):
+    def full(self) -> bool:
         return self.count >= self.n
 
     @property
-    def mean(self):
+    def mean(self) -> float:
         return self.sum / min(self.count, self.n)
 
 
 class _Bar:
     """A tqdm bar updated every ``every`` sequences (or nothing)."""
 
-    def __init__(self, enabled, total, desc, every=500):
+    def __init__(self, enabled: bool, total: int, desc: str, every: int = 500) -> None:
         self.every = every
-        self.bar = None
+        self.bar: Any = None
         if enabled:
-            from tqdm import tqdm
+            from tqdm import tqdm  # type: ignore[import-untyped, unused-ignore]
             self.bar = tqdm(total=total, desc=desc, unit="seq", mininterval=1.0,
                             smoothing=0.05, leave=False, dynamic_ncols=True)
 
-    def tick(self, n, **post):
+    def tick(self, n: int, **post: Any) -> None:
         if self.bar is not None and n % self.every == 0:
             self.bar.update(n - self.bar.n)
             if post:
                 self.bar.set_postfix(post, refresh=False)
 
-    def close(self):
+    def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
 
 
-def _rngs(seed, k):
+def _rngs(seed: int, k: int) -> List[np.random.Generator]:
     """k independent generators derived from the trial seed."""
     return [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(k)]
 
 
-def _result(**kw):
+def _result(**kw: Any) -> Dict[str, Any]:
     kw.setdefault("decided", [])
     kw["decided"] = list(kw["decided"]) + COMMON_DECIDED
     return kw
 
 
-def _final_test(net, task, rng, n):
+def _final_test(net: fastlstm.LSTM, task: Task, rng: np.random.Generator, n: int
+                ) -> Dict[str, Any]:
     """Test on ``n`` fresh sequences with the task's rule: wrong count, mean absolute
     error and mean squared error of the target entries."""
     wrong, abs_err, sq_err = 0, 0.0, 0.0
@@ -221,8 +230,10 @@ def _final_test(net, task, rng, n):
             "mean_abs_error": abs_err / n, "mse": sq_err / n}
 
 
-def _run_final_target(task, learner, train_rng, *, stop, max_sequences, desc, progress,
-                      tol):
+def _run_final_target(task: Task, learner: _Learner, train_rng: np.random.Generator, *,
+                      stop: Callable[[int, float, bool], bool], max_sequences: int,
+                      desc: str, progress: bool, tol: float
+                      ) -> Tuple[int, str, Dict[str, Any], float]:
     """Training loop of the experiments with one target at the sequence end.
 
     ``stop(n, err, bad) -> bool`` is called after each training sequence with its
@@ -255,15 +266,16 @@ def _run_final_target(task, learner, train_rng, *, stop, max_sequences, desc, pr
     return n, reason, curve.finish(n), time.perf_counter() - t0
 
 
-def _net_info(net):
+def _net_info(net: fastlstm.LSTM) -> Dict[str, Any]:
     return {"n_weights": net.n_weights, "config": net.config}
 
 
 # ----------------------------------------------------------------------------- Exp. 1
 
 
-def reber_trial(blocks, size, lr, *, seed, set_seed=0, max_sequences=100_000,
-                ablation=None, progress=False, eval_every=100):
+def reber_trial(blocks: int, size: int, lr: float, *, seed: int, set_seed: int = 0,
+                max_sequences: int = 100_000, ablation: Optional[str] = None,
+                progress: bool = False, eval_every: int = 100) -> Dict[str, Any]:
     """Exp. 1, embedded Reber grammar (Table 1): one trial.
 
     Parameters
@@ -293,7 +305,7 @@ def reber_trial(blocks, size, lr, *, seed, set_seed=0, max_sequences=100_000,
     learner = _Learner(net, lr, ablation)
     learn = learner.learn
 
-    def all_correct():
+    def all_correct() -> Tuple[bool, int]:
         out = np.concatenate([net.forward(e.x) for e in allx])
         lowest_legal = np.where(legal, out, np.inf).min(axis=1)
         highest_other = np.where(legal, -np.inf, out).max(axis=1)
@@ -349,8 +361,9 @@ def reber_trial(blocks, size, lr, *, seed, set_seed=0, max_sequences=100_000,
 # ----------------------------------------------------------------------------- Exp. 2a/2b
 
 
-def _lag2_trial(variant, p, *, seed, max_sequences, ablation, progress, streak=10_000,
-                plateau_block=200, plateau_rel=0.01):
+def _lag2_trial(variant: str, p: int, *, seed: int, max_sequences: int,
+                ablation: Optional[str], progress: bool, streak: int = 10_000,
+                plateau_block: int = 200, plateau_rel: float = 0.01) -> Dict[str, Any]:
     rng_w, rng_train, rng_cell = _rngs(seed, 3)
     task = get_task(variant, p=p)
     I = p + 1
@@ -420,13 +433,15 @@ def _lag2_trial(variant, p, *, seed, max_sequences, ablation, progress, streak=1
             f"cap {max_sequences} sequences (the paper: 5,000,000)"])
 
 
-def lag2a_trial(p=100, *, seed, max_sequences=200_000, ablation=None, progress=False):
+def lag2a_trial(p: int = 100, *, seed: int, max_sequences: int = 200_000,
+                ablation: Optional[str] = None, progress: bool = False) -> Dict[str, Any]:
     """Exp. 2a (Table 2): noise-free long lag, two sequences; one trial."""
     return _lag2_trial("lag2a", p, seed=seed, max_sequences=max_sequences,
                        ablation=ablation, progress=progress)
 
 
-def lag2b_trial(p=100, *, seed, max_sequences=200_000, ablation=None, progress=False):
+def lag2b_trial(p: int = 100, *, seed: int, max_sequences: int = 200_000,
+                ablation: Optional[str] = None, progress: bool = False) -> Dict[str, Any]:
     """Exp. 2b (Table 2): as 2a with a random middle; one trial."""
     return _lag2_trial("lag2b", p, seed=seed, max_sequences=max_sequences,
                        ablation=ablation, progress=progress)
@@ -444,23 +459,24 @@ class FastLag2c:
     sequence.  ``sample(rng)`` returns views ``(x, y, mask)`` valid until the next call.
     """
 
-    def __init__(self, q, p):
-        self.task = get_task("lag2c", q=q, p=p)
+    def __init__(self, q: int, p: int) -> None:
+        self.task: Any = get_task("lag2c", q=q, p=p)
         self.q, self.p = q, p
         self._cap = q + 64
         self._x = np.zeros((self._cap, p + 4))
         self._y = np.zeros((self._cap, 2))
         self._mask = np.zeros(self._cap, dtype=bool)
-        self._last = None                      # (T, idx) of the previous sample
+        # (T, idx) of the previous sample
+        self._last: Optional[Tuple[int, NDArray[np.intp]]] = None
 
-    def _grow(self, T):
+    def _grow(self, T: int) -> None:
         self._cap = 2 * T
         self._x = np.zeros((self._cap, self.p + 4))
         self._y = np.zeros((self._cap, 2))
         self._mask = np.zeros(self._cap, dtype=bool)
         self._last = None
 
-    def sample(self, rng):
+    def sample(self, rng: np.random.Generator) -> Tuple[_Arr, _Arr, NDArray[np.bool_]]:
         p, q = self.p, self.q
         label = int(rng.integers(2))
         c = p + 2 + label
@@ -483,8 +499,9 @@ class FastLag2c:
         return self._x[:T], self._y[:T], self._mask[:T]
 
 
-def lag2c_trial(q, p, *, seed, max_sequences=None, ablation=None, progress=False,
-                streak=10_000):
+def lag2c_trial(q: int, p: int, *, seed: int, max_sequences: Optional[int] = None,
+                ablation: Optional[str] = None, progress: bool = False,
+                streak: int = 10_000) -> Dict[str, Any]:
     """Exp. 2c (Table 3): very long lags without local regularities; one trial."""
     if max_sequences is None:
         max_sequences = 1_000_000
@@ -531,8 +548,9 @@ def lag2c_trial(q, p, *, seed, max_sequences=None, ablation=None, progress=False
 # ----------------------------------------------------------------------------- Exp. 3
 
 
-def noise_trial(variant, T, N, *, seed, max_sequences=None, ablation=None, progress=False,
-                eval_every=None):
+def noise_trial(variant: str, T: int, N: int, *, seed: int,
+                max_sequences: Optional[int] = None, ablation: Optional[str] = None,
+                progress: bool = False, eval_every: Optional[int] = None) -> Dict[str, Any]:
     """Exp. 3a/3b/3c (Tables 4-6): noise and signal on one channel; one trial.
 
     Trains until ST2 (3c: the single stop rule), recording when ST1 first held, then
@@ -555,9 +573,9 @@ def noise_trial(variant, T, N, *, seed, max_sequences=None, ablation=None, progr
         max_wrong, st2_err, tol = 5, 0.04, 0.2
     else:
         max_wrong, st2_err, tol = 0, 0.015, 0.1
-    state = {"st1": None, "last": None}
+    state: Dict[str, Any] = {"st1": None, "last": None}
 
-    def evaluate():
+    def evaluate() -> Tuple[int, float]:
         test = [task.sample(rng_test) for _ in range(256)]      # fresh at every check
         clean = np.array([e.info["clean_target"] for e in test])
         outs = np.array([net.forward(e.x)[-1, 0] for e in test])
@@ -566,7 +584,7 @@ def noise_trial(variant, T, N, *, seed, max_sequences=None, ablation=None, progr
                     else np.count_nonzero(~(d < tol)))
         return wrong, float(d.mean())
 
-    def stop(n, err, bad):
+    def stop(n: int, err: float, bad: bool) -> bool:
         if n % eval_every:
             return False
         wrong, mean = evaluate()
@@ -608,25 +626,30 @@ def noise_trial(variant, T, N, *, seed, max_sequences=None, ablation=None, progr
 # ----------------------------------------------------------------------------- Exp. 4/5
 
 
-def _marked_net(seed_rng, in_gate_bias, ablation):
+def _marked_net(seed_rng: np.random.Generator, in_gate_bias: Optional[List[float]],
+                ablation: Optional[str]) -> fastlstm.LSTM:
     return _lstm(ablation, 2, 1, 2, 2, bias=True, init_range=0.1, in_gate_bias=in_gate_bias,
                  seed=seed_rng)
 
 
-def _window_trial(task, learner, net, rng_train, rng_test, *, threshold, tol, n_seq=None,
-                  max_sequences, desc, progress, decided):
+def _window_trial(task: Task, learner: _Learner, net: fastlstm.LSTM,
+                  rng_train: np.random.Generator, rng_test: np.random.Generator, *,
+                  threshold: Optional[float], tol: float, n_seq: Optional[int] = None,
+                  max_sequences: int, desc: str, progress: bool, decided: List[str]
+                  ) -> Dict[str, Any]:
     """Train on final-target sequences until a 2000-sequence window rule holds, then test
     on 2560 new sequences.  ST3(threshold) when n_seq is None: the window is full, its
     mean absolute error < threshold and none of it wrong (|error| >= tol); else
     (Exp. 5): fewer than n_seq of the window have |error| > tol."""
     win = _Window(2000)
-    first = {"mean_below": None}
+    first: Dict[str, Optional[int]] = {"mean_below": None}
 
-    def stop(n, err, bad):
+    def stop(n: int, err: float, bad: bool) -> bool:
         if n_seq is not None:
             win.add(err, err > tol)
             return win.full and win.n_bad < n_seq
         win.add(err, bad)
+        assert threshold is not None
         if win.full and win.mean < threshold:
             if first["mean_below"] is None:
                 first["mean_below"] = n
@@ -645,7 +668,8 @@ def _window_trial(task, learner, net, rng_train, rng_test, *, threshold, tol, n_
         decided=decided)
 
 
-def adding_trial(T=100, *, seed, max_sequences=None, ablation=None, progress=False):
+def adding_trial(T: int = 100, *, seed: int, max_sequences: Optional[int] = None,
+                 ablation: Optional[str] = None, progress: bool = False) -> Dict[str, Any]:
     """Exp. 4, adding problem (Table 7): one trial, stop at ST3(0.01), test on 2560."""
     if max_sequences is None:
         max_sequences = 5_000_000
@@ -663,8 +687,10 @@ def adding_trial(T=100, *, seed, max_sequences=None, ablation=None, progress=Fal
                  f"cap {max_sequences} sequences"])
 
 
-def multiplication_trial(T=100, n_seq=140, *, seed, max_sequences=None, ablation=None,
-                         progress=False):
+def multiplication_trial(T: int = 100, n_seq: int = 140, *, seed: int,
+                         max_sequences: Optional[int] = None,
+                         ablation: Optional[str] = None, progress: bool = False
+                         ) -> Dict[str, Any]:
     """Exp. 5, multiplication (Table 8): one trial; stop when fewer than ``n_seq`` of the
     2000 most recent training sequences have ``|error| > 0.04``, then test on 2560."""
     if max_sequences is None:
@@ -687,7 +713,8 @@ def multiplication_trial(T=100, n_seq=140, *, seed, max_sequences=None, ablation
 # ----------------------------------------------------------------------------- Exp. 6
 
 
-def order_trial(variant, *, seed, max_sequences=None, ablation=None, progress=False):
+def order_trial(variant: str, *, seed: int, max_sequences: Optional[int] = None,
+                ablation: Optional[str] = None, progress: bool = False) -> Dict[str, Any]:
     """Exp. 6a/6b, temporal order (Table 9): one trial, stop at ST3(0.1), test 2560."""
     if max_sequences is None:
         max_sequences = 5_000_000

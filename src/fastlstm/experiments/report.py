@@ -1,7 +1,7 @@
 """Summaries of the per-trial JSON: a markdown table beside the paper's, and plots.
 
 ``write_report(out_dir, md_path, plot_dir)`` reads every trial record under ``out_dir``
-and (re)writes ``docs/reproduction.md`` with the figures of each row and ablation, the
+and (re)writes the markdown report ``md_path`` with the figures of each row and ablation, the
 machine, the commands run and their wall times; learning curves go to ``plot_dir`` as
 PNG when matplotlib (optional extra ``plot``) is installed.
 """
@@ -13,18 +13,19 @@ import platform
 import statistics
 import time
 from collections import defaultdict
-from typing import Dict, List, Optional
+from typing import Any, Callable, DefaultDict, Dict, List, Optional
 
 import numpy as np
 
 from .protocols import ABLATIONS
-from .rows import ROWS
+from .rows import ROWS, Row
 from .runner import load_results
 
 __all__ = ["summarise", "write_report", "machine_info", "reproduced"]
 
 
 def machine_info() -> Dict[str, str]:
+    """CPU model, core count, system, Python and numpy versions of this machine."""
     cpu = platform.processor() or "unknown"
     try:
         with open("/proc/cpuinfo") as f:
@@ -38,17 +39,17 @@ def machine_info() -> Dict[str, str]:
             "python": platform.python_version(), "numpy": np.__version__}
 
 
-def summarise(recs: List[dict]) -> dict:
+def summarise(recs: List[Dict[str, Any]]) -> Dict[str, Any]:
     """Figures of one row (one ablation) from its trial records."""
     n = len(recs)
     ok = [r for r in recs if r.get("success")]
     seqs = [r["sequences"] for r in ok]
-    s = {"trials": n, "successes": len(ok), "success_rate": 100.0 * len(ok) / n if n else None,
+    s: Dict[str, Any] = {"trials": n, "successes": len(ok), "success_rate": 100.0 * len(ok) / n if n else None,
          "mean": statistics.mean(seqs) if seqs else None,
          "median": statistics.median(seqs) if seqs else None,
          "min": min(seqs) if seqs else None, "max": max(seqs) if seqs else None,
          "wall": sum(r.get("wall_time", 0.0) for r in recs),
-         "caps": sorted({r.get("max_sequences") for r in recs}),
+         "caps": sorted({r.get("max_sequences") or 0 for r in recs}),
          "diverged": sum(r.get("stop_reason") == "diverged" for r in recs),
          "sequences_total": sum(r.get("sequences_at_stop", r["sequences"]) for r in recs)}
     tests = [r["test"] for r in ok if isinstance(r.get("test"), dict)]
@@ -74,7 +75,7 @@ def summarise(recs: List[dict]) -> dict:
     return s
 
 
-def reproduced(row, s) -> Optional[bool]:
+def reproduced(row: Row, s: Dict[str, Any]) -> Optional[bool]:
     """The project's criterion: success rate >= paper's - 10 points (paper's rate taken as 100
     where the paper prints none) and mean sequences within a factor 2 of the paper's."""
     if not s["trials"]:
@@ -85,11 +86,11 @@ def reproduced(row, s) -> Optional[bool]:
         return False
     if s["mean"] is None:
         return False
-    ratio = s["mean"] / row.paper["sequences"]
+    ratio: float = float(s["mean"]) / float(row.paper["sequences"])
     return 0.5 <= ratio <= 2.0
 
 
-def _fmt(v, digits=0):
+def _fmt(v: Optional[float], digits: int = 0) -> str:
     if v is None:
         return "-"
     if isinstance(v, float) and digits:
@@ -97,7 +98,7 @@ def _fmt(v, digits=0):
     return f"{v:,.0f}"
 
 
-def _test_cell(row, s):
+def _test_cell(row: Row, s: Dict[str, Any]) -> str:
     if row.experiment == "reber":
         return (f"T/P step right on {100 * s.get('tp_correct', 0):.0f}% of test strings "
                 f"(final nets)")
@@ -108,7 +109,7 @@ def _test_cell(row, s):
     return _test_cell_inner(row, s)
 
 
-def _test_cell_inner(row, s):
+def _test_cell_inner(row: Row, s: Dict[str, Any]) -> str:
     p = row.paper
     if row.experiment in ("3a", "3b", "3c"):
         return f"{s['test_fraction_wrong']:.5f} (paper {p['fraction_wrong']})"
@@ -118,11 +119,12 @@ def _test_cell_inner(row, s):
     return f"{s['test_wrong']:.1f} wrong (paper {p['wrong']})"
 
 
-def _plot(row_id, groups, plot_dir) -> Optional[str]:
+def _plot(row_id: str, groups: Dict[Optional[str], List[Dict[str, Any]]],
+          plot_dir: str) -> Optional[str]:
     try:
-        import matplotlib
+        import matplotlib  # type: ignore[import-not-found, unused-ignore]
         matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+        import matplotlib.pyplot as plt  # type: ignore[import-not-found, unused-ignore]
     except ImportError:
         return None
     fig, (ax, ax2) = plt.subplots(1, 2, figsize=(9, 3.3))
@@ -154,9 +156,9 @@ def _plot(row_id, groups, plot_dir) -> Optional[str]:
     return path
 
 
-def _commands(out_dir) -> List[dict]:
+def _commands(out_dir: str) -> List[Dict[str, Any]]:
     path = os.path.join(out_dir, "commands.jsonl")
-    out: Dict[str, dict] = {}
+    out: Dict[str, Dict[str, Any]] = {}
     try:
         with open(path) as f:
             for line in f:
@@ -170,11 +172,14 @@ def _commands(out_dir) -> List[dict]:
     return list(out.values())
 
 
-def write_report(out_dir="results", md_path="docs/reproduction.md",
-                 plot_dir="docs/reproduction", notes_path=None, log=print) -> str:
-    """Regenerate the markdown report (and plots) from the JSON under ``out_dir``."""
+def write_report(out_dir: str, md_path: str, plot_dir: str,
+                 notes_path: Optional[str] = None,
+                 log: Callable[[str], Any] = print) -> str:
+    """Regenerate the markdown report ``md_path`` and its plots (in ``plot_dir``) from
+    the trial JSON under ``out_dir``; return the markdown."""
     recs = load_results(out_dir)
-    by_row = defaultdict(lambda: defaultdict(list))
+    by_row: DefaultDict[str, DefaultDict[Optional[str], List[Dict[str, Any]]]] = \
+        defaultdict(lambda: defaultdict(list))
     for r in recs:
         if r.get("row") in ROWS:
             by_row[r["row"]][r.get("ablation")].append(r)
@@ -182,18 +187,23 @@ def write_report(out_dir="results", md_path="docs/reproduction.md",
     plots_ok = True
     lines = ["# Reproduction of Hochreiter & Schmidhuber (1997), section 5, with fastlstm",
              "",
-             "Generated by `python -m fastlstm reproduce --report-only` from the per-trial "
-             f"JSON in `{out_dir}/` on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}."
+             f"Generated by `python -m fastlstm reproduce --report-only --out {out_dir}` from "
+             f"the per-trial JSON in `{out_dir}/` on "
+             f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}."
              " Regenerate at any time; rows without results are marked 'not run'.", ""]
     lines += ["## How to run", "", "```",
               "pip install -e '.[plot]'                 # matplotlib for the plots",
               "python -m fastlstm reproduce --list      # rows, trial counts, caps",
-              "python -m fastlstm reproduce all --jobs 1                  # everything",
-              "python -m fastlstm reproduce adding 6a --trials 10        # some rows",
-              "python -m fastlstm reproduce reber-3x2-lr0.5 --ablation full-gradient",
-              "python -m fastlstm reproduce all --scheduler tcp://host:8786   # Dask",
-              "python -m fastlstm reproduce --report-only   # rewrite this file from JSON",
+              "python -m fastlstm reproduce all --jobs 1 --out runs       # everything",
+              "python -m fastlstm reproduce adding 6a --trials 10 --out runs   # some rows",
+              "python -m fastlstm reproduce reber-3x2-lr0.5 --ablation full-gradient "
+              "--out runs",
+              "python -m fastlstm reproduce all --scheduler tcp://host:8786 --out runs  # Dask",
+              "python -m fastlstm reproduce --report-only --out runs   # report from the JSON",
               "```", "",
+              "Everything is written under `--out`: the trial JSON, `commands.jsonl`, "
+              "`reproduction.md` and the plots in `reproduction/` (`--report` and `--plots` "
+              "name other places).", "",
               "Trials are resumable (one JSON per trial under `--out`; an existing trial "
               "is skipped unless `--no-resume`); the seed of trial i of a row is derived "
               "from `--seed`, the row id and i, and is shared by the ablations.", ""]
@@ -229,7 +239,7 @@ def write_report(out_dir="results", md_path="docs/reproduction.md",
                  if abl is None else f"## Ablation: {abl}")
         lines += [title, "", header, sep]
         for rid, row in ROWS.items():
-            rs = by_row.get(rid, {}).get(abl)
+            rs = by_row[rid].get(abl) if rid in by_row else None
             if not rs:
                 if abl is None:
                     lines.append(f"| {row.table} | {rid} ({row.label}) | {row.weights} | "
@@ -237,7 +247,7 @@ def write_report(out_dir="results", md_path="docs/reproduction.md",
                                  " | | | | | |")
                 continue
             s = summarise(rs)
-            weights = sorted({r.get("n_weights") for r in rs})
+            weights = sorted({int(r.get("n_weights") or 0) for r in rs})
             wtxt = str(weights[0]) if len(weights) == 1 else str(weights)
             if weights != [row.weights]:
                 wtxt += f" (paper {row.weights})"

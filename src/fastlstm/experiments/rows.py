@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, Iterable, List, Optional
 
 from . import protocols as P
 
@@ -52,7 +52,7 @@ class Row:
     table: str
     label: str
     params: Dict[str, Any]
-    func: Callable[..., dict]
+    func: Callable[..., Dict[str, Any]]
     weights: int
     trials: int
     paper: Dict[str, Any]
@@ -62,10 +62,10 @@ class Row:
     notes: List[str] = field(default_factory=list)
 
 
-def _rows():
-    rows = []
+def _rows() -> List[Row]:
+    rows: List[Row] = []
 
-    def add(**kw):
+    def add(**kw: Any) -> None:
         rows.append(Row(**kw))
 
     # Table 1: embedded Reber grammar (30 trials: 3 set pairs x 10 initialisations)
@@ -159,7 +159,7 @@ ALIASES = {"exp1": "reber", "1": "reber", "4": "adding", "exp4": "adding",
            "exp3c": "3c", "exp6a": "6a", "exp6b": "6b"}
 
 
-def resolve(names) -> List[str]:
+def resolve(names: Iterable[str]) -> List[str]:
     """Row ids for experiment names, row ids or ``all`` (cheapest rows first for all).
 
     Raises
@@ -185,7 +185,8 @@ def resolve(names) -> List[str]:
     return out
 
 
-def trial_function(row: Row, max_sequences: Optional[int] = None) -> Callable[..., dict]:
+def trial_function(row: Row, max_sequences: Optional[int] = None
+                   ) -> Callable[..., Dict[str, Any]]:
     """``row.func`` with the row's parameters and cap bound (seed etc. still free)."""
     return partial(row.func, **row.params,
                    max_sequences=max_sequences if max_sequences else row.cap)

@@ -13,17 +13,19 @@ import concurrent.futures as cf
 import json
 import os
 import platform
+import signal
 import socket
 import tempfile
 import time
 import zlib
-from typing import Iterable, List, Optional
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
 import numpy as np
 
 from .rows import ROWS, trial_function
 
-__all__ = ["trial_seed", "run_trial", "trial_path", "run", "load_results", "make_executor"]
+__all__ = ["trial_seed", "run_trial", "trial_path", "run", "load_results", "make_executor",
+           "stop_executor"]
 
 
 def trial_seed(seed: int, row_id: str, trial: int) -> int:
@@ -37,7 +39,7 @@ def trial_seed(seed: int, row_id: str, trial: int) -> int:
 
 
 def run_trial(row_id: str, trial: int, seed: int = 0, max_sequences: Optional[int] = None,
-              ablation: Optional[str] = None, progress: bool = False) -> dict:
+              ablation: Optional[str] = None, progress: bool = False) -> Dict[str, Any]:
     """Run trial number ``trial`` of row ``row_id``; return its JSON-ready record."""
     row = ROWS[row_id]
     f = trial_function(row, max_sequences)
@@ -55,10 +57,11 @@ def run_trial(row_id: str, trial: int, seed: int = 0, max_sequences: Optional[in
            "started": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t0)),
            "host": socket.gethostname(), "python": platform.python_version(),
            "numpy": np.__version__, "fastlstm": _code_version()}
-    return _jsonable(rec)
+    out: Dict[str, Any] = _jsonable(rec)
+    return out
 
 
-def _code_version() -> dict:
+def _code_version() -> Dict[str, Any]:
     """fastlstm version and, where known, the git commit of the code that ran."""
     import subprocess
 
@@ -79,7 +82,7 @@ def _code_version() -> dict:
     return {"version": fastlstm.__version__, "commit": commit}
 
 
-def _jsonable(obj):
+def _jsonable(obj: Any) -> Any:
     if isinstance(obj, dict):
         return {str(k): _jsonable(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
@@ -109,7 +112,7 @@ def _done(path: str, cap: int, seed: int) -> bool:
         rec.get("max_sequences", 0) >= cap
 
 
-def _write(path: str, rec: dict) -> None:
+def _write(path: str, rec: Dict[str, Any]) -> None:
     os.makedirs(os.path.dirname(path), exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".trial-", suffix=".tmp", dir=os.path.dirname(path))
     with os.fdopen(fd, "w") as f:
@@ -117,7 +120,8 @@ def _write(path: str, rec: dict) -> None:
     os.replace(tmp, path)
 
 
-def make_executor(jobs: Optional[int] = None, scheduler: Optional[str] = None):
+def make_executor(jobs: Optional[int] = None, scheduler: Optional[str] = None
+                  ) -> Tuple[Any, Callable[[], None]]:
     """A process pool (``jobs`` workers, default one per core) or a Dask executor.
 
     Returns ``(executor, close)``; ``close()`` shuts it down.  ``jobs=1`` without a
@@ -125,27 +129,51 @@ def make_executor(jobs: Optional[int] = None, scheduler: Optional[str] = None):
     """
     if scheduler:
         try:
-            from distributed import Client
+            from distributed import Client  # type: ignore[import-not-found, unused-ignore]
         except ImportError:
             raise RuntimeError("--scheduler needs the optional extra 'dask': "
                                "pip install 'fastlstm[dask]'") from None
         client = Client(scheduler)
         ex = client.get_executor(pure=False)
 
-        def close():
+        def close() -> None:
             client.close()
         return ex, close
     jobs = jobs or os.cpu_count() or 1
     if jobs == 1:
         return None, lambda: None
-    ex = cf.ProcessPoolExecutor(max_workers=jobs)
+    ex = cf.ProcessPoolExecutor(max_workers=jobs, initializer=_ignore_sigint)
     return ex, lambda: ex.shutdown(wait=True, cancel_futures=True)
+
+
+def _ignore_sigint() -> None:
+    """Initializer of the pool's workers: Ctrl-C (sent to the whole process group) is
+    the submitting process's to handle (see :func:`stop_executor`); a worker would print
+    a traceback."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def stop_executor(executor: Any) -> None:
+    """Stop the trials running in a process pool of :func:`make_executor` at once (after
+    Ctrl-C: its workers ignore SIGINT, and ``shutdown`` would wait for their trials).
+    Other executors (None, Dask) are left to their ``close``."""
+    if not isinstance(executor, cf.ProcessPoolExecutor):
+        return
+    terminate = getattr(executor, "terminate_workers", None)     # Python >= 3.14
+    if terminate is not None:
+        terminate()
+        return
+    # before shutdown(), which forgets the processes
+    procs = list((getattr(executor, "_processes", None) or {}).values())
+    executor.shutdown(wait=False, cancel_futures=True)
+    for proc in procs:
+        proc.terminate()
 
 
 def run(row_ids: Iterable[str], trials: Optional[int] = None, *, seed: int = 0,
         out_dir: str = "results", max_sequences: Optional[int] = None,
-        ablation: Optional[str] = None, executor=None, progress: bool = False,
-        resume: bool = True, log=print) -> List[dict]:
+        ablation: Optional[str] = None, executor: Any = None, progress: bool = False,
+        resume: bool = True, log: Callable[[str], Any] = print) -> List[Dict[str, Any]]:
     """Run the trials of the given rows; write and return their records.
 
     Parameters
@@ -176,11 +204,11 @@ def run(row_ids: Iterable[str], trials: Optional[int] = None, *, seed: int = 0,
             jobs.append((rid, t, path))
     if skipped:
         log(f"{len(skipped)} trials already done (skipped; delete their JSON to rerun)")
-    records = []
+    records: List[Dict[str, Any]] = []
     if not jobs:
         return records
 
-    def finish(rid, t, path, rec):
+    def finish(rid: str, t: int, path: str, rec: Dict[str, Any]) -> None:
         _write(path, rec)
         records.append(rec)
         seq = rec["sequences"]
@@ -204,9 +232,9 @@ def run(row_ids: Iterable[str], trials: Optional[int] = None, *, seed: int = 0,
     return records
 
 
-def load_results(out_dir: str) -> List[dict]:
+def load_results(out_dir: str) -> List[Dict[str, Any]]:
     """Every trial record under ``out_dir`` (unreadable files are ignored)."""
-    recs = []
+    recs: List[Dict[str, Any]] = []
     if not os.path.isdir(out_dir):
         return recs
     for sub in sorted(os.listdir(out_dir)):

@@ -6,7 +6,7 @@ Every generator is pure numpy and draws all randomness from a caller-supplied
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Dict, Tuple
+from typing import Any, Dict, List, Tuple
 
 import numpy as np
 
@@ -56,7 +56,7 @@ class Example:
     @property
     def T(self) -> int:
         """Number of time steps."""
-        return self.x.shape[0]
+        return int(self.x.shape[0])
 
 
 def _check_rng(rng: Any) -> np.random.Generator:
@@ -75,7 +75,7 @@ def _one_hot(indices: np.ndarray, n: int) -> np.ndarray:
     return out
 
 
-def _final_target_example(x: np.ndarray, target: np.ndarray, info: dict) -> Example:
+def _final_target_example(x: np.ndarray, target: np.ndarray, info: Dict[str, Any]) -> Example:
     """Build an Example whose only target is `target` (shape (n_out,)) at the last step."""
     T = x.shape[0]
     y = np.zeros((T, target.shape[0]), dtype=np.float64)
@@ -128,7 +128,7 @@ class Task:
         """
         raise NotImplementedError
 
-    def samples(self, rng: np.random.Generator, n: int) -> list:
+    def samples(self, rng: np.random.Generator, n: int) -> List[Example]:
         """Draw `n` examples in order with `sample`."""
         return [self.sample(rng) for _ in range(n)]
 
@@ -168,15 +168,16 @@ class Task:
 
     def _check_output(self, y_hat: Any, ex: Example) -> np.ndarray:
         """Return `y_hat` as a float64 array after checking it has the shape of ``ex.y``."""
-        y_hat = np.asarray(y_hat, dtype=np.float64)
-        if y_hat.shape != ex.y.shape:
-            raise ValueError(f"y_hat has shape {y_hat.shape}, expected {ex.y.shape} (T, n_out)")
-        return y_hat
+        out: np.ndarray = np.asarray(y_hat, dtype=np.float64)
+        if out.shape != ex.y.shape:
+            raise ValueError(f"y_hat has shape {out.shape}, expected {ex.y.shape} (T, n_out)")
+        return out
 
     def _final_error(self, y_hat: Any, ex: Example) -> np.ndarray:
         """Absolute errors of all outputs at the last step, shape (n_out,)."""
-        y_hat = self._check_output(y_hat, ex)
-        return np.abs(y_hat[-1] - ex.y[-1])
+        out = self._check_output(y_hat, ex)
+        err: np.ndarray = np.abs(out[-1] - ex.y[-1])
+        return err
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.params.items())

@@ -11,7 +11,7 @@ Symbols are one-hot coded in the order ``B T P S X V E``.
 """
 from __future__ import annotations
 
-from typing import Dict, FrozenSet, Iterable, List, Optional, Tuple
+from typing import Dict, FrozenSet, Iterable, List, Optional, Set, Tuple
 
 import numpy as np
 
@@ -216,7 +216,7 @@ def make_reber_sets(rng: np.random.Generator, n_train: int = 256, n_test: int = 
     rng = _check_rng(rng)
     n_train = _check_int("n_train", n_train, 0)
     n_test = _check_int("n_test", n_test, 0)
-    seen = set()
+    seen: Set[str] = set()
     sets: List[List[str]] = [[], []]
     draws = 0
     for out, n in zip(sets, (n_train, n_test)):
