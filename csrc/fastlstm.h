@@ -235,6 +235,26 @@ int lstm97_train_batch_f32(const lstm97_dims *d, float *params, const float *mas
                            int64_t N, int64_t T, double alpha, int schedule, int n_threads,
                            float *y, float *state, float *work, float *dW);
 
+/* ---- interrupts: stopping a long call from outside ------------------------------------
+ * lstm97_set_poll(fn, ctx) installs a process-wide poll: every kernel that runs over a
+ * sequence (lstm97_forward, _train, _run, _gradient, _train_batch) calls fn(ctx) from the
+ * thread that called it after about every LSTM97_POLL_UNITS units of work (one unit: one
+ * parameter or state element touched in one step; 2^23 units are 1-10 ms on a current
+ * core), never from a worker thread of lstm97_train_batch.  A nonzero answer stops the
+ * call at that point: it returns LSTM97_ERR_INTERRUPTED, with the outputs, the state, the
+ * traces and (when learning) the parameters as they were when it stopped; a caller that
+ * needs the call to be all-or-nothing keeps copies (as for LSTM97_ERR_NONFINITE).
+ * lstm97_train_batch's worker threads stop at their next step.  fn may be called
+ * concurrently from threads running kernels at once.  No poll is installed by default
+ * (fn NULL: the kernels never call out, as in earlier versions); lstm97_set_poll(NULL,
+ * NULL) removes it.  Calls of one step (lstm97_step, lstm97_apply, lstm97_reset) never
+ * poll.  The Python package installs a poll that checks for Ctrl-C (SIGINT). */
+#define LSTM97_ERR_INTERRUPTED -10  /* stopped by the poll of lstm97_set_poll */
+#define LSTM97_POLL_UNITS ((int64_t)1 << 23)
+
+typedef int (*lstm97_poll_fn)(void *ctx);
+void lstm97_set_poll(lstm97_poll_fn fn, void *ctx);
+
 #ifdef __cplusplus
 }
 #endif

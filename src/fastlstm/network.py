@@ -65,6 +65,17 @@ class LSTM(NetBase):
 
     backend = "c"
 
+    def __init__(self, n_in, n_out, n_blocks, block_size=1, *, output_gate=True,
+                 recurrent=True, input_to_output=False, bias=True, g="g2", h="h1",
+                 out="logistic", init_range=0.1, in_gate_bias=None, out_gate_bias=None,
+                 dtype="float64", seed=None):
+        # spelled out so that a missing argument is reported for LSTM, not NetBase
+        super().__init__(n_in, n_out, n_blocks, block_size, output_gate=output_gate,
+                         recurrent=recurrent, input_to_output=input_to_output, bias=bias,
+                         g=g, h=h, out=out, init_range=init_range,
+                         in_gate_bias=in_gate_bias, out_gate_bias=out_gate_bias,
+                         dtype=dtype, seed=seed)
+
     def _init_backend(self):
         c = self.config
         self._dims = (self.I, self.K, self.B, self.S, int(c["output_gate"]),
@@ -76,7 +87,10 @@ class LSTM(NetBase):
         self._typenum = np.dtype(self.dtype).num
         self._batch_scratch = None
         self._fast = (self._dims, self._theta, self._mask, self._state, self._work, self._dW,
-                      self._backup, self._lock.acquire, self._lock.release)
+                      self._backup, self._lock.acquire, self._lock.release, self._busy)
+
+    def _lock_changed(self):
+        self._fast = self._fast[:7] + (self._lock.acquire, self._lock.release) + self._fast[9:]
 
     _all_finite = staticmethod(_core.all_finite)
     _targets_finite = staticmethod(_core.targets_finite)
