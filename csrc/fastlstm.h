@@ -203,8 +203,9 @@ int lstm97_get_isa(void);
  *   (each owns whole blocks of 4 sequences, so at most ceil(N / 4) are used); the sums
  *   run over fixed blocks, so the result is bitwise the same for every n_threads.
  *   The threads started by a call stay for the next (they block every signal): after
- *   a call each spins for about 0.2 ms on its core, then sleeps.  One call at a time
- *   uses them; a call made meanwhile from another thread starts threads of its own. */
+ *   a call each spins for about 0.2 ms on its core, then sleeps; a call wakes only the
+ *   ones it uses.  One call at a time uses them; a call made meanwhile from another
+ *   thread starts threads of its own. */
 int lstm97_train_batch_f64(const lstm97_dims *d, double *params, const double *masks,
                            const double *x, const double *t, const uint8_t *tmask,
                            int64_t N, int64_t T, double alpha, int schedule, int n_threads,

@@ -1353,7 +1353,11 @@ static void *FN(batch_worker)(void *arg)
     for (int64_t b = job->tid; b < n_blocks; b += nt)
         mine_n += (b + 1) * LSTM97_BATCH_BLOCK <= N ? LSTM97_BATCH_BLOCK
                                                     : N - b * LSTM97_BATCH_BLOCK;
-    const int64_t units = mine_n * (P + L->state_len);
+    /* a step also waits for the other threads (longer on a busy machine): it counts at
+       least 1/1024 of the interval, so thread 0 polls at least every 1024 steps */
+    int64_t units = mine_n * (P + L->state_len);
+    if (units < LSTM97_POLL_UNITS / 1024)
+        units = LSTM97_POLL_UNITS / 1024;
     for (int64_t s = 0; s < T; s++) {
         if (job->tid == 0 && lstm97_poller_tick(&poll, units)) {
             __atomic_store_n(job->stop, 1, __ATOMIC_RELEASE);

@@ -32,7 +32,8 @@ H_CHOICES = ("h1", "id", "tanh", "g2", "g1")
 OUT_CHOICES = ("logistic", "linear")
 SCHEDULES = ("step", "sequence")
 DTYPES = {"float64": np.float64, "float32": np.float32}
-#: largest net accepted: parameters plus state (elements); about 2 GB in float64
+#: largest net accepted: parameters plus state (elements); building the largest float64
+#: net peaks at about 6 GB (docs/reliability.md, "Memory of the largest net")
 MAX_ELEMENTS = 1 << 28
 MAX_DIM = 1 << 24
 # step modes, the same integers as csrc/fastlstm.h
@@ -545,7 +546,8 @@ class NetBase:
         The state and traces are reset at the start of the sequence.  The call is
         transactional: if an activation, state or weight becomes NaN or infinite the
         parameters are restored to their values before the call and
-        FloatingPointError is raised.
+        FloatingPointError is raised; Ctrl-C stops the call within milliseconds, with
+        the same restore, and raises KeyboardInterrupt.
 
         Parameters
         ----------
@@ -845,10 +847,19 @@ def _expected(config):
     lay = layout(*dims, config.get("output_gate", True) is not False)
     if lay["n_params"] + lay["state_len"] > MAX_ELEMENTS:
         raise ValueError("the net in the file is too large")
-    dt = config.get("dtype", "float64")
-    if dt not in DTYPES:
-        raise ValueError(f"dtype: must be 'float64' or 'float32', got {dt!r}")
-    return lay["n_params"], np.dtype(DTYPES[dt])
+    try:
+        dt = _check_dtype(config.get("dtype", "float64"))    # as the constructor reads it
+    except (TypeError, ValueError):
+        return None
+    return lay["n_params"], dt
+
+
+def _build_check(config):
+    """Raise the error that explains why ``config`` has no valid sizes or dtype."""
+    for k in ("n_in", "n_out", "n_blocks", "block_size"):
+        _check_int(config.get(k), k)
+    _check_dtype(config.get("dtype", "float64"))
+    raise ValueError(f"bad sizes in config {config}")
 
 
 def _check_parts(meta, theta, mask):
@@ -905,9 +916,10 @@ def _read_members(fh):
         if dt != np.uint8 or len(shp) != 1 or shp[0] > _META_MAX:
             raise ValueError("bad meta record")
         meta = read("meta.npy", shp, np.dtype(np.uint8)).tobytes().decode("utf-8")
-        exp = _expected(_parse_meta(meta))
-        if exp is None:                  # the constructor explains the sizes
-            raise ValueError(f"bad sizes in config {_parse_meta(meta)}")
+        config = _parse_meta(meta)
+        exp = _expected(config)
+        if exp is None:                  # the constructor explains what is wrong
+            _build_check(config)
         n, dt = exp
         return meta, read("params.npy", (n,), dt), read("masks.npy", (n,), dt)
 

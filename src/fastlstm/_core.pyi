@@ -1,5 +1,5 @@
 """Type stub of the compiled boundary fastlstm._core (see _core.pyx, csrc/fastlstm.h)."""
-from typing import Optional
+from typing import Any, BinaryIO, Callable, Optional
 
 import numpy as np
 
@@ -41,3 +41,19 @@ def tape_len(dims: Dims, T: int) -> int: ...
 def gradient(dims: Dims, params: np.ndarray, masks: Optional[np.ndarray], x: np.ndarray,
              t: np.ndarray, tmask: Optional[np.ndarray], truncated: bool, y: np.ndarray,
              grad: np.ndarray, tape: np.ndarray) -> float: ...
+
+# interrupts, transactions and files (see the "interrupts" section of csrc/fastlstm.h)
+POLL_UNITS: int
+
+def set_poll(on: bool) -> None: ...
+def first_masked(params: np.ndarray, masks: np.ndarray) -> int: ...
+def write_file(path: str, tmp: str, mode: int,
+               writer: Callable[[BinaryIO], object]) -> None: ...
+
+class Transaction:
+    def __init__(self, lock: Any, pairs: tuple[tuple[np.ndarray, np.ndarray], ...],
+                 params: Optional[np.ndarray] = ..., masks: Optional[np.ndarray] = ...,
+                 on_masked: Optional[Callable[[int], object]] = ...,
+                 busy: Optional[np.ndarray] = ...) -> None: ...
+    def __enter__(self) -> "Transaction": ...
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> bool: ...

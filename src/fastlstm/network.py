@@ -46,10 +46,12 @@ class LSTM(NetBase):
 
     Attributes
     ----------
-    params : dict of ndarray
+    params : read-only mapping of ndarray
         "W_in", "W_out" (if output gates), "W_c", "W_k": writable views into the one
-        contiguous parameter block, shapes (B, nz), (B, nz), (C, nz), (K, 1+I+C).
-    masks : dict of ndarray
+        contiguous parameter block, shapes (B, nz), (B, nz), (C, nz), (K, 1+I+C).  Write
+        with ``net.params["W_c"][...] = w``; weights under a 0 mask must stay 0 (a call
+        that finds one nonzero raises ValueError).
+    masks : read-only mapping of ndarray
         Read-only 0/1 arrays of the same shapes (change them with :meth:`set_mask`).
     n_weights : int
         Number of unmasked weights.
