@@ -42,12 +42,25 @@ class Boom(Exception):
     """Raised by the signal handler of the interrupt storms."""
 
 
+pytestmark = pytest.mark.filterwarnings(
+    "ignore::pytest.PytestUnraisableExceptionWarning")
+
+
 def storm(fn, n, first=1e-4, interval=2e-4):
     """Call ``fn()`` n times while a SIGALRM handler raises Boom every ``interval`` s at
     any bytecode of ``fn`` and below (never in this function's own frame, so the storm
     itself cannot be broken); returns how many calls were interrupted."""
     def handler(signum, frame):
-        if frame is not None and frame.f_code is not storm.__code__:
+        # raise only in fn and below, never in a finalizer or weakref callback (Python
+        # reports an exception there as unraisable instead of raising it)
+        if frame is None or frame.f_code is storm.__code__:
+            return
+        f = frame
+        while f is not None and f.f_code is not storm.__code__:
+            if f.f_code.co_name in ("__del__", "_remove") or "unraisable" in f.f_code.co_filename:
+                return
+            f = f.f_back
+        if f is not None:
             raise Boom
 
     old = signal.signal(signal.SIGALRM, handler)
