@@ -224,8 +224,9 @@ int lstm97_get_isa(void);
  *   (each owns whole blocks of 4 sequences, so at most ceil(N / 4) are used); the sums
  *   run over fixed blocks, so the result is bitwise the same for every n_threads.
  *   The threads started by a call stay for the next (they block every signal): after
- *   a call each spins for about 0.2 ms on its core, then sleeps.  One call at a time
- *   uses them; a call made meanwhile from another thread starts threads of its own. */
+ *   a call each spins for about 0.2 ms on its core, then sleeps; a call wakes only the
+ *   ones it uses.  One call at a time uses them; a call made meanwhile from another
+ *   thread starts threads of its own. */
 int lstm97_train_batch_f64(const lstm97_dims *d, double *params, const double *masks,
                            const double *x, const double *t, const uint8_t *tmask,
                            int64_t N, int64_t T, double alpha, int schedule, int n_threads,
@@ -369,6 +370,28 @@ int lstm97_set_gate_bias_f64(const lstm97_dims *d, const double *masks,
 int lstm97_set_gate_bias_f32(const lstm97_dims *d, const float *masks,
                              const double *in_gate_bias, const double *out_gate_bias,
                              float *params);
+
+/* ---- interrupts: stopping a long call from outside ------------------------------------
+ * lstm97_set_poll(fn, ctx) installs a process-wide poll: every kernel that runs over a
+ * sequence (lstm97_forward, _train, _run, _gradient, _train_batch, _forward_batch) calls
+ * fn(ctx) from the thread that called it after about every LSTM97_POLL_UNITS units of
+ * work (one unit: one parameter or state element touched in one step; 2^23 units are
+ * 1-10 ms on a current core), never from a worker thread of lstm97_train_batch or
+ * lstm97_forward_batch.  A nonzero answer stops the
+ * call at that point: it returns LSTM97_ERR_INTERRUPTED, with the outputs, the state, the
+ * traces and (when learning) the parameters as they were when it stopped; a caller that
+ * needs the call to be all-or-nothing keeps copies (as for LSTM97_ERR_NONFINITE).
+ * The worker threads of lstm97_train_batch stop at their next step, those of
+ * lstm97_forward_batch at their next piece of about LSTM97_POLL_UNITS.  fn may be called
+ * concurrently from threads running kernels at once.  No poll is installed by default
+ * (fn NULL: the kernels never call out, as in earlier versions); lstm97_set_poll(NULL,
+ * NULL) removes it.  Calls of one step (lstm97_step, lstm97_apply, lstm97_reset) never
+ * poll.  The Python package installs a poll that checks for Ctrl-C (SIGINT). */
+#define LSTM97_ERR_INTERRUPTED -10  /* stopped by the poll of lstm97_set_poll */
+#define LSTM97_POLL_UNITS ((int64_t)1 << 23)
+
+typedef int (*lstm97_poll_fn)(void *ctx);
+void lstm97_set_poll(lstm97_poll_fn fn, void *ctx);
 
 #ifdef __cplusplus
 }

@@ -47,6 +47,42 @@ void lstm97_sig_f64(ptrdiff_t n, const double *x, double *out, int lanes)
         lstm97_sig_array_lanes(n, x, out, lanes);
 }
 
+/* ---- the poll of lstm97_set_poll (see fastlstm.h) ------------------------------------- */
+static lstm97_poll_fn lstm97_poll_fn_ = NULL;   /* atomic */
+static void *lstm97_poll_ctx_ = NULL;            /* atomic */
+
+void lstm97_set_poll(lstm97_poll_fn fn, void *ctx)
+{
+    __atomic_store_n(&lstm97_poll_ctx_, ctx, __ATOMIC_RELAXED);
+    __atomic_store_n(&lstm97_poll_fn_, fn, __ATOMIC_RELEASE);
+}
+
+/* A kernel's count of work since it last called the poll. */
+typedef struct lstm97_poller {
+    lstm97_poll_fn fn;
+    void *ctx;
+    int64_t units;
+} lstm97_poller;
+
+static inline lstm97_poller lstm97_poller_start(void)
+{
+    lstm97_poller p;
+    p.fn = __atomic_load_n(&lstm97_poll_fn_, __ATOMIC_ACQUIRE);
+    p.ctx = __atomic_load_n(&lstm97_poll_ctx_, __ATOMIC_RELAXED);
+    p.units = 0;
+    return p;
+}
+
+/* Count `units` of work; 1 if the poll, called every LSTM97_POLL_UNITS, says stop. */
+static inline int lstm97_poller_tick(lstm97_poller *p, int64_t units)
+{
+    p->units += units;
+    if (p->units < LSTM97_POLL_UNITS)
+        return 0;
+    p->units = 0;
+    return p->fn != NULL && p->fn(p->ctx) != 0;
+}
+
 /* Largest size accepted for any one dimension; keeps every product below 2^62. */
 #define LSTM97_MAX_DIM ((int64_t)1 << 24)
 
@@ -159,45 +195,52 @@ static void lstm97_barrier_abort(lstm97_barrier *b)
  * made while another holds them (another net in another thread) starts its own threads
  * as before.  A fork()ed child starts with none.
  *
- * A job is announced by one atomic word, cmd = generation << 8 | n: worker k (1..) runs
- * job k when k < n and acknowledges it in `done`; the caller runs job 0 and returns only
- * after every active worker acknowledged, so fn and jobs never change under a worker. */
+ * Each worker k (1..) has its own job word cmd[k] and condition variable: a call of n
+ * jobs writes a new generation into cmd[1..n-1] and wakes those n - 1 workers only (the
+ * others, kept from an earlier call with more threads, stay asleep); worker k runs job k
+ * and acknowledges it in `done`; the caller runs job 0 and returns only after every
+ * worker it used acknowledged, so fn and jobs never change under a worker. */
 #define LSTM97_POOL_SPIN_NS 200000
 
 typedef struct lstm97_pool {
     pthread_mutex_t busy;             /* held by the call that uses the workers */
-    pthread_mutex_t mu;               /* with cv: sleeping workers */
-    pthread_cond_t cv;
+    pthread_mutex_t mu;               /* with cv[k]: sleeping workers */
+    pthread_cond_t cv[LSTM97_MAX_THREADS];
     int n_workers;                    /* started (under busy) */
-    uint64_t cmd;                     /* atomic: generation << 8 | number of jobs */
+    uint64_t gen;                     /* generation of the last call (under busy) */
+    uint64_t cmd[LSTM97_MAX_THREADS]; /* atomic: generation of worker k's next job */
     int done;                         /* atomic: acknowledgements of this generation */
     void *(*fn)(void *);
     char *jobs;
     size_t job_size;
-    uint64_t start_cmd[LSTM97_MAX_THREADS];
     pthread_t tid[LSTM97_MAX_THREADS]; /* the workers 1..n_workers (joined by
                                           lstm97_stop_threads) */
 } lstm97_pool;
 
-/* set in cmd (with a new generation) by lstm97_stop_threads: every worker returns */
-#define LSTM97_POOL_QUIT 128u
+/* or-ed into cmd[k] (with a new generation) by lstm97_stop_threads: worker k returns */
+#define LSTM97_POOL_QUIT ((uint64_t)1 << 63)
 
-static lstm97_pool lstm97_workers = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER,
-                                     PTHREAD_COND_INITIALIZER, 0, 0, 0, NULL, NULL, 0, {0},
-                                     {0}};
-static pthread_once_t lstm97_atfork_once = PTHREAD_ONCE_INIT;
+static lstm97_pool lstm97_workers = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER};
+static pthread_once_t lstm97_pool_once = PTHREAD_ONCE_INIT;
 
 static void lstm97_pool_after_fork(void)
 {
     lstm97_pool *w = &lstm97_workers;
     pthread_mutex_init(&w->busy, NULL);
     pthread_mutex_init(&w->mu, NULL);
-    pthread_cond_init(&w->cv, NULL);
+    for (int k = 0; k < LSTM97_MAX_THREADS; k++) {
+        pthread_cond_init(&w->cv[k], NULL);
+        w->cmd[k] = 0;
+    }
     w->n_workers = 0;
+    w->gen = 0;
 }
 
-static void lstm97_pool_register_atfork(void)
+static void lstm97_pool_init(void)
 {
+    lstm97_pool *w = &lstm97_workers;
+    for (int k = 0; k < LSTM97_MAX_THREADS; k++)
+        pthread_cond_init(&w->cv[k], NULL);
     pthread_atfork(NULL, NULL, lstm97_pool_after_fork);
 }
 
@@ -212,21 +255,21 @@ static void *lstm97_pool_worker(void *arg)
 {
     lstm97_pool *w = &lstm97_workers;
     const int k = (int)(intptr_t)arg;
-    uint64_t seen = w->start_cmd[k];
+    uint64_t seen = 0;                /* a worker starts before the first job is posted */
     for (;;) {
-        uint64_t cmd = __atomic_load_n(&w->cmd, __ATOMIC_ACQUIRE);
+        uint64_t cmd = __atomic_load_n(&w->cmd[k], __ATOMIC_ACQUIRE);
         if (cmd == seen) {
             double t0 = lstm97_now_ns();
             for (long spins = 1; cmd == seen; spins++) {
 #if defined(__x86_64__) || defined(__i386__)
                 __builtin_ia32_pause();
 #endif
-                cmd = __atomic_load_n(&w->cmd, __ATOMIC_ACQUIRE);
+                cmd = __atomic_load_n(&w->cmd[k], __ATOMIC_ACQUIRE);
                 if ((spins & 255) == 0 && cmd == seen &&
                     lstm97_now_ns() - t0 > LSTM97_POOL_SPIN_NS) {
                     pthread_mutex_lock(&w->mu);
-                    while ((cmd = __atomic_load_n(&w->cmd, __ATOMIC_ACQUIRE)) == seen)
-                        pthread_cond_wait(&w->cv, &w->mu);
+                    while ((cmd = __atomic_load_n(&w->cmd[k], __ATOMIC_ACQUIRE)) == seen)
+                        pthread_cond_wait(&w->cv[k], &w->mu);
                     pthread_mutex_unlock(&w->mu);
                 }
             }
@@ -234,10 +277,8 @@ static void *lstm97_pool_worker(void *arg)
         seen = cmd;
         if (cmd & LSTM97_POOL_QUIT)
             return NULL;
-        if (k < (int)(cmd & 127)) {
-            w->fn(w->jobs + (size_t)k * w->job_size);
-            __atomic_add_fetch(&w->done, 1, __ATOMIC_RELEASE);
-        }
+        w->fn(w->jobs + (size_t)k * w->job_size);
+        __atomic_add_fetch(&w->done, 1, __ATOMIC_RELEASE);
     }
     return NULL;
 }
@@ -247,9 +288,9 @@ static void *lstm97_pool_worker(void *arg)
 static int lstm97_pool_run(int n, void *(*fn)(void *), void *jobs, size_t job_size)
 {
     lstm97_pool *w = &lstm97_workers;
+    pthread_once(&lstm97_pool_once, lstm97_pool_init);
     if (pthread_mutex_trylock(&w->busy) != 0)
         return -1;
-    pthread_once(&lstm97_atfork_once, lstm97_pool_register_atfork);
     if (w->n_workers < n - 1) {
         pthread_attr_t attr;
         if (pthread_attr_init(&attr) != 0) {
@@ -264,7 +305,7 @@ static int lstm97_pool_run(int n, void *(*fn)(void *), void *jobs, size_t job_si
         int masked = pthread_sigmask(SIG_SETMASK, &all, &old) == 0;
         while (w->n_workers < n - 1) {
             int k = w->n_workers + 1;
-            w->start_cmd[k] = __atomic_load_n(&w->cmd, __ATOMIC_RELAXED);
+            __atomic_store_n(&w->cmd[k], 0, __ATOMIC_RELAXED);
             if (pthread_create(&w->tid[k], &attr, lstm97_pool_worker,
                                (void *)(intptr_t)k) != 0)
                 break;
@@ -282,10 +323,12 @@ static int lstm97_pool_run(int n, void *(*fn)(void *), void *jobs, size_t job_si
     w->jobs = (char *)jobs;
     w->job_size = job_size;
     __atomic_store_n(&w->done, 0, __ATOMIC_RELAXED);
-    uint64_t gen = (__atomic_load_n(&w->cmd, __ATOMIC_RELAXED) >> 8) + 1;
+    w->gen++;
     pthread_mutex_lock(&w->mu);
-    __atomic_store_n(&w->cmd, gen << 8 | (uint64_t)n, __ATOMIC_RELEASE);
-    pthread_cond_broadcast(&w->cv);
+    for (int k = 1; k < n; k++) {
+        __atomic_store_n(&w->cmd[k], w->gen, __ATOMIC_RELEASE);
+        pthread_cond_signal(&w->cv[k]);
+    }
     pthread_mutex_unlock(&w->mu);
     fn(jobs);
     for (long spins = 0; __atomic_load_n(&w->done, __ATOMIC_ACQUIRE) != n - 1; spins++)
@@ -358,19 +401,22 @@ static int lstm97_run_threads(int n, void *(*fn)(void *), void *jobs, size_t job
 
 /* ---- stopping the kept workers (lstm97_stop_threads) -------------------------------------
  * Waits for a call that uses the workers to finish (the busy lock), tells every worker to
- * return (LSTM97_POOL_QUIT in a new generation, with a broadcast for the sleeping ones)
- * and joins them; the next lstm97_train_batch_* starts new ones. */
+ * return (a new generation with LSTM97_POOL_QUIT in its job word, and a signal for a
+ * sleeping one) and joins them; the next lstm97_train_batch_* starts new ones. */
 int lstm97_stop_threads(void)
 {
     lstm97_pool *w = &lstm97_workers;
+    pthread_once(&lstm97_pool_once, lstm97_pool_init);
     if (pthread_mutex_lock(&w->busy) != 0)
         return LSTM97_ERR_THREADS;
     const int n = w->n_workers;
     if (n > 0) {
-        uint64_t gen = (__atomic_load_n(&w->cmd, __ATOMIC_RELAXED) >> 8) + 1;
+        w->gen++;
         pthread_mutex_lock(&w->mu);
-        __atomic_store_n(&w->cmd, gen << 8 | LSTM97_POOL_QUIT, __ATOMIC_RELEASE);
-        pthread_cond_broadcast(&w->cv);
+        for (int k = 1; k <= n; k++) {
+            __atomic_store_n(&w->cmd[k], w->gen | LSTM97_POOL_QUIT, __ATOMIC_RELEASE);
+            pthread_cond_signal(&w->cv[k]);
+        }
         pthread_mutex_unlock(&w->mu);
         for (int k = 1; k <= n; k++)
             pthread_join(w->tid[k], NULL);

@@ -17,6 +17,8 @@ typedef struct FB_(lstm97_fwd_job) {
     REAL *y, *zs, *scratch;     /* scratch: this thread's state (state_len) and work */
     int status;                 /* first error of the range in sequence order */
     int64_t failed;             /* its sequence, or -1 */
+    int polls;                  /* 1 for the job of the calling thread: it calls the poll */
+    int *stop;                  /* atomic, shared: set when the poll said stop */
 } FB_(lstm97_fwd_job);
 
 static void *FB_(lstm97_fwd_worker)(void *arg)
@@ -31,19 +33,36 @@ static void *FB_(lstm97_fwd_worker)(void *arg)
     memset(state, 0, (size_t)job->L->state_len * sizeof(REAL));
     job->status = LSTM97_OK;
     job->failed = -1;
+    /* each sequence runs in pieces of about LSTM97_POLL_UNITS of work (pieces give the
+       bits of one call): between pieces the calling thread's job calls the poll, and
+       every job stops once the poll said stop */
+    const int64_t units = job->L->n_params + nzs;
+    const int64_t piece = units < LSTM97_POLL_UNITS ? (LSTM97_POLL_UNITS - 1) / units : 1;
+    lstm97_poller poll = lstm97_poller_start();
     for (int64_t n = job->first; n < job->last; n++) {
         const int64_t len = job->lengths ? job->lengths[n] : job->T;
         REAL *y_n = job->y + n * job->T * K, *zs_n = job->zs + n * nzs;
         memcpy(state, zs_n, (size_t)nzs * sizeof(REAL));
-        if (len > 0) {
-            int rc = LSTM97_CAT(lstm97_run, SFX)(d, (REAL *)job->params, NULL,
-                                                 job->x + n * job->T * I, NULL, NULL, len,
-                                                 0.0, LSTM97_FORWARD, y_n, state, work,
-                                                 NULL);
-            if (rc != LSTM97_OK && job->status == LSTM97_OK) {
-                job->status = rc;
-                job->failed = n;
-            }
+        int rc = LSTM97_OK;
+        for (int64_t t0 = 0; t0 < len && rc == LSTM97_OK; t0 += piece) {
+            const int64_t m = len - t0 < piece ? len - t0 : piece;
+            if (__atomic_load_n(job->stop, __ATOMIC_ACQUIRE))
+                rc = LSTM97_ERR_INTERRUPTED;
+            else
+                rc = LSTM97_CAT(lstm97_run, SFX)(d, (REAL *)job->params, NULL,
+                                                 job->x + (n * job->T + t0) * I, NULL, NULL,
+                                                 m, 0.0, LSTM97_FORWARD, y_n + t0 * K,
+                                                 state, work, NULL);
+            if (rc == LSTM97_OK && job->polls && lstm97_poller_tick(&poll, m * units))
+                rc = LSTM97_ERR_INTERRUPTED;
+        }
+        if (rc == LSTM97_ERR_INTERRUPTED) {
+            __atomic_store_n(job->stop, 1, __ATOMIC_RELEASE);
+            return NULL;
+        }
+        if (rc != LSTM97_OK && job->status == LSTM97_OK) {
+            job->status = rc;
+            job->failed = n;
         }
         memset(y_n + len * K, 0, (size_t)((job->T - len) * K) * sizeof(REAL));
         memcpy(zs_n, state, (size_t)nzs * sizeof(REAL));
@@ -73,6 +92,7 @@ int FB_(lstm97_forward_batch)(const lstm97_dims *d, const REAL *params, const RE
         *failed = -1;
     const int used = (int64_t)n_threads < N ? n_threads : (int)N;
     FB_(lstm97_fwd_job) jobs[LSTM97_MAX_THREADS];
+    int stop = 0;
     for (int k = 0; k < used; k++) {
         FB_(lstm97_fwd_job) *j = &jobs[k];
         j->d = d;
@@ -88,10 +108,14 @@ int FB_(lstm97_forward_batch)(const lstm97_dims *d, const REAL *params, const RE
         j->scratch = scratch + (ptrdiff_t)k * (L.state_len + L.work_len);
         j->status = LSTM97_OK;
         j->failed = -1;
+        j->polls = k == 0;
+        j->stop = &stop;
     }
     rc = lstm97_run_threads(used, FB_(lstm97_fwd_worker), jobs, sizeof jobs[0]);
     if (rc != LSTM97_OK)
         return rc;
+    if (__atomic_load_n(&stop, __ATOMIC_ACQUIRE))
+        return LSTM97_ERR_INTERRUPTED;
     for (int k = 0; k < used; k++)
         if (jobs[k].status != LSTM97_OK) {
             if (failed)

@@ -922,6 +922,8 @@ static int FN(run_core)(const lstm97_dims *d, const lstm97_layout *L, REAL *para
                         REAL *state, REAL *work, REAL *dW)
 {
     int status = LSTM97_OK;
+    lstm97_poller poll = lstm97_poller_start();
+    const int64_t units = L->n_params + (mode != LSTM97_FORWARD ? L->state_len : L->nz + L->C);
     if (mode != LSTM97_FORWARD)
         FN(mask_rows)(L, masks, FN(work_view)(d, L, work).full);
     for (int64_t s = 0; s < T; s++) {
@@ -933,6 +935,8 @@ static int FN(run_core)(const lstm97_dims *d, const lstm97_layout *L, REAL *para
             if (mode != LSTM97_FORWARD)
                 return rc;   /* the caller restores its copy of the parameters */
         }
+        if (lstm97_poller_tick(&poll, units))
+            return LSTM97_ERR_INTERRUPTED;
     }
     if (mode == LSTM97_LEARN && !FN(lstm97_all_finite)(L->n_params, params))
         return LSTM97_ERR_NONFINITE;
@@ -1049,6 +1053,7 @@ LSTM97_API int FN(lstm97_gradient)(const lstm97_dims *d, const REAL *params, con
     const ptrdiff_t rec = nz + 2 * B + 3 * C;
     REAL *u = tape + T * rec, *dnk = u + nu, *dyc = dnk + K, *ds = dyc + C, *dnc = ds + C;
     REAL *dni = dnc + C, *dno = dni + B, *dz = dno + B;
+    lstm97_poller poll = lstm97_poller_start();
 
     /* forward, recording every step */
     for (int64_t st = 0; st < T; st++) {
@@ -1094,6 +1099,8 @@ LSTM97_API int FN(lstm97_gradient)(const lstm97_dims *d, const REAL *params, con
         }
         if (!finite)
             return LSTM97_ERR_NONFINITE;
+        if (lstm97_poller_tick(&poll, L.n_params))
+            return LSTM97_ERR_INTERRUPTED;
     }
 
     /* back in time */
@@ -1168,6 +1175,8 @@ LSTM97_API int FN(lstm97_gradient)(const lstm97_dims *d, const REAL *params, con
             }
             dz[m] = acc;
         }
+        if (lstm97_poller_tick(&poll, 2 * L.n_params))
+            return LSTM97_ERR_INTERRUPTED;
     }
     if (masks)
         for (ptrdiff_t i = 0; i < L.n_params; i++)
@@ -1214,6 +1223,7 @@ typedef struct FN(lstm97_batch_job) {
     REAL *y, *state, *work, *dW;
     lstm97_barrier *barrier;
     int status;                       /* this thread's: LSTM97_OK or LSTM97_ERR_NONFINITE */
+    int *stop;                        /* atomic: set by thread 0 when the poll says stop */
 } FN(lstm97_batch_job);
 
 /* the dW row of block b in set `parity` */
@@ -1336,7 +1346,25 @@ static void *FN(batch_worker)(void *arg)
         }
     }
     const REAL *rows[LSTM97_BATCH_LIVE_MAX];
+    /* thread 0 (the caller's) polls; on a stop it aborts the barrier and every thread
+       leaves at its next step or wait */
+    lstm97_poller poll = lstm97_poller_start();
+    int64_t mine_n = 0;
+    for (int64_t b = job->tid; b < n_blocks; b += nt)
+        mine_n += (b + 1) * LSTM97_BATCH_BLOCK <= N ? LSTM97_BATCH_BLOCK
+                                                    : N - b * LSTM97_BATCH_BLOCK;
+    /* a step also waits for the other threads (longer on a busy machine): it counts at
+       least 1/1024 of the interval, so thread 0 polls at least every 1024 steps */
+    int64_t units = mine_n * (P + L->state_len);
+    if (units < LSTM97_POLL_UNITS / 1024)
+        units = LSTM97_POLL_UNITS / 1024;
     for (int64_t s = 0; s < T; s++) {
+        if (job->tid == 0 && lstm97_poller_tick(&poll, units)) {
+            __atomic_store_n(job->stop, 1, __ATOMIC_RELEASE);
+            lstm97_barrier_abort(job->barrier);
+        }
+        if (__atomic_load_n(job->stop, __ATOMIC_ACQUIRE))
+            return NULL;
         for (int64_t b = job->tid; b < n_blocks; b += nt) {
             REAL *row = FN(batch_row)(job, b, parity);
             for (int64_t n = b * LSTM97_BATCH_BLOCK; n < N && n < (b + 1) * LSTM97_BATCH_BLOCK; n++) {
@@ -1360,13 +1388,16 @@ static void *FN(batch_worker)(void *arg)
                 FN(batch_apply)(job, rows, n_live, 0, 0, P, mine);
                 FN(batch_clear)(job, 0, s);
             } else if (shared) {
-                lstm97_barrier_wait(job->barrier);   /* every block row of step s is done */
+                if (lstm97_barrier_wait(job->barrier) != 0)   /* every block row of step s is done */
+                    return NULL;                              /* (or a stop) */
                 FN(batch_apply)(job, rows, n_live, 0, P * job->tid / nt,
                                 P * (job->tid + 1) / nt, mine);
-                lstm97_barrier_wait(job->barrier);   /* params ready for step s + 1 */
+                if (lstm97_barrier_wait(job->barrier) != 0)   /* params ready for step s + 1 */
+                    return NULL;
                 FN(batch_clear)(job, 0, s);
             } else {
-                lstm97_barrier_wait(job->barrier);   /* every block row of step s is done */
+                if (lstm97_barrier_wait(job->barrier) != 0)   /* every block row of step s is done */
+                    return NULL;
                 FN(batch_apply)(job, rows, n_live, parity, 0, P, mine);
                 /* the other set was last read before this wait (at the last update: its
                    rows with a target then are the ones to zero) */
@@ -1378,7 +1409,8 @@ static void *FN(batch_worker)(void *arg)
         }
     }
     if (job->schedule == LSTM97_SEQUENCE) {
-        lstm97_barrier_wait(job->barrier);
+        if (lstm97_barrier_wait(job->barrier) != 0)
+            return NULL;
         FN(batch_apply)(job, rows, -1, parity, P * job->tid / nt, P * (job->tid + 1) / nt,
                         job->params);
     }
@@ -1414,18 +1446,21 @@ LSTM97_API int FN(lstm97_train_batch)(const lstm97_dims *d, REAL *params, const 
 
     FN(lstm97_batch_job) jobs[LSTM97_MAX_THREADS];
     lstm97_barrier barrier;
+    int stop = 0;
     if (lstm97_barrier_init(&barrier, n_threads) != 0)
         return LSTM97_ERR_THREADS;
     for (int k = 0; k < n_threads; k++) {
         FN(lstm97_batch_job) j = {d, &L, params, masks, x, t, tmask, N, T, (REAL)alpha,
                                   schedule, n_threads, k, y, state, work, dW, &barrier,
-                                  LSTM97_OK};
+                                  LSTM97_OK, &stop};
         jobs[k] = j;
     }
     rc = lstm97_run_threads(n_threads, FN(batch_worker), jobs, sizeof(jobs[0]));
     lstm97_barrier_destroy(&barrier);
     if (rc != LSTM97_OK)
         return rc;
+    if (__atomic_load_n(&stop, __ATOMIC_ACQUIRE))
+        return LSTM97_ERR_INTERRUPTED;
     for (int k = 0; k < n_threads; k++)
         if (jobs[k].status != LSTM97_OK)
             return jobs[k].status;

@@ -2,6 +2,7 @@
 and a user script over the public API passes ``mypy --strict``.  Skipped without mypy
 (``pip install -e '.[typecheck]'``)."""
 import os
+import pathlib
 import subprocess
 import sys
 import textwrap
@@ -55,7 +56,8 @@ def _mypy(*args, cwd=None):
 def test_stub_equals_runtime():
     """``python -m mypy.stubtest fastlstm._core``: every name, argument and default of
     the compiled module is in _core.pyi and nothing else is."""
-    r = _mypy("mypy.stubtest", "fastlstm._core")
+    allow = pathlib.Path(__file__).with_name("stubtest-allowlist.txt")
+    r = _mypy("mypy.stubtest", "fastlstm._core", "--allowlist", str(allow))
     assert r.returncode == 0, r.stdout + r.stderr
 
 

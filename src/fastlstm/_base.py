@@ -11,8 +11,11 @@ import math
 import numbers
 import os
 import secrets
+import stat
 import threading
 import warnings
+import types
+import weakref
 import zipfile
 from typing import (Any, Dict, Iterable, List, Literal, Mapping, Optional, Sequence, Tuple,
                     Type, TypeVar, Union, overload)
@@ -20,7 +23,7 @@ from typing import (Any, Dict, Iterable, List, Literal, Mapping, Optional, Seque
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike, NDArray
 
-from . import _threads
+from . import _core, _threads
 from ._state import State, StateShape
 
 __all__ = ["NetBase", "Stream", "State", "FORMAT_VERSION"]
@@ -42,7 +45,8 @@ H_CHOICES = ("h1", "id", "tanh", "g2", "g1")
 OUT_CHOICES = ("logistic", "linear")
 SCHEDULES = ("step", "sequence")
 DTYPES = {"float64": np.float64, "float32": np.float32}
-#: largest net accepted: parameters plus state (elements); about 2 GB in float64
+#: largest net accepted: parameters plus state (elements); building the largest float64
+#: net peaks at about 6 GB (docs/reliability.md, "Memory of the largest net")
 MAX_ELEMENTS = 1 << 28
 MAX_DIM = 1 << 24
 # step modes, the same integers as csrc/fastlstm.h
@@ -52,12 +56,13 @@ MODE_FORWARD, MODE_LEARN, MODE_ACCUMULATE = 0, 1, 2
 # --------------------------------------------------------------------------- checking
 
 
-def _check_int(value: Any, name: str, minimum: int = 1) -> int:
+def _check_int(value: Any, name: str, minimum: int = 1,
+               maximum: int = MAX_DIM) -> int:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name}: expected an integer, got {type(value).__name__}")
     value = int(value)
-    if value < minimum or value > MAX_DIM:
-        raise ValueError(f"{name}: must be in [{minimum}, {MAX_DIM}], got {value}")
+    if value < minimum or value > maximum:
+        raise ValueError(f"{name}: must be in [{minimum}, {maximum}], got {value}")
     return value
 
 
@@ -77,10 +82,13 @@ def _check_choice(value: Any, name: str, choices: Tuple[str, ...]) -> str:
 
 def _as_path(path: Any) -> Any:
     try:
-        return os.fspath(path)
+        path = os.fspath(path)
     except TypeError:
         raise TypeError(f"path: expected str, bytes or os.PathLike, "
                         f"got {type(path).__name__}") from None
+    if ("\0" if isinstance(path, str) else b"\0") in path:
+        raise ValueError(f"path: {path!r} contains a null character")
+    return path
 
 
 def _check_real(value: Any, name: str, minimum: Optional[float] = None) -> float:
@@ -184,32 +192,53 @@ def layout(I, K, B, S, output_gate):
 
 
 
-class _Transaction:
-    """The context of :meth:`NetBase._transaction` (a class rather than a generator:
-    entering and leaving it costs ~0.3 us instead of ~1.3 us, which matters for short
-    sequences)."""
-    __slots__ = ("net",)
+# The context of NetBase._transaction, written in Cython (see _core.Transaction) so that
+# an interrupt can neither skip the restore nor leave the lock held.
+_Transaction = _core.Transaction
 
-    def __init__(self, net):
-        self.net = net
+# every net, for the fork handler below
+_NETS: "weakref.WeakSet[NetBase]" = weakref.WeakSet()
 
-    def __enter__(self):
-        net = self.net
-        net._lock.acquire()
-        try:
-            net._copy_into(net._backup, net._theta)
-        except BaseException:
-            net._lock.release()
-            raise
 
-    def __exit__(self, exc_type, exc, tb):
-        net = self.net
-        try:
-            if exc_type is not None and issubclass(exc_type, FloatingPointError):
-                net._copy_into(net._theta, net._backup)
-        finally:
-            net._lock.release()
-        return False
+class _Views(dict):
+    """``net.params`` / ``net.masks``: a dict that cannot be changed (its arrays can, when
+    they are writable views); an assignment raises TypeError saying what to do."""
+
+    __slots__ = ("_what", "_hint")
+
+    def __init__(self, views, what, hint):
+        super().__init__(views)
+        self._what, self._hint = what, hint
+
+    def _refuse(self, name="..."):
+        raise TypeError(f"net.{self._what} cannot be changed ({self._hint.format(name=name)})")
+
+    def __setitem__(self, name, value):
+        if value is not dict.get(self, name):   # ``params[n] += d`` writes in place
+            self._refuse(name)
+
+    def __delitem__(self, name):
+        self._refuse(name)
+
+    def _refuse_all(self, *args, **kwargs):
+        self._refuse()
+
+    clear = pop = popitem = setdefault = update = __ior__ = _refuse_all
+
+    def __reduce__(self):
+        return dict, (dict(self),)
+
+
+def _after_fork_in_child():
+    """A fork()ed child has only the thread that forked: a net that another thread was
+    using at the fork would keep its lock held forever.  Each net gets a fresh lock, and
+    one caught inside a transaction gets back its parameters from before that call."""
+    for net in list(_NETS):
+        net._reset_after_fork()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 class NetBase:
@@ -297,18 +326,39 @@ class NetBase:
         self._backup = np.empty_like(self._theta)              # for transactional calls
         self._dW = np.zeros_like(self._theta)                  # "sequence" accumulator
         self._lock = threading.Lock()
-        self.params = {n: self._view(self._theta, n) for n in lay["shapes"]}
+        self._busy = np.zeros(1, np.uint8)   # 1 while a transaction may change _theta
+        self._params_w = {n: self._view(self._theta, n) for n in lay["shapes"]}
         self._masks_w = {n: self._view(self._mask, n) for n in lay["shapes"]}
-        self.masks = {}
+        masks = {}
         for n, m in self._masks_w.items():
             ro = m.view()
             ro.flags.writeable = False
-            self.masks[n] = ro
+            masks[n] = ro
+        self._config = json.loads(json.dumps(self.config))   # what save writes
+        self._params_ro = _Views(self._params_w, "params", "write into the view: "
+                                 "net.params[{name!r}][...] = values")
+        self._masks_ro = _Views(masks, "masks", "use net.set_mask({name!r}, mask)")
+        _NETS.add(self)
         self._init_masks(bias, recurrent, input_to_output, output_gate)
         self._init_weights(rng, init_range, in_gate_bias, out_gate_bias)
         self._init_backend()
 
     # ------------------------------------------------------------------- structure
+
+    @property
+    def params(self):
+        """Read-only mapping name -> writable view into the parameter block.
+
+        ``net.params["W_c"][...] = w`` writes the weights; ``net.params["W_c"] = w``
+        raises TypeError.  Entries under a 0 mask must stay 0: a call that finds one
+        nonzero raises ValueError (and changes nothing).
+        """
+        return self._params_ro
+
+    @property
+    def masks(self):
+        """Read-only mapping name -> read-only 0/1 array (change with :meth:`set_mask`)."""
+        return self._masks_ro
 
     def _view(self, flat, name):
         off = self._layout["offsets"][name]
@@ -373,7 +423,7 @@ class NetBase:
             raise ValueError("mask: values must be 0 or 1")
         with self._lock:
             self._masks_w[name][...] = m
-            self.params[name][self._masks_w[name] == 0] = 0.0
+            self._params_w[name][self._masks_w[name] == 0] = 0.0
 
     def __repr__(self) -> str:
         c = self.config
@@ -462,10 +512,42 @@ class NetBase:
     def _copy_into(dst, src):
         np.copyto(dst, src)
 
-    def _transaction(self):
-        """Hold the net's lock; if the body raises FloatingPointError, put the
-        parameters back as they were on entry (then re-raise)."""
-        return _Transaction(self)
+    def _transaction(self, *extra):
+        """Hold the net's lock, refuse nonzero masked weights (ValueError) and, if the
+        body raises anything (FloatingPointError, KeyboardInterrupt ...), put the
+        parameters and each ``live`` array of the ``(live, saved)`` pairs ``extra`` back
+        as they were on entry (then re-raise)."""
+        return _Transaction(self._lock, ((self._theta, self._backup),) + extra,
+                            self._theta, self._mask, self._masked_error, self._busy)
+
+    def _guard(self, *extra):
+        """Like :meth:`_transaction` for calls that do not change the parameters."""
+        return _Transaction(self._lock, extra, self._theta, self._mask, self._masked_error)
+
+    def _masked_error(self, index):
+        """Raise the ValueError for the nonzero masked weight at flat ``index``."""
+        for name, off in self._layout["offsets"].items():
+            r, c = self._layout["shapes"][name]
+            if off <= index < off + r * c:
+                i, j = divmod(index - off, c)
+                raise ValueError(
+                    f"params: {name}[{i}, {j}] = {float(self._theta[index])!r} is under a 0 mask; "
+                    f"masked weights must stay 0 (nothing was computed)")
+        raise ValueError("params: a weight under a 0 mask is nonzero")
+
+    def _reset_after_fork(self):
+        """In a fork()ed child: a fresh lock (see _after_fork_in_child)."""
+        if self._lock.locked():
+            # the fork caught a call in another thread; if it was a transaction the
+            # backup holds the parameters from before it (a forward pass changes none)
+            if self._busy[0]:
+                self._copy_into(self._theta, self._backup)
+        self._lock = threading.Lock()
+        self._busy[0] = 0
+        self._lock_changed()
+
+    def _lock_changed(self):
+        """Hook for a backend that keeps references to the lock."""
 
     @staticmethod
     def _as_schedule(schedule: Any) -> str:
@@ -542,7 +624,7 @@ class NetBase:
         """
         if state is None and not return_state and lengths is None and n_threads is None \
                 and self._ready_sequence(x, None, None):
-            with self._lock:                 # fast path: one sequence, nothing to convert
+            with self._guard():              # fast path: one sequence, nothing to convert
                 return self._forward_kernel(x)
         arr = _numeric_array(x, "x")
         return_state = _check_bool(return_state, "return_state")
@@ -558,11 +640,11 @@ class NetBase:
             _threads.resolve(n_threads)
         x = self._as_x(arr)
         if state is None and not return_state:
-            with self._lock:
+            with self._guard():
                 return self._forward_kernel(x)
         flat = self._state_data(state, "state")
         bstate = self._state_to_backend(flat)
-        with self._lock:
+        with self._guard():
             y = self._run_kernel(bstate, x, None, None, 0.0, MODE_FORWARD, self._dW)
         if not return_state:
             return y
@@ -605,7 +687,7 @@ class NetBase:
                                     f"{type(st).__name__}")
             flats = [self._state_data(st, f"state[{n}]") for n, st in enumerate(state)]
             zs = np.ascontiguousarray(np.stack([f[:nzs] for f in flats]))
-        with self._lock:
+        with self._guard():
             y = self._forward_batch_kernel(x, lens, zs, threads)
         if not return_state:
             return y
@@ -644,7 +726,8 @@ class NetBase:
         The state and traces start from zero (a sequence start), or from ``state``.
         The call is transactional: if an activation, state or weight becomes NaN or
         infinite the parameters are restored to their values before the call and
-        FloatingPointError is raised.
+        FloatingPointError is raised; Ctrl-C stops the call within milliseconds, with
+        the same restore, and raises KeyboardInterrupt.
 
         With ``state`` a long sequence can be learned in pieces: with schedule "step",
         feeding the pieces, each call taking the state the previous one returned, gives
@@ -734,7 +817,7 @@ class NetBase:
         x, y, tmask = self._as_xy(x, y, mask)
         if not isinstance(truncated, (bool, np.bool_)):
             raise TypeError(f"truncated: expected a bool, got {type(truncated).__name__}")
-        with self._lock:
+        with self._guard():
             loss, flat, out = self._gradient_kernel(x, y, tmask, bool(truncated))
         return float(loss), {n: self._view(flat, n) for n in self.params}, out
 
@@ -847,93 +930,98 @@ class NetBase:
 
         The file is a numpy ``.npz`` archive without pickled objects.  It is written to
         a temporary file in the same directory (``.fastlstm-*.tmp``), then renamed over
-        ``path``, so an interrupted save leaves any previous file intact.
+        ``path``, so an interrupted or failed save leaves any previous file intact and
+        no temporary file behind.  ``path`` must be a new name or a regular file (whose
+        permissions are kept); the net must pass the checks of :meth:`load`
+        (ValueError otherwise: finite weights, masked weights 0, an unchanged
+        ``net.config``).
         """
         path = _as_path(path)
-        directory = os.path.dirname(os.path.abspath(path))
-        meta = json.dumps({"format": "fastlstm", "version": FORMAT_VERSION,
-                           "config": self.config})
-        tmp = os.path.join(directory, f".fastlstm-{os.getpid()}-{secrets.token_hex(8)}.tmp")
-        # O_EXCL: never follow or reuse an existing name; 0o666 & ~umask like open()
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        if isinstance(path, bytes):
+            path = os.fsdecode(path)
+        if path == "":
+            raise ValueError("path: empty file name")
         try:
-            with os.fdopen(fd, "wb") as f:
-                with self._lock:
-                    if np.any(self._theta[self._mask == 0] != 0):
-                        raise ValueError("params: masked weights must be 0 (a weight "
-                                         "under a 0 mask was written through net.params)")
-                    np.savez(f, meta=np.frombuffer(meta.encode("utf-8"), dtype=np.uint8),
-                             params=self._theta, masks=self._mask)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+            st = os.stat(path)
+        except FileNotFoundError:
+            mode = -1                                    # a new file: 0o666 less umask
+        else:
+            if not stat.S_ISREG(st.st_mode):
+                raise ValueError(f"path: {path!r} exists and is not a regular file; save "
+                                 f"writes regular files only")
+            mode = stat.S_IMODE(st.st_mode)
+        directory = os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(directory):
+            raise FileNotFoundError(2, "No such directory", path)
+        if self.config != self._config:
+            raise ValueError("config: net.config was changed; it describes the net and "
+                             "must not be edited")
+        with self._lock:
+            meta, theta, mask = self._parts()
+        _check_parts(meta, theta, mask)
+        tmp = os.path.join(directory, f".fastlstm-{os.getpid()}-{secrets.token_hex(8)}.tmp")
+
+        def write(f):
+            np.savez(f, meta=np.frombuffer(meta.encode("utf-8"), dtype=np.uint8),
+                     params=theta, masks=mask)
+
+        _core.write_file(path, tmp, mode, write)
+
+    def _parts(self):
+        """(meta JSON, params copy, masks copy): what save writes (call under the lock)."""
+        meta = json.dumps({"format": "fastlstm", "version": FORMAT_VERSION,
+                           "config": self._config})
+        return meta, self._theta.copy(), self._mask.copy()
+
+    @classmethod
+    def _from_parts(cls, meta, theta, mask):
+        """A net from save's parts, after every check of :meth:`load` (ValueError)."""
+        config = _check_parts(meta, theta, mask)
+        net = cls(**config)
+        net._theta[...] = theta
+        net._mask[...] = mask
+        return net
+
+    def __reduce__(self):
+        """Pickling, ``copy.copy`` and ``copy.deepcopy``: through the public state that
+        :meth:`save` writes (architecture, masks, parameters, format version), checked
+        again like :meth:`load` when rebuilt; the copy shares no buffer with this net."""
+        with self._lock:
+            meta, theta, mask = self._parts()
+        return _rebuild, (type(self), meta, theta, mask)
 
     @classmethod
     def load(cls: Type[_Net], path: PathLike) -> _Net:
         """Read a net written by :meth:`save`; ValueError for any invalid file.
 
-        Nothing in the file is executed (no pickle); sizes are checked against the
-        architecture before the net is built.
+        Nothing in the file is executed (no pickle); each member's shape and dtype are
+        read from its header and checked against the architecture before any of its
+        data is read.  ValueError for a file that is not a valid fastlstm file (or not a
+        regular file); an OSError (permissions ...) as it is, naming ``path``.
         """
         path = _as_path(path)
         bad = f"path: {path!r} is not a valid fastlstm file"
+        st = os.stat(path)                                   # OSError as it is
+        if not stat.S_ISREG(st.st_mode):
+            raise ValueError(f"path: {path!r} is not a regular file")
+        # O_NONBLOCK: a FIFO put there after the check must not block the open
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)
+                     | getattr(os, "O_CLOEXEC", 0))
+        with os.fdopen(fd, "rb") as fh:
+            if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+                raise ValueError(f"path: {path!r} is not a regular file")
+            try:
+                meta, theta, mask = _read_members(fh)
+            except ValueError as exc:
+                raise ValueError(f"{bad} ({exc})") from None
+            except (OSError, EOFError, KeyError, zipfile.BadZipFile, RuntimeError,
+                    MemoryError, TypeError, UnicodeDecodeError, RecursionError,
+                    NotImplementedError) as exc:
+                raise ValueError(f"{bad} ({type(exc).__name__}: {exc})") from None
         try:
-            with open(path, "rb") as fh:
-                f = np.load(fh, allow_pickle=False)
-                if not isinstance(f, np.lib.npyio.NpzFile):
-                    raise ValueError("not an .npz archive")
-                with f:
-                    if set(f.files) != {"meta", "params", "masks"}:
-                        raise ValueError(f"unexpected members {sorted(f.files)}")
-                    meta_raw, theta, mask = f["meta"], f["params"], f["masks"]
-        except FileNotFoundError:
-            raise
-        except ValueError as exc:
+            return cls._from_parts(meta, theta, mask)
+        except (ValueError, TypeError) as exc:
             raise ValueError(f"{bad} ({exc})") from None
-        except (OSError, EOFError, KeyError, zipfile.BadZipFile, RuntimeError,
-                MemoryError, TypeError) as exc:
-            raise ValueError(f"{bad} ({type(exc).__name__}: {exc})") from None
-        try:
-            if meta_raw.dtype != np.uint8 or meta_raw.ndim != 1:
-                raise ValueError("bad meta record")
-            meta = json.loads(meta_raw.tobytes().decode("utf-8"))
-            if not isinstance(meta, dict) or meta.get("format") != "fastlstm":
-                raise ValueError("not a fastlstm file")
-            if meta.get("version") != FORMAT_VERSION:
-                raise ValueError(f"format version {meta.get('version')!r}; this "
-                                 f"fastlstm reads version {FORMAT_VERSION}")
-            config = meta.get("config")
-            if not isinstance(config, dict):
-                raise ValueError("bad config record")
-            dims = [config.get(k) for k in ("n_in", "n_out", "n_blocks", "block_size")]
-            if all(type(v) is int and 1 <= v <= MAX_DIM for v in dims):
-                n = layout(*dims, config.get("output_gate", True) is not False)["n_params"]
-                for name, arr in (("params", theta), ("masks", mask)):
-                    if arr.shape != (n,):
-                        raise ValueError(f"{name}: expected shape ({n},) for the "
-                                         f"architecture in the file, got {arr.shape}")
-            net = cls(**config)
-            if theta.dtype != net.dtype or theta.shape != net._theta.shape:
-                raise ValueError(f"params: expected {net._theta.shape} {net.dtype}, "
-                                 f"got {theta.shape} {theta.dtype}")
-            if mask.dtype != net.dtype or mask.shape != net._mask.shape:
-                raise ValueError(f"masks: expected {net._mask.shape} {net.dtype}, "
-                                 f"got {mask.shape} {mask.dtype}")
-            if not np.isin(mask, (0, 1)).all():
-                raise ValueError("masks: values must be 0 or 1")
-            if not np.isfinite(theta).all():
-                raise ValueError("params: contain NaN or infinite values")
-            if np.any(theta[mask == 0] != 0):
-                raise ValueError("params: masked weights must be 0")
-        except (ValueError, TypeError, UnicodeDecodeError, RecursionError) as exc:
-            raise ValueError(f"{bad} ({exc})") from None
-        net._theta[...] = theta
-        net._mask[...] = mask
-        return net
 
     # ------------------------------------------------------------------- backend hooks
 
@@ -1016,6 +1104,116 @@ class NetBase:
         return y
 
 
+_META_MAX = 1 << 20          # bytes of the JSON record
+
+
+def _rebuild(cls, meta, theta, mask):
+    """Unpickling (see NetBase.__reduce__)."""
+    return cls._from_parts(meta, np.array(theta), np.array(mask))
+
+
+def _parse_meta(meta):
+    """The config dict of save's JSON record (ValueError if it is not one)."""
+    if not isinstance(meta, str) or len(meta) > _META_MAX:
+        raise ValueError("bad meta record")
+    meta = json.loads(meta)
+    if not isinstance(meta, dict) or meta.get("format") != "fastlstm":
+        raise ValueError("not a fastlstm file")
+    if meta.get("version") != FORMAT_VERSION:
+        raise ValueError(f"format version {meta.get('version')!r}; this "
+                         f"fastlstm reads version {FORMAT_VERSION}")
+    config = meta.get("config")
+    if not isinstance(config, dict):
+        raise ValueError("bad config record")
+    return config
+
+
+def _expected(config):
+    """(n_params, dtype) for a config, or None if its sizes are not valid integers (the
+    constructor then explains what is wrong)."""
+    dims = [config.get(k) for k in ("n_in", "n_out", "n_blocks", "block_size")]
+    if not all(type(v) is int and 1 <= v <= MAX_DIM for v in dims):
+        return None
+    lay = layout(*dims, config.get("output_gate", True) is not False)
+    if lay["n_params"] + lay["state_len"] > MAX_ELEMENTS:
+        raise ValueError("the net in the file is too large")
+    try:
+        dt = _check_dtype(config.get("dtype", "float64"))    # as the constructor reads it
+    except (TypeError, ValueError):
+        return None
+    return lay["n_params"], dt
+
+
+def _build_check(config):
+    """Raise the error that explains why ``config`` has no valid sizes or dtype."""
+    for k in ("n_in", "n_out", "n_blocks", "block_size"):
+        _check_int(config.get(k), k)
+    _check_dtype(config.get("dtype", "float64"))
+    raise ValueError(f"bad sizes in config {config}")
+
+
+def _check_parts(meta, theta, mask):
+    """Every check of a saved net (save and load run this same function): the record,
+    the architecture (the constructor's checks run in load), shapes and dtypes, 0/1
+    masks, finite weights, masked weights 0.  Returns the config; ValueError otherwise."""
+    config = _parse_meta(meta)
+    exp = _expected(config)
+    if exp is not None:
+        n, dt = exp
+        for name, arr in (("params", theta), ("masks", mask)):
+            if arr.shape != (n,) or arr.dtype != dt:
+                raise ValueError(f"{name}: expected ({n},) {dt}, got {arr.shape} "
+                                 f"{arr.dtype}")
+    if not np.isin(mask, (0, 1)).all():
+        raise ValueError("masks: values must be 0 or 1")
+    if not np.isfinite(theta).all():
+        raise ValueError("params: contain NaN or infinite values")
+    if np.any(theta[mask == 0] != 0):
+        raise ValueError("params: masked weights must be 0")
+    return config
+
+
+def _read_members(fh):
+    """(meta str, params, masks) of an open .npz archive, reading each member's .npy
+    header first: the data of params and masks is read only once its shape and dtype
+    match the architecture in meta (a small compressed file cannot make this allocate
+    more than the net it describes)."""
+    with zipfile.ZipFile(fh) as zf:
+        names = sorted(zf.namelist())
+        if names != ["masks.npy", "meta.npy", "params.npy"]:
+            raise ValueError(f"unexpected members {names}")
+
+        def header(f):
+            version = np.lib.format.read_magic(f)
+            if version == (1, 0):
+                return np.lib.format.read_array_header_1_0(f)
+            if version == (2, 0):
+                return np.lib.format.read_array_header_2_0(f)
+            raise ValueError(f"unsupported .npy version {version}")
+
+        def read(name, shape, dtype):
+            with zf.open(name) as f:
+                shp, fortran, dt = header(f)
+                if shp != shape or dt != dtype or fortran:
+                    raise ValueError(f"{name[:-4]}: expected {shape} {dtype}, got {shp} {dt}")
+                data = f.read(int(np.prod(shape)) * dtype.itemsize + 1)
+                if len(data) != int(np.prod(shape)) * dtype.itemsize:
+                    raise ValueError(f"{name[:-4]}: the data does not match its header")
+                return np.frombuffer(data, dtype=dtype).reshape(shape).copy()
+
+        with zf.open("meta.npy") as f:
+            shp, _, dt = header(f)
+        if dt != np.uint8 or len(shp) != 1 or shp[0] > _META_MAX:
+            raise ValueError("bad meta record")
+        meta = read("meta.npy", shp, np.dtype(np.uint8)).tobytes().decode("utf-8")
+        config = _parse_meta(meta)
+        exp = _expected(config)
+        if exp is None:                  # the constructor explains what is wrong
+            _build_check(config)
+        n, dt = exp
+        return meta, read("params.npy", (n,), dt), read("masks.npy", (n,), dt)
+
+
 class Stream:
     """One sequence fed a step at a time (see :meth:`NetBase.stream`).
 
@@ -1074,6 +1272,7 @@ class Stream:
     def state(self, state: State) -> None:
         net = self.net
         self._state = net._state_to_backend(net._state_data(state, "state"))
+        self._track_state()
 
     def reset(self) -> None:
         """Start a new sequence: state, traces (and any pending update) set to 0."""
@@ -1082,6 +1281,32 @@ class Stream:
             self._dW[...] = 0
         self.t = 0
         self._pending = False      # an accumulated update that end() has not applied
+        self._track_state()
+
+    def _track_state(self) -> None:
+        """The (live, copy) pairs of the transactions for the current state."""
+        # (live, copy) pairs for the transactions: an interrupted or failed call leaves
+        # the state (and the pending update) as before it
+        # (the oracle's state is a dict whose "z" and "s" each step replaces; its traces
+        # are changed in place)
+        live = ([self._state[k] for k in ("dS_c", "dS_in")] if isinstance(self._state, dict)
+                else [self._state])
+        if self._mode == MODE_ACCUMULATE:
+            live.append(self._dW)
+        self._saved = tuple((a, np.empty_like(a)) for a in live)
+
+    def _call(self, learn, kernel, *args):
+        """``kernel(*args)`` in a transaction (``learn``: it may change the parameters)
+        that restores the stream's state if it raises."""
+        net = self.net
+        old = dict(self._state) if isinstance(self._state, dict) else None
+        try:
+            with net._transaction(*self._saved) if learn else net._guard(*self._saved):
+                return kernel(*args)
+        except BaseException:
+            if old is not None:
+                self._state.update(old)
+            raise
 
     def step(self, x_t: ArrayLike, y_t: Optional[ArrayLike] = None) -> FloatArray:
         """Advance one step; return the outputs ``(n_out,)`` of this step.
@@ -1093,12 +1318,8 @@ class Stream:
         x_t = _as_vector(x_t, "x_t", net.I, net.dtype)
         if y_t is not None:
             y_t = _as_vector(y_t, "y_t", net.K, net.dtype) if self.learn else None
-        if self._mode == MODE_LEARN and y_t is not None:
-            with net._transaction():
-                out = net._step_kernel(self._state, x_t, y_t, self.lr, self._mode, self._dW)
-        else:
-            with net._lock:
-                out = net._step_kernel(self._state, x_t, y_t, self.lr, self._mode, self._dW)
+        out = self._call(self._mode == MODE_LEARN and y_t is not None, net._step_kernel,
+                         self._state, x_t, y_t, self.lr, self._mode, self._dW)
         self.t += 1
         if self._mode == MODE_ACCUMULATE and y_t is not None:
             self._pending = True
@@ -1126,8 +1347,8 @@ class Stream:
         if self.learn and y is None:       # traces still run: a piece without targets
             y = np.zeros((x.shape[0], net.K), net.dtype)
             tmask = np.zeros(x.shape[0], np.uint8)
-        with net._transaction() if mode == MODE_LEARN else net._lock:
-            out = net._run_kernel(self._state, x, y, tmask, self.lr, mode, self._dW)
+        out = self._call(mode == MODE_LEARN, net._run_kernel, self._state, x, y, tmask,
+                         self.lr, mode, self._dW)
         self.t += x.shape[0]
         return out
 
@@ -1136,7 +1357,7 @@ class Stream:
         if self._mode == MODE_ACCUMULATE:
             net = self.net
             self._pending = False      # applied, or FloatingPointError tells the caller
-            with net._transaction():
+            with net._transaction(*self._saved):
                 np.multiply(self._dW, net._mask, out=self._dW)   # masks set meanwhile
                 net._apply_kernel(self._dW)
         self.reset()

@@ -15,6 +15,12 @@ cdef extern from "fastlstm.h" nogil:
     int LSTM97_ERR_THREADS
     int LSTM97_MAX_THREADS
 
+    # interrupts (see the section "interrupts" of fastlstm.h)
+    int LSTM97_ERR_INTERRUPTED
+    int64_t LSTM97_POLL_UNITS
+    ctypedef int (*lstm97_poll_fn)(void *ctx) noexcept
+    void lstm97_set_poll(lstm97_poll_fn fn, void *ctx)
+
     int LSTM97_G2, LSTM97_G1, LSTM97_G_TANH, LSTM97_G_H1, LSTM97_G_ID
     int LSTM97_H1, LSTM97_H_ID, LSTM97_H_TANH, LSTM97_H_G2, LSTM97_H_G1
     int LSTM97_OUT_LOGISTIC, LSTM97_OUT_LINEAR

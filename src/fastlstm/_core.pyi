@@ -2,10 +2,11 @@
 
 Kept equal to the runtime module: ``python -m mypy.stubtest fastlstm._core`` is clean.
 """
-from typing import Any, Optional, Tuple, TypeAlias
+from typing import Any, BinaryIO, Callable, Optional, Tuple, TypeAlias
 
 import numpy as np
 from numpy.typing import NDArray
+from typing_extensions import disjoint_base
 
 # (I, K, B, S, output_gate, g, h, out[, kernel]): integer sizes and activation ids
 _Dims: TypeAlias = Tuple[int, ...]
@@ -57,3 +58,20 @@ def gradient(dims: _Dims, params: _Buf, masks: Optional[_Buf], x: _Buf, t: _Buf,
              tape: _Buf) -> float: ...
 def forward_batch(dims: _Dims, params: _Buf, x: _Buf, lengths: Optional[NDArray[np.int64]],
                   n_threads: int, y: _Buf, zs: _Buf, scratch: _Buf) -> None: ...
+
+# interrupts, transactions and files (see the "interrupts" section of csrc/fastlstm.h)
+POLL_UNITS: int
+
+def set_poll(on: bool) -> None: ...
+def first_masked(params: _Buf, masks: _Buf) -> int: ...
+def write_file(path: str, tmp: str, mode: int,
+               writer: Callable[[BinaryIO], object]) -> None: ...
+
+@disjoint_base
+class Transaction:
+    def __new__(cls, lock: Any, pairs: tuple[tuple[_Buf, _Buf], ...],
+                params: Optional[_Buf] = ..., masks: Optional[_Buf] = ...,
+                on_masked: Optional[Callable[[int], object]] = ...,
+                busy: Optional[_Buf] = ...) -> "Transaction": ...
+    def __enter__(self) -> "Transaction": ...
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> bool: ...

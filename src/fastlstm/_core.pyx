@@ -9,6 +9,9 @@ the caller (:class:`fastlstm.LSTM` keeps them); nothing here allocates per step.
 ids of :data:`G_IDS`, :data:`H_IDS` and :data:`OUT_IDS`; ``kernel`` is KERNEL_FAST (the
 default) or KERNEL_NAIVE (the plain scalar reference).
 """
+import os
+import threading
+
 import numpy as np
 
 cimport numpy as cnp
@@ -21,7 +24,27 @@ cdef extern from *:
     #endif
     """
 from libc.stdint cimport int64_t, uint8_t
-from libc.string cimport memcpy
+from libc.string cimport memcpy, strerror
+from libc.errno cimport errno, EINTR
+
+cdef extern from "Python.h":
+    int PyErr_CheckSignals() except -1
+    unsigned long PyThread_get_thread_ident() nogil
+
+cdef extern from "<fcntl.h>" nogil:
+    int c_open "open"(const char *path, int flags, int mode)
+    int O_WRONLY, O_CREAT, O_EXCL, O_CLOEXEC
+
+cdef extern from "<sys/stat.h>" nogil:
+    int fchmod(int fd, unsigned int mode)
+
+cdef extern from "<unistd.h>" nogil:
+    int c_close "close"(int fd)
+    int fsync(int fd)
+    int unlink(const char *path)
+
+cdef extern from "<stdio.h>" nogil:
+    int c_rename "rename"(const char *old, const char *new)
 
 cnp.import_array()
 
@@ -48,11 +71,58 @@ _MESSAGES = {
     LSTM97_ERR_THREADS: "n_threads must be in [1, 64] (or a thread could not be started)",
 }
 MAX_THREADS = LSTM97_MAX_THREADS
+POLL_UNITS = LSTM97_POLL_UNITS
+
+
+# ---------------------------------------------------------------------------- Ctrl-C
+# The kernels call _poll about every LSTM97_POLL_UNITS units of work (1-10 ms).  In the
+# main thread it takes the GIL and runs the Python signal handlers; an exception they
+# raise (KeyboardInterrupt for Ctrl-C) is kept in _pending, the kernel stops with
+# LSTM97_ERR_INTERRUPTED, and _raise_for raises it once the GIL is back.  Signal handlers
+# only ever run in the main thread, so the other threads' kernels never take the GIL.
+cdef unsigned long _main_ident = threading.main_thread().ident
+cdef object _pending = None
+
+
+cdef int _poll_gil() noexcept:
+    global _pending
+    try:
+        PyErr_CheckSignals()
+    except BaseException as exc:
+        _pending = exc
+        return 1
+    return 0
+
+
+cdef int _poll(void *ctx) noexcept nogil:
+    if PyThread_get_thread_ident() != _main_ident:
+        return 0
+    with gil:
+        return _poll_gil()
+
+
+def set_poll(bint on):
+    """Install (True, the default at import) or remove (False) the poll through which the
+    kernels answer Ctrl-C within a few milliseconds (for benchmarks and tests)."""
+    if on:
+        lstm97_set_poll(_poll, NULL)
+    else:
+        lstm97_set_poll(NULL, NULL)
+
+
+lstm97_set_poll(_poll, NULL)
 
 
 def _raise_for(int rc, str where):
+    global _pending
     if rc == LSTM97_OK:
         return
+    if rc == LSTM97_ERR_INTERRUPTED:
+        exc, _pending = _pending, None
+        raise exc if exc is not None else KeyboardInterrupt()
+    if rc == LSTM97_ERR_THREADS and where == "train_batch":
+        raise RuntimeError("train_batch: could not start the worker threads (a system "
+                           "limit on threads or memory); try fewer n_threads")
     if rc == LSTM97_ERR_NONFINITE:
         raise FloatingPointError(
             f"{where}: an output, cell state or weight became NaN or infinite")
@@ -238,8 +308,9 @@ def train_fast(tuple net, x, y, mask, lr, schedule):
     caller takes the general path, which converts the arguments or raises the error that
     explains them.  ``net`` is (dims, params, masks, state, work, dW, backup,
     lock.acquire, lock.release): the net's own buffers and lock, made by the net (not
-    checked here).  Under the lock, params is
-    backed up and, on a non-finite value, restored before FloatingPointError is raised."""
+    checked here), and busy (see Transaction).  Under the lock, params is backed up and,
+    on a non-finite value or an interrupt, restored before the exception is raised;
+    None also when a masked weight is nonzero (the general path raises the error)."""
     if type(lr) is not float or y is None:
         return None
     cdef double alpha = lr
@@ -252,7 +323,8 @@ def train_fast(tuple net, x, y, mask, lr, schedule):
         sched = LSTM97_SEQUENCE
     else:
         return None
-    dims, params, masks, state, work, dW, backup, acquire, release = net
+    dims, params, masks, state, work, dW, backup, acquire, release, busy = net
+    cdef uint8_t *pbusy = <uint8_t *>cnp.PyArray_DATA(<cnp.ndarray>busy)
     cdef lstm97_dims d
     cdef lstm97_layout L
     _dims_from(<tuple>dims, &d, &L)
@@ -276,13 +348,21 @@ def train_fast(tuple net, x, y, mask, lr, schedule):
     cdef const uint8_t *ptm = NULL
     if mask is not None:
         ptm = <const uint8_t *>cnp.PyArray_DATA(<cnp.ndarray>mask)
-    cdef int rc
+    cdef int rc = LSTM97_OK
+    cdef Py_ssize_t bad
     acquire()
     try:
         with nogil:
-            rc = _train_c(typ, &d, pp, pm, px, pt, ptm, T, alpha, sched, py, ps, pw, pd, pb)
+            bad = _first_masked(typ, pp, pm, L.n_params)
+            if bad < 0:
+                pbusy[0] = 1
+                rc = _train_c(typ, &d, pp, pm, px, pt, ptm, T, alpha, sched, py, ps, pw, pd,
+                              pb)
+                pbusy[0] = 0
     finally:
         release()
+    if bad >= 0:
+        return None                 # the general path explains it
     if rc != LSTM97_OK:
         _raise_for(rc, "train")
     return out
@@ -315,6 +395,161 @@ def copy_into(dst, src):
     cdef size_t nbytes = n * (8 if t == cnp.NPY_DOUBLE else 4)
     with nogil:
         memcpy(pd, ps, nbytes)
+
+
+cdef Py_ssize_t _first_masked(int typ, const void *pp, const void *pm,
+                              Py_ssize_t n) noexcept nogil:
+    """Index of the first nonzero parameter under a 0 mask, or -1."""
+    cdef Py_ssize_t i
+    cdef const double *p64
+    cdef const double *m64
+    cdef const float *p32
+    cdef const float *m32
+    cdef int bad = 0
+    if typ == cnp.NPY_DOUBLE:
+        p64 = <const double *>pp
+        m64 = <const double *>pm
+        for i in range(n):                  # a branch-free sum vectorises; then locate
+            bad |= (m64[i] == 0) & (p64[i] != 0)
+        if bad:
+            for i in range(n):
+                if m64[i] == 0 and p64[i] != 0:
+                    return i
+    else:
+        p32 = <const float *>pp
+        m32 = <const float *>pm
+        for i in range(n):
+            bad |= (m32[i] == 0) & (p32[i] != 0)
+        if bad:
+            for i in range(n):
+                if m32[i] == 0 and p32[i] != 0:
+                    return i
+    return -1
+
+
+def first_masked(params, masks):
+    """Index of the first nonzero entry of ``params`` where ``masks`` is 0, or -1 (two
+    C-contiguous arrays of one float dtype and size)."""
+    cdef int t = _real_type(params)
+    cdef Py_ssize_t n = params.size
+    cdef void *pp = _buf(params, "params", t, n, False)
+    cdef void *pm = _buf(masks, "masks", t, n, False)
+    cdef Py_ssize_t i
+    with nogil:
+        i = _first_masked(t, pp, pm, n)
+    return i
+
+
+cdef class Transaction:
+    """``with Transaction(lock, pairs, params, masks, on_masked):`` holds ``lock``; on entry
+    it checks that no entry of ``params`` under a 0 of ``masks`` is nonzero (else it
+    releases the lock and calls ``on_masked(index)``, which raises) and copies each
+    ``live`` array of ``pairs`` ((live, saved), ...) into its ``saved``; if the body
+    raises anything, each ``live`` is put back from ``saved`` before the lock is released.
+    ``busy``: a uint8 array (1,) set to 1 from the copy to the release (for a fork()ed
+    child, which must know whether its net was caught inside a transaction).
+
+    Written in Cython so that no Python signal handler (Ctrl-C) can run between taking
+    the lock and the start of the body, nor inside the restore and the release: an
+    interrupt arriving anywhere leaves the arrays as they were and the lock free.
+    ``params``/``masks`` None: no check."""
+    cdef object lock, pairs, params, masks, on_masked
+    cdef uint8_t *busy
+
+    def __cinit__(self, lock, tuple pairs, params=None, masks=None, on_masked=None,
+                  busy=None):
+        cdef int t
+        for live, saved in pairs:
+            t = _real_type(live)
+            _buf(live, "live", t, live.size, True)
+            _buf(saved, "saved", t, live.size, True)
+        if params is not None:
+            t = _real_type(params)
+            _buf(params, "params", t, params.size, False)
+            _buf(masks, "masks", t, params.size, False)
+        self.lock = lock
+        self.pairs = pairs
+        self.params = params
+        self.masks = masks
+        self.on_masked = on_masked
+        self.busy = NULL
+        if busy is not None:
+            self.busy = <uint8_t *>_buf(busy, "busy", cnp.NPY_UINT8, 1, True)
+
+    cdef void _copy(self, bint restore) noexcept:
+        cdef cnp.ndarray live, saved
+        for pair in self.pairs:
+            live, saved = <cnp.ndarray>pair[0], <cnp.ndarray>pair[1]
+            if restore:
+                memcpy(cnp.PyArray_DATA(live), cnp.PyArray_DATA(saved), cnp.PyArray_NBYTES(live))
+            else:
+                memcpy(cnp.PyArray_DATA(saved), cnp.PyArray_DATA(live), cnp.PyArray_NBYTES(live))
+
+    def __enter__(self):
+        cdef Py_ssize_t bad = -1
+        cdef cnp.ndarray p
+        self.lock.acquire()      # raises without the lock if interrupted while waiting
+        if self.params is not None:
+            p = <cnp.ndarray>self.params
+            bad = _first_masked(cnp.PyArray_TYPE(p), cnp.PyArray_DATA(p),
+                                cnp.PyArray_DATA(<cnp.ndarray>self.masks),
+                                cnp.PyArray_SIZE(p))
+        if bad >= 0:
+            self.lock.release()
+            self.on_masked(bad)
+            raise ValueError("params: a weight under a 0 mask is nonzero")
+        self._copy(False)
+        if self.busy != NULL:
+            self.busy[0] = 1
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is not None:
+            self._copy(True)
+        if self.busy != NULL:
+            self.busy[0] = 0
+        self.lock.release()
+        return False
+
+
+def write_file(str path, str tmp, int mode, writer):
+    """Write a file at ``path`` all or nothing: create ``tmp`` (a new name in the same
+    directory), call ``writer(f)`` with a binary file object on it, set its mode
+    (``mode`` >= 0; -1: the default of a new file, 0o666 less the umask), flush it to
+    disk and rename it to ``path``.  If anything fails or is interrupted (Ctrl-C inside
+    ``writer``), ``tmp`` is closed and removed before the exception propagates: the
+    cleanup runs in C, where no Python signal handler can interrupt it.  An OSError names
+    ``path``, never ``tmp``."""
+    cdef bytes btmp = os.fsencode(tmp)
+    cdef bytes bpath = os.fsencode(path)
+    cdef const char *ctmp = btmp
+    cdef const char *cpath = bpath
+    cdef int fd = c_open(ctmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+                         0o666 if mode < 0 else 0o600)
+    if fd < 0:
+        e = errno
+        raise OSError(e, strerror(e).decode(errors="replace"), path)
+    cdef int rc
+    try:
+        f = open(fd, "wb", closefd=False)
+        writer(f)
+        f.close()                                  # flushes; fd stays open
+        if mode >= 0 and fchmod(fd, <unsigned int>mode) != 0:
+            e = errno
+            raise OSError(e, strerror(e).decode(errors="replace"), path)
+        with nogil:
+            rc = fsync(fd)
+        if rc != 0:
+            e = errno
+            raise OSError(e, strerror(e).decode(errors="replace"), path)
+        if c_rename(ctmp, cpath) != 0:
+            e = errno
+            raise OSError(e, strerror(e).decode(errors="replace"), path)
+    except BaseException:
+        c_close(fd)
+        unlink(ctmp)
+        raise
+    c_close(fd)
 
 
 def forward(tuple dims, params, x, y, state, work):
@@ -390,7 +625,7 @@ cdef int _train_c(int typ, const lstm97_dims *d, void *pp, const void *pm, const
         rc = lstm97_train_f32(d, <float *>pp, <const float *>pm, <const float *>px,
                               <const float *>pt, ptm, T, alpha, schedule, <float *>py,
                               <float *>ps, <float *>pw, <float *>pd)
-    if rc == LSTM97_ERR_NONFINITE and pb != NULL:
+    if (rc == LSTM97_ERR_NONFINITE or rc == LSTM97_ERR_INTERRUPTED) and pb != NULL:
         memcpy(pp, pb, nbytes)
     return rc
 

@@ -1,10 +1,10 @@
 """The compiled net: :class:`LSTM` over the C kernels of ``csrc/``."""
 from __future__ import annotations
 
-from typing import Any, Literal, Optional, Tuple, Union, overload
+from typing import Any, Iterable, Literal, Optional, Tuple, Union, overload
 
 import numpy as np
-from numpy.typing import ArrayLike
+from numpy.typing import ArrayLike, DTypeLike
 
 from . import _core
 from ._base import FloatArray, NetBase, PathLike, State
@@ -49,10 +49,12 @@ class LSTM(NetBase):
 
     Attributes
     ----------
-    params : dict of ndarray
+    params : read-only mapping of ndarray
         "W_in", "W_out" (if output gates), "W_c", "W_k": writable views into the one
-        contiguous parameter block, shapes (B, nz), (B, nz), (C, nz), (K, 1+I+C).
-    masks : dict of ndarray
+        contiguous parameter block, shapes (B, nz), (B, nz), (C, nz), (K, 1+I+C).  Write
+        with ``net.params["W_c"][...] = w``; weights under a 0 mask must stay 0 (a call
+        that finds one nonzero raises ValueError).
+    masks : read-only mapping of ndarray
         Read-only 0/1 arrays of the same shapes (change them with :meth:`set_mask`).
     n_weights : int
         Number of unmasked weights.
@@ -68,6 +70,21 @@ class LSTM(NetBase):
 
     backend: str = "c"
 
+    def __init__(self, n_in: int, n_out: int, n_blocks: int, block_size: int = 1, *,
+                 output_gate: bool = True, recurrent: bool = True,
+                 input_to_output: bool = False,
+                 bias: Union[bool, str, Iterable[str], None] = True, g: str = "g2",
+                 h: str = "h1", out: str = "logistic", init_range: float = 0.1,
+                 in_gate_bias: Optional[ArrayLike] = None,
+                 out_gate_bias: Optional[ArrayLike] = None, dtype: DTypeLike = "float64",
+                 seed: Union[int, np.random.Generator, None] = None) -> None:
+        # spelled out so that a missing argument is reported for LSTM, not NetBase
+        super().__init__(n_in, n_out, n_blocks, block_size, output_gate=output_gate,
+                         recurrent=recurrent, input_to_output=input_to_output, bias=bias,
+                         g=g, h=h, out=out, init_range=init_range,
+                         in_gate_bias=in_gate_bias, out_gate_bias=out_gate_bias,
+                         dtype=dtype, seed=seed)
+
     def _init_backend(self):
         c = self.config
         self._dims = (self.I, self.K, self.B, self.S, int(c["output_gate"]),
@@ -79,7 +96,10 @@ class LSTM(NetBase):
         self._typenum = np.dtype(self.dtype).num
         self._batch_scratch = None
         self._fast = (self._dims, self._theta, self._mask, self._state, self._work, self._dW,
-                      self._backup, self._lock.acquire, self._lock.release)
+                      self._backup, self._lock.acquire, self._lock.release, self._busy)
+
+    def _lock_changed(self):
+        self._fast = self._fast[:7] + (self._lock.acquire, self._lock.release) + self._fast[9:]
 
     _all_finite = staticmethod(_core.all_finite)
     _targets_finite = staticmethod(_core.targets_finite)
