@@ -18,13 +18,21 @@ import numpy as np
 
 __all__ = ["NetBase", "Stream", "FORMAT_VERSION"]
 
-FORMAT_VERSION = 1
+#: version of the files written by ``save`` for a net using an option of the LSTM family
+#: (forget gate, peepholes, "cells" sources, softmax outputs); a 1997 net's file is
+#: still written as version 1, byte for byte as before, so older readers keep reading it
+FORMAT_VERSION = 2
+READ_VERSIONS = (1, 2)
 GROUPS = ("gates", "cells", "outputs")
 # the paper's squashing functions; "h1"/"id" as g and "g2"/"g1" as h test the swapped
 # reading of the caption of the paper's Table 10 (spec section 3)
 G_CHOICES = ("g2", "g1", "tanh", "h1", "id")
 H_CHOICES = ("h1", "id", "tanh", "g2", "g1")
-OUT_CHOICES = ("logistic", "linear")
+OUT_CHOICES = ("logistic", "linear", "softmax")
+SOURCES = ("full", "cells")
+# the options of the LSTM family and their values for the 1997 cell
+FAMILY_DEFAULTS = {"forget_gate": False, "forget_gate_bias": None, "peepholes": False,
+                   "sources": "full"}
 SCHEDULES = ("step", "sequence")
 DTYPES = {"float64": np.float64, "float32": np.float32}
 #: largest net accepted: parameters plus state (elements); about 2 GB in float64
@@ -145,28 +153,101 @@ def _check_gate_bias(value, name, B):
     return [float(v) for v in arr]
 
 
+def _check_family(forget_gate, forget_gate_bias, peepholes, sources, B, bias):
+    """Check the options of the LSTM family; return them normalised."""
+    forget_gate = _check_bool(forget_gate, "forget_gate")
+    peepholes = _check_bool(peepholes, "peepholes")
+    sources = _check_choice(sources, "sources", SOURCES)
+    forget_gate_bias = _check_gate_bias(forget_gate_bias, "forget_gate_bias", B)
+    if forget_gate_bias is not None:
+        if not forget_gate:
+            raise ValueError("forget_gate_bias: the net has no forget gate "
+                             "(forget_gate=False)")
+        if "gates" not in bias:
+            raise ValueError(f"forget_gate_bias: the gates have no bias weights "
+                             f"(bias={bias})")
+    return forget_gate, forget_gate_bias, peepholes, sources
+
+
 # --------------------------------------------------------------------------- layout
 
 
-def layout(I, K, B, S, output_gate):
-    """Offsets into the parameter block, in the order W_in, W_out, W_c, W_k (spec 2)."""
+def layout(I, K, B, S, output_gate, forget_gate=False, peepholes=False, sources="full"):
+    """Shapes and offsets of the parameter block and the state and work lengths.
+
+    The block holds, in this order, W_in (B, nz), W_out (B, nz) (with output gates),
+    W_phi (B, nz) (with forget gates), W_c (C, nz), W_k (K, 1+I+C), then with peepholes
+    P_in (C,), P_phi (C,) (with forget gates) and P_out (C,) (with output gates).  The
+    hidden source vector z(t) is [1, x(t), y_c(t-1), y_in(t-1), y_out(t-1), y_phi(t-1)]
+    with ``sources="full"`` (a gate kind that is absent is left out) and
+    [1, x(t), y_c(t-1)] with ``sources="cells"``.  With the default options this is the
+    1997 layout.
+
+    Parameters
+    ----------
+    I, K, B, S : int
+        Inputs, outputs, blocks and cells per block.
+    output_gate, forget_gate, peepholes : bool
+        Which gates and peephole weights the net has.
+    sources : {"full", "cells"}
+        What the gates and cell inputs read.
+
+    Returns
+    -------
+    dict
+        ``C``, ``nz``, ``nu``, ``shapes`` and ``offsets`` (by parameter name, in block
+        order), ``n_params``, ``state_len`` and ``work_len``.
+    """
     C = B * S
-    n_gates = 2 if output_gate else 1
-    nz = 1 + I + C + n_gates * B
+    n_gates = 1 + int(bool(output_gate)) + int(bool(forget_gate))
+    nz = 1 + I + C + (n_gates * B if sources == "full" else 0)
     nu = 1 + I + C
     shapes = {"W_in": (B, nz)}
     if output_gate:
         shapes["W_out"] = (B, nz)
+    if forget_gate:
+        shapes["W_phi"] = (B, nz)
     shapes["W_c"] = (C, nz)
     shapes["W_k"] = (K, nu)
+    if peepholes:
+        shapes["P_in"] = (C,)
+        if forget_gate:
+            shapes["P_phi"] = (C,)
+        if output_gate:
+            shapes["P_out"] = (C,)
     offsets, pos = {}, 0
     for name, shp in shapes.items():
         offsets[name] = pos
-        pos += shp[0] * shp[1]
+        pos += math.prod(shp)
+    # state: z, s, dS_c, dS_in (1997); dS_phi (C, nz) with a forget gate; the peephole
+    # traces dS_in_P (C, S) and, with a forget gate, dS_phi_P (C, S)
+    state_len = nz + C + 2 * C * nz
+    if forget_gate:
+        state_len += C * nz
+    if peepholes:
+        state_len += C * S * (2 if forget_gate else 1)
+    work_len = nu + 3 * B + 5 * C + 2 * K + (1 + int(bool(output_gate))) * B + C + K + I
+    if forget_gate:
+        work_len += 3 * B + C          # net_phi, y_phi, e_phi, s(t-1)
     return dict(C=C, nz=nz, nu=nu, shapes=shapes, offsets=offsets, n_params=pos,
-                state_len=nz + C + 2 * C * nz,
-                work_len=nu + 3 * B + 5 * C + 2 * K + n_gates * B + C + K + I)
+                state_len=state_len, work_len=work_len)
 
+
+
+def _uses_family(config):
+    """True if ``config`` asks for an option of the LSTM family (beyond the 1997 cell)."""
+    return (config.get("out") == "softmax"
+            or any(k in config and config[k] != v for k, v in FAMILY_DEFAULTS.items()))
+
+
+def _file_meta(config):
+    """The JSON record of a saved net: version 1 without the family's options (the
+    file a 1997 net has always had), else version ``FORMAT_VERSION``."""
+    if _uses_family(config):
+        return json.dumps({"format": "fastlstm", "version": FORMAT_VERSION,
+                           "config": config})
+    plain = {k: v for k, v in config.items() if k not in FAMILY_DEFAULTS}
+    return json.dumps({"format": "fastlstm", "version": 1, "config": plain})
 
 
 class _Transaction:
@@ -208,6 +289,7 @@ class NetBase:
     def __init__(self, n_in, n_out, n_blocks, block_size=1, *, output_gate=True,
                  recurrent=True, input_to_output=False, bias=True, g="g2", h="h1",
                  out="logistic", init_range=0.1, in_gate_bias=None, out_gate_bias=None,
+                 forget_gate=False, forget_gate_bias=None, peepholes=False, sources="full",
                  dtype="float64", seed=None):
         I = _check_int(n_in, "n_in")
         K = _check_int(n_out, "n_out")
@@ -228,17 +310,26 @@ class NetBase:
         if (in_gate_bias is not None or out_gate_bias is not None) and "gates" not in bias:
             raise ValueError("in_gate_bias/out_gate_bias: the gates have no bias weights "
                              f"(bias={bias})")
+        forget_gate, forget_gate_bias, peepholes, sources = _check_family(
+            forget_gate, forget_gate_bias, peepholes, sources, B, bias)
+        if out == "softmax" and K < 2:
+            raise ValueError("out: 'softmax' needs n_out >= 2 (a softmax over one unit is "
+                             "the constant 1)")
+        family = dict(forget_gate=forget_gate, forget_gate_bias=forget_gate_bias,
+                      peepholes=peepholes, sources=sources)
+        self._check_backend_supports(family, out)
         dt = _check_dtype(dtype)
         fmax = float(np.finfo(dt).max)
         if init_range > fmax / 2:
             raise ValueError(f"init_range: must be <= {fmax / 2:g} for {dt.name}, "
                              f"got {init_range}")
-        for nm, v in (("in_gate_bias", in_gate_bias), ("out_gate_bias", out_gate_bias)):
+        for nm, v in (("in_gate_bias", in_gate_bias), ("out_gate_bias", out_gate_bias),
+                      ("forget_gate_bias", forget_gate_bias)):
             if v is not None and max(abs(b) for b in v) > fmax:
                 raise ValueError(f"{nm}: values must be finite in {dt.name}")
         if B * S > MAX_DIM:
             raise ValueError(f"n_blocks * block_size: must be <= {MAX_DIM}, got {B * S}")
-        lay = layout(I, K, B, S, output_gate)
+        lay = layout(I, K, B, S, output_gate, forget_gate, peepholes, sources)
         if lay["n_params"] + lay["state_len"] > MAX_ELEMENTS:
             raise ValueError(f"n_blocks/block_size/n_in/n_out: net too large "
                              f"({lay['n_params']} parameters, {lay['state_len']} state "
@@ -255,7 +346,7 @@ class NetBase:
                            output_gate=output_gate, recurrent=recurrent,
                            input_to_output=input_to_output, bias=list(bias), g=g, h=h,
                            out=out, init_range=init_range, in_gate_bias=in_gate_bias,
-                           out_gate_bias=out_gate_bias, dtype=dt.name)
+                           out_gate_bias=out_gate_bias, **family, dtype=dt.name)
         self.I, self.K, self.B, self.S = I, K, B, S
         self.C, self.nz, self.nu = lay["C"], lay["nz"], lay["nu"]
         self.dtype = dt
@@ -273,21 +364,43 @@ class NetBase:
             ro.flags.writeable = False
             self.masks[n] = ro
         self._init_masks(bias, recurrent, input_to_output, output_gate)
-        self._init_weights(rng, init_range, in_gate_bias, out_gate_bias)
+        self._init_weights(rng, init_range, in_gate_bias, out_gate_bias, forget_gate_bias)
         self._init_backend()
 
     # ------------------------------------------------------------------- structure
 
     def _view(self, flat, name):
         off = self._layout["offsets"][name]
-        r, c = self._layout["shapes"][name]
-        return flat[off:off + r * c].reshape(r, c)
+        shape = self._layout["shapes"][name]
+        return flat[off:off + math.prod(shape)].reshape(shape)
+
+    #: options of the LSTM family this backend computes (a subset of
+    #: ``("forget_gate", "peepholes", "sources", "softmax")``); the others are refused
+    _family_options: tuple = ()
+
+    def _check_backend_supports(self, family, out):
+        """NotImplementedError if the net asks for a family option this backend lacks."""
+        asked = []
+        if family["forget_gate"]:
+            asked.append(("forget_gate", "forget_gate=True"))
+        if family["peepholes"]:
+            asked.append(("peepholes", "peepholes=True"))
+        if family["sources"] != "full":
+            asked.append(("sources", f"sources={family['sources']!r}"))
+        if out == "softmax":
+            asked.append(("softmax", "out='softmax'"))
+        missing = [text for key, text in asked if key not in self._family_options]
+        if missing:
+            raise NotImplementedError(
+                f"{', '.join(missing)}: not implemented in the {self.backend!r} backend "
+                f"({type(self).__module__}.{type(self).__name__}) yet; the numpy oracle "
+                f"fastlstm.oracle.LSTM (same constructor and methods) computes it")
 
     def _init_masks(self, bias, recurrent, input_to_output, output_gate):
         I, C = self.I, self.C
         for m in self._masks_w.values():
             m[...] = 1
-        gate_names = ["W_in"] + (["W_out"] if output_gate else [])
+        gate_names = [n for n in ("W_in", "W_out", "W_phi") if n in self._masks_w]
         if "gates" not in bias:
             for n in gate_names:
                 self._masks_w[n][:, 0] = 0
@@ -295,19 +408,22 @@ class NetBase:
             self._masks_w["W_c"][:, 0] = 0
         if "outputs" not in bias:
             self._masks_w["W_k"][:, 0] = 0
-        if not recurrent:                 # columns y_c, y_in, y_out of z
+        if not recurrent:                 # columns y_c, y_in, y_out, y_phi of z
             for n in gate_names + ["W_c"]:
                 self._masks_w[n][:, 1 + I:] = 0
         if not input_to_output:           # x columns of W_k (topology F)
             self._masks_w["W_k"][:, 1:1 + I] = 0
 
-    def _init_weights(self, rng, init_range, in_gate_bias, out_gate_bias):
+    def _init_weights(self, rng, init_range, in_gate_bias, out_gate_bias,
+                      forget_gate_bias=None):
         w = rng.uniform(-init_range, init_range, size=self._theta.size)
         self._theta[...] = np.where(self._mask != 0, w, 0.0)     # +0, never -0
         if in_gate_bias is not None:
             self.params["W_in"][:, 0] = in_gate_bias
         if out_gate_bias is not None:
             self.params["W_out"][:, 0] = out_gate_bias
+        if forget_gate_bias is not None:
+            self.params["W_phi"][:, 0] = forget_gate_bias
 
     def _init_backend(self):
         """Hook for a backend to allocate its buffers."""
@@ -327,7 +443,8 @@ class NetBase:
 
         Parameters
         ----------
-        name : {"W_in", "W_out", "W_c", "W_k"}
+        name : {"W_in", "W_out", "W_phi", "W_c", "W_k", "P_in", "P_phi", "P_out"}
+            One of the net's parameters (``net.params``).
         mask : array-like of 0/1 (or bool) with the parameter's shape
         """
         if name not in self._masks_w:
@@ -614,8 +731,7 @@ class NetBase:
         """
         path = _as_path(path)
         directory = os.path.dirname(os.path.abspath(path))
-        meta = json.dumps({"format": "fastlstm", "version": FORMAT_VERSION,
-                           "config": self.config})
+        meta = _file_meta(self.config)
         tmp = os.path.join(directory, f".fastlstm-{os.getpid()}-{secrets.token_hex(8)}.tmp")
         # O_EXCL: never follow or reuse an existing name; 0o666 & ~umask like open()
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
@@ -666,15 +782,24 @@ class NetBase:
             meta = json.loads(meta_raw.tobytes().decode("utf-8"))
             if not isinstance(meta, dict) or meta.get("format") != "fastlstm":
                 raise ValueError("not a fastlstm file")
-            if meta.get("version") != FORMAT_VERSION:
-                raise ValueError(f"format version {meta.get('version')!r}; this "
-                                 f"fastlstm reads version {FORMAT_VERSION}")
+            version = meta.get("version")
+            if type(version) is not int or version not in READ_VERSIONS:
+                raise ValueError(f"format version {version!r}; this fastlstm reads "
+                                 f"versions {', '.join(map(str, READ_VERSIONS))}")
             config = meta.get("config")
             if not isinstance(config, dict):
                 raise ValueError("bad config record")
+            if version == 1 and _uses_family(config):
+                raise ValueError("a version 1 file cannot hold the options "
+                                 f"{sorted(set(config) & set(FAMILY_DEFAULTS))} or "
+                                 f"out={config.get('out')!r}")
             dims = [config.get(k) for k in ("n_in", "n_out", "n_blocks", "block_size")]
-            if all(type(v) is int and 1 <= v <= MAX_DIM for v in dims):
-                n = layout(*dims, config.get("output_gate", True) is not False)["n_params"]
+            if (all(type(v) is int and 1 <= v <= MAX_DIM for v in dims)
+                    and config.get("sources", "full") in SOURCES):
+                n = layout(*dims, config.get("output_gate", True) is not False,
+                           config.get("forget_gate", False) is True,
+                           config.get("peepholes", False) is True,
+                           config.get("sources", "full"))["n_params"]
                 for name, arr in (("params", theta), ("masks", mask)):
                     if arr.shape != (n,):
                         raise ValueError(f"{name}: expected shape ({n},) for the "
