@@ -25,6 +25,8 @@
  *
  * Source vectors:  z(t) = [1, x(t), y_c(t-1), y_in(t-1), y_out(t-1)]   (nz)
  *                  u(t) = [1, x(t), y_c(t)]                           (1 + I + C)
+ * With sources == LSTM97_SOURCES_CELLS (the modern LSTM's topology) z(t) = [1, x(t),
+ * y_c(t-1)]: gates and cell inputs read the inputs and the previous cell outputs only.
  *
  * State (REAL array of lstm97_state_len() elements; all zero at a sequence start):
  *   z     : (nz)      z(t+1) minus its x part: [1, (x slot), y_c(t), y_in(t), y_out(t)]
@@ -68,7 +70,12 @@ enum lstm97_g   { LSTM97_G2 = 0, LSTM97_G1 = 1, LSTM97_G_TANH = 2, LSTM97_G_H1 =
                   LSTM97_G_ID = 4 };
 enum lstm97_h   { LSTM97_H1 = 0, LSTM97_H_ID = 1, LSTM97_H_TANH = 2, LSTM97_H_G2 = 3,
                   LSTM97_H_G1 = 4 };
-enum lstm97_out { LSTM97_OUT_LOGISTIC = 0, LSTM97_OUT_LINEAR = 1 };
+/* output units: logistic or linear with squared error (1997); softmax over the K units
+ * with cross-entropy, output error e_k = t_k - y_k */
+enum lstm97_out { LSTM97_OUT_LOGISTIC = 0, LSTM97_OUT_LINEAR = 1, LSTM97_OUT_SOFTMAX = 2 };
+
+/* what gates and cell inputs read: the 1997 topology or inputs and cell outputs only */
+enum lstm97_sources { LSTM97_SOURCES_FULL = 0, LSTM97_SOURCES_CELLS = 1 };
 
 /* kernel variants: the tuned step and the plain scalar reference it is tested against;
  * both compute every sum in the same order */
@@ -93,6 +100,9 @@ typedef struct lstm97_dims {
     int32_t forget_gate;    /* reserved for the Gers et al. 2000 extension; must be 0 */
     int32_t g, h, out;      /* enum lstm97_g / lstm97_h / lstm97_out */
     int32_t kernel;         /* LSTM97_KERNEL_FAST (default) or LSTM97_KERNEL_NAIVE */
+    /* fields added after the 1997 cell; 0 (a zero-initialised struct) gives the 1997 cell */
+    int32_t sources;        /* enum lstm97_sources (default LSTM97_SOURCES_FULL) */
+    int32_t peepholes;      /* reserved for peephole weights (Gers et al. 2002); must be 0 */
 } lstm97_dims;
 
 typedef struct lstm97_layout {
@@ -164,7 +174,9 @@ int64_t lstm97_tape_len(const lstm97_dims *d, int64_t T);
 /* Gradient of one sequence by back-propagation through time (the reverse-mode reference
  * and the "full-gradient" ablation; not the on-line rule): stores the forward pass of all
  * T steps in `tape` (lstm97_tape_len values: memory O(T)), then runs back in time.
- *   loss = 1/2 sum_{t with target} sum_k (t_k - y_k)^2, written to *loss;
+ *   loss = 1/2 sum_{t with target} sum_k (t_k - y_k)^2, written to *loss (softmax
+ *   outputs: sum_{t with target} log sum_k e^{net_k} - sum_k t_k net_k, the cross-entropy
+ *   -sum_k t_k log y_k when the targets of a step sum to 1);
  *   grad = dloss/dW (n_params; entries where masks is 0 are 0);  y: (T, K) outputs.
  * truncated = 0: the exact gradient; 1: every recurrent entry of z(t) is a constant, so
  * that -alpha grad equals the summed update of lstm97_train with LSTM97_SEQUENCE (spec

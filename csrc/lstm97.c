@@ -50,19 +50,21 @@ int lstm97_layout_of(const lstm97_dims *d, lstm97_layout *L)
         return LSTM97_ERR_DIMS;
     if (d->output_gate != 0 && d->output_gate != 1)
         return LSTM97_ERR_DIMS;
-    if (d->forget_gate != 0)
+    if (d->forget_gate != 0 || d->peepholes != 0)
         return LSTM97_ERR_UNSUPPORTED;
+    if (d->sources != LSTM97_SOURCES_FULL && d->sources != LSTM97_SOURCES_CELLS)
+        return LSTM97_ERR_DIMS;
     if (d->kernel != LSTM97_KERNEL_FAST && d->kernel != LSTM97_KERNEL_NAIVE)
         return LSTM97_ERR_DIMS;
     if (d->g < LSTM97_G2 || d->g > LSTM97_G_ID ||
         d->h < LSTM97_H1 || d->h > LSTM97_H_G1 ||
-        d->out < LSTM97_OUT_LOGISTIC || d->out > LSTM97_OUT_LINEAR)
+        d->out < LSTM97_OUT_LOGISTIC || d->out > LSTM97_OUT_SOFTMAX)
         return LSTM97_ERR_ACTIVATION;
 
     ptrdiff_t I = d->I, K = d->K, B = d->B, C = (ptrdiff_t)d->B * d->S;
     ptrdiff_t n_gates = d->output_gate ? 2 : 1;
     L->C = C;
-    L->nz = 1 + I + C + n_gates * B;
+    L->nz = 1 + I + C + (d->sources == LSTM97_SOURCES_FULL ? n_gates * B : 0);
     L->nu = 1 + I + C;
     L->W_in = 0;
     L->W_out = d->output_gate ? B * L->nz : -1;

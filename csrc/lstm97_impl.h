@@ -35,6 +35,34 @@ static inline void FN(sig_array)(ptrdiff_t n, const REAL *in, REAL *out)
     }
 }
 
+/* y[k] = e^{y[k] - max} / sum_j e^{y[j] - max} in place over the K net inputs (softmax
+ * output layer); exp in double.  Returns log sum_k e^{net_k} (for the cross-entropy). */
+static inline double FN(softmax)(ptrdiff_t K, REAL *y)
+{
+    REAL top = y[0];
+    for (ptrdiff_t k = 1; k < K; k++)
+        top = y[k] > top ? y[k] : top;
+    double sum = 0;
+    for (ptrdiff_t k = 0; k < K; k++) {
+        double e = exp((double)(y[k] - top));
+        y[k] = (REAL)e;
+        sum += e;
+    }
+    for (ptrdiff_t k = 0; k < K; k++)
+        y[k] = (REAL)((double)y[k] / sum);
+    return (double)top + log(sum);
+}
+
+/* output error e_k of one unit: f_out'(net_k) (t_k - y_k) (eq. 19), or t_k - y_k for
+ * softmax with cross-entropy */
+static inline REAL FN(out_error)(int out, REAL y, REAL t)
+{
+    if (out == LSTM97_OUT_SOFTMAX)
+        return t - y;
+    REAL fp = out == LSTM97_OUT_LINEAR ? (REAL)1 : y * ((REAL)1 - y);
+    return fp * (t - y);
+}
+
 /* The squashing functions of cells, f(x) and f' written in terms of the value v = f(x):
  * g2 = 4 sig - 2 (range [-2, 2]), g1 = sig, tanh, h1 = 2 sig - 1 (range [-1, 1]), id. */
 #ifndef LSTM97_SQUASH_IDS
@@ -269,7 +297,11 @@ static int FN(step_naive)(const lstm97_dims *d, const lstm97_layout *L,
     int finite = 1;
     for (ptrdiff_t k = 0; k < K; k++) {
         REAL net_k = FN(dot)(W_k + k * nu, v.u, nu);
-        v.y_k[k] = d->out == LSTM97_OUT_LINEAR ? net_k : FN(sig)(net_k);
+        v.y_k[k] = d->out == LSTM97_OUT_LOGISTIC ? FN(sig)(net_k) : net_k;
+    }
+    if (d->out == LSTM97_OUT_SOFTMAX)
+        FN(softmax)(K, v.y_k);
+    for (ptrdiff_t k = 0; k < K; k++) {
         y_t[k] = v.y_k[k];
         finite &= isfinite(v.y_k[k]) != 0;
     }
@@ -292,11 +324,9 @@ static int FN(step_naive)(const lstm97_dims *d, const lstm97_layout *L,
         if (t_t) {
             REAL *P = mode == LSTM97_LEARN ? params : dW;
             const REAL *M = masks;
-            /* e_k = f_out'(net_k) (t_k - y_k), eq. 19 */
-            for (ptrdiff_t k = 0; k < K; k++) {
-                REAL fp = d->out == LSTM97_OUT_LINEAR ? (REAL)1 : v.y_k[k] * ((REAL)1 - v.y_k[k]);
-                v.e_k[k] = fp * (t_t[k] - v.y_k[k]);
-            }
+            /* e_k = f_out'(net_k) (t_k - y_k), eq. 19 (softmax: t_k - y_k) */
+            for (ptrdiff_t k = 0; k < K; k++)
+                v.e_k[k] = FN(out_error)(d->out, v.y_k[k], t_t[k]);
             /* back_c = sum_k W_k[k, 1+I+c] e_k (weights of this step's forward pass) */
             for (ptrdiff_t c = 0; c < C; c++)
                 v.back_c[c] = 0;
@@ -356,14 +386,16 @@ static int FN(step_naive)(const lstm97_dims *d, const lstm97_layout *L,
         }
     }
 
-    /* recurrent part of z(t+1): y_c(t), y_in(t), y_out(t) */
+    /* recurrent part of z(t+1): y_c(t), y_in(t), y_out(t) (y_c(t) only with "cells"
+       sources) */
     for (ptrdiff_t c = 0; c < C; c++)
         z[1 + I + c] = v.y_c[c];
-    for (ptrdiff_t j = 0; j < B; j++) {
-        z[1 + I + C + j] = v.y_in[j];
-        if (d->output_gate)
-            z[1 + I + C + B + j] = v.y_out[j];
-    }
+    if (d->sources == LSTM97_SOURCES_FULL)
+        for (ptrdiff_t j = 0; j < B; j++) {
+            z[1 + I + C + j] = v.y_in[j];
+            if (d->output_gate)
+                z[1 + I + C + B + j] = v.y_out[j];
+        }
     return finite ? LSTM97_OK : LSTM97_ERR_NONFINITE;
 }
 
@@ -710,8 +742,10 @@ static int FN(step_fast)(const lstm97_dims *d, const lstm97_layout *L,
     } else {
         FN(matvec)(W_k, v.u, K, nu, v.y_k);
     }
-    if (d->out != LSTM97_OUT_LINEAR)
+    if (d->out == LSTM97_OUT_LOGISTIC)
         FN(sig_array)(K, v.y_k, v.y_k);
+    else if (d->out == LSTM97_OUT_SOFTMAX)
+        FN(softmax)(K, v.y_k);
     int finite = 1;
     for (ptrdiff_t k = 0; k < K; k++) {
         y_t[k] = v.y_k[k];
@@ -725,10 +759,8 @@ static int FN(step_fast)(const lstm97_dims *d, const lstm97_layout *L,
         REAL *P = mode == LSTM97_LEARN ? params : dW;
         const REAL *M = masks;
         if (learn) {
-            for (ptrdiff_t k = 0; k < K; k++) {
-                REAL fp = d->out == LSTM97_OUT_LINEAR ? (REAL)1 : v.y_k[k] * ((REAL)1 - v.y_k[k]);
-                v.e_k[k] = fp * (t_t[k] - v.y_k[k]);
-            }
+            for (ptrdiff_t k = 0; k < K; k++)
+                v.e_k[k] = FN(out_error)(d->out, v.y_k[k], t_t[k]);
             for (ptrdiff_t c = 0; c < C; c++)
                 v.back_c[c] = 0;
             for (ptrdiff_t k = 0; k < K; k++) {
@@ -830,11 +862,12 @@ static int FN(step_fast)(const lstm97_dims *d, const lstm97_layout *L,
 
     for (ptrdiff_t c = 0; c < C; c++)
         z[1 + I + c] = v.y_c[c];
-    for (ptrdiff_t j = 0; j < B; j++) {
-        z[1 + I + C + j] = v.y_in[j];
-        if (has_out)
-            z[1 + I + C + B + j] = v.y_out[j];
-    }
+    if (d->sources == LSTM97_SOURCES_FULL)
+        for (ptrdiff_t j = 0; j < B; j++) {
+            z[1 + I + C + j] = v.y_in[j];
+            if (has_out)
+                z[1 + I + C + B + j] = v.y_out[j];
+        }
     return finite ? LSTM97_OK : LSTM97_ERR_NONFINITE;
 }
 
@@ -1049,6 +1082,8 @@ LSTM97_API int FN(lstm97_gradient)(const lstm97_dims *d, const REAL *params, con
     const ptrdiff_t rec = nz + 2 * B + 3 * C;
     REAL *u = tape + T * rec, *dnk = u + nu, *dyc = dnk + K, *ds = dyc + C, *dnc = ds + C;
     REAL *dni = dnc + C, *dno = dni + B, *dz = dno + B;
+    const int full = d->sources == LSTM97_SOURCES_FULL;
+    double E = 0;
 
     /* forward, recording every step */
     for (int64_t st = 0; st < T; st++) {
@@ -1065,11 +1100,12 @@ LSTM97_API int FN(lstm97_gradient)(const lstm97_dims *d, const REAL *params, con
             const REAL *pyi = prev + nz, *pyo = pyi + B, *phs = pyo + B + 2 * C;
             for (ptrdiff_t c = 0; c < C; c++)
                 z[1 + I + c] = pyo[c / S] * phs[c];
-            for (ptrdiff_t j = 0; j < B; j++) {
-                z[1 + I + C + j] = pyi[j];
-                if (has_out)
-                    z[1 + I + C + B + j] = pyo[j];
-            }
+            if (full)
+                for (ptrdiff_t j = 0; j < B; j++) {
+                    z[1 + I + C + j] = pyi[j];
+                    if (has_out)
+                        z[1 + I + C + B + j] = pyo[j];
+                }
         }
         for (ptrdiff_t j = 0; j < B; j++) {
             y_in[j] = FN(sig)(FN(dot)(W_in + j * nz, z, nz));
@@ -1087,11 +1123,24 @@ LSTM97_API int FN(lstm97_gradient)(const lstm97_dims *d, const REAL *params, con
             u[1 + I + c] = y_out[j] * hs[c];
             finite &= isfinite(s[c]) != 0;
         }
+        REAL *yt = y + st * K;
         for (ptrdiff_t k = 0; k < K; k++) {
             REAL a = FN(dot)(W_k + k * nu, u, nu);
-            y[st * K + k] = d->out == LSTM97_OUT_LINEAR ? a : FN(sig)(a);
-            finite &= isfinite(y[st * K + k]) != 0;
+            yt[k] = d->out == LSTM97_OUT_LOGISTIC ? FN(sig)(a) : a;
         }
+        if (d->out == LSTM97_OUT_SOFTMAX) {
+            /* cross-entropy log sum_k e^{net_k} - sum_k t_k net_k, from the net inputs */
+            const int has_t = !tmask || tmask[st];
+            double tnet = 0;
+            if (has_t)
+                for (ptrdiff_t k = 0; k < K; k++)
+                    tnet += (double)t[st * K + k] * (double)yt[k];
+            double lse = FN(softmax)(K, yt);
+            if (has_t)
+                E += lse - tnet;
+        }
+        for (ptrdiff_t k = 0; k < K; k++)
+            finite &= isfinite(yt[k]) != 0;
         if (!finite)
             return LSTM97_ERR_NONFINITE;
     }
@@ -1105,7 +1154,6 @@ LSTM97_API int FN(lstm97_gradient)(const lstm97_dims *d, const REAL *params, con
         dz[m] = 0;
     REAL *gW_in = grad + L.W_in, *gW_c = grad + L.W_c, *gW_k = grad + L.W_k;
     REAL *gW_out = has_out ? grad + L.W_out : NULL;
-    double E = 0;
     for (int64_t st = T - 1; st >= 0; st--) {
         const REAL *z = tape + st * rec, *y_in = z + nz, *y_out = y_in + B, *g = y_out + B;
         const REAL *hs = g + 2 * C;
@@ -1120,10 +1168,12 @@ LSTM97_API int FN(lstm97_gradient)(const lstm97_dims *d, const REAL *params, con
         for (ptrdiff_t k = 0; k < K; k++) {
             dnk[k] = 0;
             if (has_t) {
-                REAL err = yt[k] - t[st * K + k];
-                E += 0.5 * (double)err * (double)err;
-                REAL fp = d->out == LSTM97_OUT_LINEAR ? (REAL)1 : yt[k] * ((REAL)1 - yt[k]);
-                dnk[k] = err * fp;
+                /* d loss / d net_k: (y_k - t_k) f_out'(net_k), softmax: y_k - t_k */
+                dnk[k] = -FN(out_error)(d->out, yt[k], t[st * K + k]);
+                if (d->out != LSTM97_OUT_SOFTMAX) {
+                    REAL err = yt[k] - t[st * K + k];
+                    E += 0.5 * (double)err * (double)err;
+                }
                 FN(axpy)(nu, dnk[k], u, gW_k + k * nu);
             }
         }
@@ -1135,8 +1185,8 @@ LSTM97_API int FN(lstm97_gradient)(const lstm97_dims *d, const REAL *params, con
             dyc[c] = acc;
         }
         for (ptrdiff_t j = 0; j < B; j++) {
-            REAL dyo = has_out ? dz[1 + I + C + B + j] : (REAL)0;
-            REAL dyi = dz[1 + I + C + j];
+            REAL dyo = has_out && full ? dz[1 + I + C + B + j] : (REAL)0;
+            REAL dyi = full ? dz[1 + I + C + j] : (REAL)0;
             for (ptrdiff_t c = j * S; c < (j + 1) * S; c++) {
                 dyo += dyc[c] * hs[c];
                 /* the CEC: ds(t) = ds(t + 1) + dL/ds through h at t */

@@ -12,7 +12,7 @@ import pytest
 
 from _helpers import assert_close, random_config
 import fastlstm
-from fastlstm import bptt, oracle
+from fastlstm import _core, bptt, oracle
 from fastlstm._base import FORMAT_VERSION, layout
 
 OPTIONS = ("forget_gate", "peepholes", "sources", "softmax")
@@ -189,8 +189,8 @@ def test_bad_options(kwargs, exc, word):
 
 
 @pytest.mark.parametrize("kwargs", [dict(forget_gate=True), dict(peepholes=True),
-                                    dict(sources="cells"), dict(out="softmax"),
-                                    dict(forget_gate=True, forget_gate_bias=2.0)])
+                                    dict(forget_gate=True, forget_gate_bias=2.0),
+                                    dict(peepholes=True, sources="cells", out="softmax")])
 def test_the_compiled_net_refuses_what_it_lacks(kwargs, tmp_path):
     with pytest.raises(NotImplementedError, match=r"fastlstm\.oracle\.LSTM"):
         fastlstm.LSTM(2, 2, 2, **kwargs)
@@ -469,6 +469,134 @@ def test_softmax_outputs_sum_to_one_and_its_gradient(seed):
     u = np.concatenate([[1], x[0], y_c])
     assert_close(net.params["W_k"] - k_before,
                  0.5 * np.outer(y[0] - out[0], u) * net.masks["W_k"], 1e-12, "W_k change")
+
+
+# --------------------------------------------------------------------------- the C kernels
+
+# the options the compiled net computes so far
+COMPILED = dict(forget_gate=False, peepholes=False)
+
+
+def compiled_pair(rng, seed, dtype="float64", **fixed):
+    cfg = family_config(rng, **COMPILED, **fixed)
+    return cfg, (fastlstm.LSTM(**cfg, dtype=dtype, seed=seed),
+                 oracle.LSTM(**cfg, dtype=dtype, seed=seed))
+
+
+def test_compiled_layout_is_the_python_layout():
+    for og in (0, 1):
+        for src in ("full", "cells"):
+            for out in ("logistic", "softmax"):
+                dims = (3, 2, 4, 2, og, 0, 0, _core.OUT_IDS[out], _core.KERNEL_FAST,
+                        _core.SOURCES_IDS[src])
+                c = _core.layout(dims)
+                p = layout(3, 2, 4, 2, bool(og), sources=src)
+                for key in ("nz", "n_params", "state_len", "work_len"):
+                    assert c[key] == p[key], key
+                for name, off in p["offsets"].items():
+                    assert c[name] == off, name
+    with pytest.raises(ValueError, match="sizes"):
+        _core.layout((3, 2, 4, 2, 1, 0, 0, 0, 0, 2))           # no such sources id
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("seed", range(40))
+def test_kernel_matches_oracle(seed, dtype):
+    """Every entry point of the compiled net against the oracle, random architectures
+    with "cells" sources and softmax outputs among the choices."""
+    rng = np.random.default_rng(10000 + seed)
+    cfg, (net, ref) = compiled_pair(rng, seed, dtype)
+    rtol = 1e-12 if dtype == "float64" else 1e-5
+    assert np.array_equal(net._theta, ref._theta)
+    T = int(rng.integers(1, 30 if dtype == "float64" else 12))
+    x = rng.uniform(-1, 1, (T, net.I))
+    y = targets(rng, net, T)
+    mask = rng.random(T) < 0.6
+    assert_close(net.forward(x), ref.forward(x), rtol, f"forward ({cfg})")
+    for schedule in ("step", "sequence"):
+        assert_close(net.train_sequence(x, y, mask, 0.3, schedule),
+                     ref.train_sequence(x, y, mask, 0.3, schedule), rtol, schedule)
+        assert_close(net._theta, ref._theta, rtol, f"weights after {schedule} ({cfg})")
+    # a stream fed step by step and in pieces
+    s, r = net.stream(learn=True, lr=0.2), ref.stream(learn=True, lr=0.2)
+    for t in range(T):
+        assert_close(s.step(x[t], y[t] if mask[t] else None),
+                     r.step(x[t], y[t] if mask[t] else None), rtol, "stream step")
+    half = T // 2
+    s, r = net.stream(learn=True, lr=0.2, schedule="sequence"), ref.stream(
+        learn=True, lr=0.2, schedule="sequence")
+    for piece in (slice(0, half), slice(half, T)):
+        if piece.stop > piece.start:
+            assert_close(s.feed(x[piece], y[piece], mask[piece]),
+                         r.feed(x[piece], y[piece], mask[piece]), rtol, "feed")
+    s.end()
+    r.end()
+    assert_close(net._theta, ref._theta, rtol, "weights after the stream")
+    for truncated in (True, False):
+        lc, gc, oc = net.gradient(x, y, mask, truncated=truncated)
+        lo, go, oo = ref.gradient(x, y, mask, truncated=truncated)
+        assert lc == pytest.approx(lo, rel=rtol * 10, abs=1e-300)
+        assert_close(oc, oo, rtol, "gradient outputs")
+        for name in go:
+            assert_close(gc[name], go[name], rtol * 10, f"gradient {name} {truncated}")
+    N = int(rng.integers(1, 6))
+    xb = rng.uniform(-1, 1, (N, T, net.I))
+    yb = np.stack([targets(rng, net, T) for _ in range(N)])
+    mb = rng.random((N, T)) < 0.6
+    for schedule in ("step", "sequence"):
+        assert_close(net.train_batch(xb, yb, mb, 0.2, schedule, n_threads=2),
+                     ref.train_batch(xb, yb, mb, 0.2, schedule), rtol, "train_batch")
+        assert_close(net._theta, ref._theta, rtol, f"weights after train_batch {schedule}")
+
+
+def _run_kernel(net, kernel, x, y, tmask, lr, schedule):
+    dims = net._dims[:8] + (kernel,) + net._dims[9:]
+    theta = net._theta.copy()
+    out = np.empty((len(x), net.K), net.dtype)
+    state = np.zeros_like(net._state)
+    work = np.zeros_like(net._work)
+    dW = np.zeros_like(theta)
+    for _ in range(2):
+        _core.train(dims, theta, net._mask, x, y, tmask, lr, schedule, out, state, work, dW)
+    fwd = np.empty_like(out)
+    _core.forward(dims, theta, x, fwd, state, work)
+    return theta, out, fwd
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("seed", range(20))
+def test_fast_kernel_equals_plain_kernel(seed, dtype):
+    rng = np.random.default_rng(11000 + seed)
+    cfg, (net, _) = compiled_pair(rng, seed, dtype, sources="cells" if seed % 2 else "full")
+    if seed % 3 == 0:
+        for name in net.params:
+            net.set_mask(name, rng.random(net.masks[name].shape) < 0.8)
+    T = int(rng.integers(1, 30))
+    if seed % 4 == 1:                       # one-hot inputs take the sparse path
+        cfg_I = net.I
+        x = np.zeros((T, cfg_I), dtype)
+        x[np.arange(T), rng.integers(0, cfg_I, T)] = 1
+    else:
+        x = rng.uniform(-1, 1, (T, net.I)).astype(dtype)
+    y = targets(rng, net, T).astype(dtype)
+    tmask = (rng.random(T) < 0.6).astype(np.uint8)
+    for schedule in (0, 1):
+        a = _run_kernel(net, _core.KERNEL_FAST, x, y, tmask, 0.1, schedule)
+        b = _run_kernel(net, _core.KERNEL_NAIVE, x, y, tmask, 0.1, schedule)
+        for u, v, what in zip(a, b, ("weights", "outputs", "forward")):
+            np.testing.assert_array_equal(u, v, err_msg=f"{what}, schedule {schedule}")
+
+
+def test_sparse_one_hot_inputs_with_cells_sources():
+    """I >= 16 one-hot inputs (the tuned step's sparse path) with "cells" sources."""
+    rng = np.random.default_rng(5)
+    net = fastlstm.LSTM(20, 20, 3, 2, sources="cells", out="softmax", seed=3)
+    ref = oracle.LSTM(20, 20, 3, 2, sources="cells", out="softmax", seed=3)
+    x = np.eye(20)[rng.integers(0, 20, 25)]
+    y = np.eye(20)[rng.integers(0, 20, 25)]
+    net.train_sequence(x, y, lr=0.5)
+    ref.train_sequence(x, y, lr=0.5)
+    assert_close(net._theta, ref._theta, 1e-12, "weights")
 
 
 # --------------------------------------------------------------------------- PyTorch

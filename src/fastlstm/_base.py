@@ -622,17 +622,19 @@ class NetBase:
             As in :meth:`train_sequence`.
         truncated : bool, default False
             False: the exact gradient.  True: every recurrent entry of z(t) (the previous
-            step's cell outputs and gate activations) is a constant, the truncation of the
-            1997 rule; then ``-lr * grads`` is the summed update that
+            step's cell outputs and gate activations) and every peephole input is a
+            constant, the truncation of the 1997 rule; then ``-lr * grads`` is the summed update that
             ``train_sequence(..., schedule="sequence")`` applies (spec section 6.1).
 
         Returns
         -------
         loss : float
-            ``1/2 sum (y - y_k)^2`` over the target steps.
+            ``1/2 sum (y - y_k)^2`` over the target steps; with softmax outputs the
+            cross-entropy ``sum (log sum_k e^net_k - sum_k y_k net_k)`` over the target
+            steps (``-sum y log y_k`` when each target row sums to 1).
         grads : dict of ndarray
-            d loss / dW for W_in, W_out (with an output gate), W_c, W_k; entries where the
-            mask is 0 are 0.
+            d loss / dW for every parameter (``net.params``); entries where the mask is 0
+            are 0.
         outputs : ndarray, shape (T, n_out)
         """
         x, y, tmask = self._as_xy(x, y, mask)

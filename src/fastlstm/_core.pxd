@@ -17,7 +17,8 @@ cdef extern from "fastlstm.h" nogil:
 
     int LSTM97_G2, LSTM97_G1, LSTM97_G_TANH, LSTM97_G_H1, LSTM97_G_ID
     int LSTM97_H1, LSTM97_H_ID, LSTM97_H_TANH, LSTM97_H_G2, LSTM97_H_G1
-    int LSTM97_OUT_LOGISTIC, LSTM97_OUT_LINEAR
+    int LSTM97_OUT_LOGISTIC, LSTM97_OUT_LINEAR, LSTM97_OUT_SOFTMAX
+    int LSTM97_SOURCES_FULL, LSTM97_SOURCES_CELLS
     int LSTM97_KERNEL_FAST, LSTM97_KERNEL_NAIVE
     int LSTM97_STEP, LSTM97_SEQUENCE
     int LSTM97_FORWARD, LSTM97_LEARN, LSTM97_ACCUMULATE
@@ -28,6 +29,8 @@ cdef extern from "fastlstm.h" nogil:
         int32_t forget_gate
         int32_t g, h, out
         int32_t kernel
+        int32_t sources
+        int32_t peepholes
 
     ctypedef struct lstm97_layout:
         Py_ssize_t C, nz, nu

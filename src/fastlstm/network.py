@@ -33,12 +33,20 @@ class LSTM(NetBase):
     h : {"h1", "id", "tanh", "g2", "g1"}, default "h1"
         Cell output squash (h1 = 2 sig - 1, range [-1, 1]).  "h1"/"id" as g and
         "g2"/"g1" as h are there to test the swapped reading of the paper's Table 10.
-    out : {"logistic", "linear"}, default "logistic"
-        Output-unit activation.
+    out : {"logistic", "linear", "softmax"}, default "logistic"
+        Output-unit activation: logistic or linear with squared error, or a softmax
+        layer (n_out >= 2) with cross-entropy (output error e_k = t_k - y_k).
     init_range : float, default 0.1
         Weights are drawn uniformly from [-init_range, init_range].
     in_gate_bias, out_gate_bias : float or sequence of B floats, optional
         Initial gate biases per block (None: random like the other weights).
+    sources : {"full", "cells"}, default "full"
+        What gates and cell inputs read: "full" z(t) = [1, x(t), y_c(t-1), y_in(t-1),
+        y_out(t-1)] (the 1997 topology) or "cells" z(t) = [1, x(t), y_c(t-1)] (the
+        modern LSTM's).
+    forget_gate, forget_gate_bias, peepholes
+        Options of the LSTM family that only :class:`fastlstm.oracle.LSTM` computes so
+        far; here they raise NotImplementedError.
     dtype : {"float64", "float32"}, default "float64"
     seed : int or numpy.random.Generator, optional
         Seed of the initialisation (the same seed gives the same weights in the
@@ -64,11 +72,15 @@ class LSTM(NetBase):
     """
 
     backend = "c"
+    # the options of the LSTM family the kernels compute (the others: fastlstm.oracle.LSTM)
+    _family_options = ("sources", "softmax")
 
     def _init_backend(self):
         c = self.config
         self._dims = (self.I, self.K, self.B, self.S, int(c["output_gate"]),
                       _core.G_IDS[c["g"]], _core.H_IDS[c["h"]], _core.OUT_IDS[c["out"]])
+        if c["sources"] != "full":
+            self._dims += (_core.KERNEL_FAST, _core.SOURCES_IDS[c["sources"]])
         lay = _core.layout(self._dims)
         assert lay["n_params"] == self._theta.size and lay["state_len"] == self._layout["state_len"]
         self._state = np.zeros(lay["state_len"], dtype=self.dtype)
