@@ -2,7 +2,7 @@
  * fastlstm.h -- the 1997 LSTM (Hochreiter & Schmidhuber, Neural Computation 9(8), 1997)
  * and its truncated on-line gradient, computed forward in time.
  *
- * The math is ../shared/spec/lstm1997.md; names follow its symbols
+ * The math is docs/model.md; names follow its symbols
  * (I, K, B, S, C = B*S, nz, T; net_in, y_in, s, y_c, dS_c, dS_in, e_k, e_s, W_k ...).
  *
  * Python-free C99.  Every buffer is owned by the caller; no kernel allocates memory,
@@ -179,9 +179,9 @@ int64_t lstm97_tape_len(const lstm97_dims *d, int64_t T);
  *   -sum_k t_k log y_k when the targets of a step sum to 1);
  *   grad = dloss/dW (n_params; entries where masks is 0 are 0);  y: (T, K) outputs.
  * truncated = 0: the exact gradient; 1: every recurrent entry of z(t) is a constant, so
- * that -alpha grad equals the summed update of lstm97_train with LSTM97_SEQUENCE (spec
- * section 6.1).  State reset at the start.  Returns LSTM97_ERR_NONFINITE if an output or
- * a cell state is not finite (grad and *loss are then undefined). */
+ * that -alpha grad equals the summed update of lstm97_train with LSTM97_SEQUENCE
+ * (docs/model.md, identities).  State reset at the start.  Returns LSTM97_ERR_NONFINITE
+ * if an output or a cell state is not finite (grad and *loss are then undefined). */
 int lstm97_gradient_f64(const lstm97_dims *d, const double *params, const double *masks,
                         const double *x, const double *t, const uint8_t *tmask, int64_t T,
                         int truncated, double *y, double *grad, double *loss,
@@ -246,6 +246,30 @@ int lstm97_train_batch_f32(const lstm97_dims *d, float *params, const float *mas
                            const float *x, const float *t, const uint8_t *tmask,
                            int64_t N, int64_t T, double alpha, int schedule, int n_threads,
                            float *y, float *state, float *work, float *dW);
+
+/* ---- batched inference ------------------------------------------------------------------
+ * Forward over N sequences of up to T steps, on n_threads POSIX threads (each a contiguous
+ * range of sequences; the threads of lstm97_train_batch, see there).  Sequence n runs
+ * lengths[n] steps from its own state and gives exactly the bits of lstm97_run in mode
+ * LSTM97_FORWARD (lstm97_forward from a zero state), whatever n_threads is.
+ *   x: (N, T, I); lengths: (N) values in [0, T], or NULL (T steps each);
+ *   y: (N, T, K) written; rows t >= lengths[n] of sequence n are set to 0;
+ *   zs: (N, nz + C) the first nz + C values of each sequence's state (z and s; the
+ *       traces play no part in a forward pass): read at the start, written at the end
+ *       (all zero: a sequence start);
+ *   scratch: (n_threads, state_len + work_len);
+ *   failed: NULL, or set to the first sequence whose outputs or cell states became
+ *       NaN/Inf (-1 if none).
+ * n_threads in [1, LSTM97_MAX_THREADS] (at most N are used).  Returns LSTM97_ERR_LENGTH
+ * if N < 1, T < 1 or a length is outside [0, T]; LSTM97_ERR_NONFINITE if a sequence's
+ * outputs or cell states became NaN/Inf (every sequence is still computed). */
+int lstm97_forward_batch_f64(const lstm97_dims *d, const double *params, const double *x,
+                             const int64_t *lengths, int64_t N, int64_t T, int n_threads,
+                             double *y, double *zs, double *scratch, int64_t *failed);
+int lstm97_forward_batch_f32(const lstm97_dims *d, const float *params, const float *x,
+                             const int64_t *lengths, int64_t N, int64_t T, int n_threads,
+                             float *y, float *zs, float *scratch, int64_t *failed);
+/* ---- end of batched inference -------------------------------------------------------- */
 
 #ifdef __cplusplus
 }

@@ -414,3 +414,17 @@ int lstm97_get_isa(void)
 #undef SFX
 #undef REAL
 #undef TANH
+
+/* ---- batched inference (lstm97_forward_batch.h): lstm97_run over N sequences on the
+ * threads above, for each REAL -------------------------------------------------------- */
+#define REAL double
+#define SFX f64
+#include "lstm97_forward_batch.h"
+#undef SFX
+#undef REAL
+
+#define REAL float
+#define SFX f32
+#include "lstm97_forward_batch.h"
+#undef SFX
+#undef REAL

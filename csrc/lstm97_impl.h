@@ -5,10 +5,10 @@
  * FN(x) = x##_f64 (or x##_f64base and x##_f64avx2, behind dispatching wrappers), REAL =
  * float with FN(x) = x##_f32.  LSTM97_API is the storage class of the public kernels.  TANH names the matching libm function; the logistic
  * is lstm97_exp.h's.
- * Equation numbers are those of Hochreiter & Schmidhuber (1997); see lstm1997.md.
+ * Equation numbers are those of Hochreiter & Schmidhuber (1997); see docs/model.md.
  */
 
-/* ---- activation functions (spec section 3) ------------------------------------------ */
+/* ---- activation functions (docs/model.md) --------------------------------------------- */
 
 /* logistic sig(x) = 1 / (1 + e^-x), overflow-free for either sign of x: lstm97_exp.h
  * (evaluated in double, rounded for float) */
@@ -246,7 +246,7 @@ static void FN(mask_rows)(const lstm97_layout *L, const REAL *masks, REAL *full)
     }
 }
 
-/* ---- one step, plain scalar reference (spec sections 4 and 5) --------------------------
+/* ---- one step, plain scalar reference (docs/model.md) -----------------------------------
  * Kept beside the tuned step_fast below and tested against it (dims.kernel = 1 selects
  * it).  The forward pass of step t, then (modes LEARN/ACCUMULATE) the trace update with z(t),
  * then (with a target) errors and weight updates, then z's recurrent part becomes
@@ -1226,7 +1226,7 @@ LSTM97_API int FN(lstm97_gradient)(const lstm97_dims *d, const REAL *params, con
     return FN(lstm97_all_finite)(L.n_params, grad) ? LSTM97_OK : LSTM97_ERR_NONFINITE;
 }
 
-/* ---- mini-batches (spec section 5, extension) ---------------------------------------------
+/* ---- mini-batches (docs/model.md, extension) ----------------------------------------------
  * N sequences of length T in lockstep, each with its own state and work buffer; at each
  * step (schedule "step") or at the end ("sequence") the parameters move by the mean
  * (1/N) sum_n dW_n.  The sequences form fixed blocks of LSTM97_BATCH_BLOCK; one thread

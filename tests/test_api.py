@@ -1,4 +1,4 @@
-"""Public API: bad input, streaming, files (spec and issue 2)."""
+"""Public API: bad input, streaming, files (docs/model.md and the user guide)."""
 import os
 import threading
 

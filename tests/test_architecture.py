@@ -1,4 +1,4 @@
-"""Weight counts (spec 2 / 6.3), layout, initialisation and the memory-cell locks."""
+"""Weight counts (docs/model.md), layout, initialisation and the memory-cell locks."""
 import numpy as np
 import pytest
 

@@ -1,11 +1,11 @@
-"""Tests of fastlstm.bptt, the reverse-mode gradient of the 1997 LSTM (spec lstm1997.md, 6.1/6.2).
+"""Tests of fastlstm.bptt, the reverse-mode gradient of the 1997 LSTM (docs/model.md, identities).
 
 The references used here are written in this file, independently of bptt.py:
   * ``ref_forward``: a second forward pass (other activation formulas, per-block loops) that can
     also run with the recurrent entries of z(t) frozen to recorded values, so that central finite
     differences of the frozen loss give the truncated gradient even when recurrence is present;
-  * ``ref_truncated_traces``: the spec's forward-in-time trace rule (section 5), summed over the
-    sequence, which by identity 6.1 equals minus the truncated gradient;
+  * ``ref_truncated_traces``: the forward-in-time trace rule of docs/model.md, summed over the
+    sequence, which by identity 1 of docs/model.md equals minus the truncated gradient;
   * hand-derived closed forms for I = K = B = S = 1, T = 1 and T = 2.
 """
 
@@ -208,7 +208,7 @@ def test_forward_overflow_free():
 
 # ---------------------------------------------------------------------------------------------
 # 1. Full gradient = finite differences; truncated gradient = finite differences of the
-#    frozen-recurrence loss = the spec's forward trace rule
+#    frozen-recurrence loss = the forward trace rule
 # ---------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("g,h,out,gate", ALL_ACTS)

@@ -270,8 +270,8 @@ def test_versions_read_and_refused(tmp_path):
 
 @pytest.mark.parametrize("seed", range(30))
 def test_sequence_sum_is_minus_alpha_truncated_gradient(seed):
-    """Spec 6.1 for the family: the summed "sequence" update of the forward-in-time rule
-    equals -lr times the truncated gradient computed backwards by fastlstm.bptt."""
+    """Identity 1 of docs/model.md for the family: the summed "sequence" update of the
+    forward-in-time rule equals -lr times the truncated gradient of fastlstm.bptt."""
     rng = np.random.default_rng(1000 + seed)
     cfg = family_config(rng)
     cfg["init_range"] = max(cfg["init_range"], 0.3)
@@ -324,9 +324,9 @@ def test_exact_gradient_equals_finite_differences(seed):
 
 @pytest.mark.parametrize("seed", range(8))
 def test_without_recurrence_or_peepholes_nothing_is_truncated(seed):
-    """Spec 6.2 for the family: no recurrent source and no peephole, so the truncated
-    rule's summed update is -lr times the finite-difference gradient (the forget gate's
-    path back in time is the CEC, which the rule keeps)."""
+    """Identity 2 of docs/model.md for the family: no recurrent source and no
+    peephole, so the truncated rule's summed update is -lr times the finite-difference
+    gradient (the forget gate's path back in time is the CEC, which the rule keeps)."""
     rng = np.random.default_rng(3000 + seed)
     cfg = family_config(rng, recurrent=False, peepholes=False, forget_gate=True)
     cfg["init_range"] = max(cfg["init_range"], 0.3)
@@ -597,6 +597,33 @@ def test_sparse_one_hot_inputs_with_cells_sources():
     net.train_sequence(x, y, lr=0.5)
     ref.train_sequence(x, y, lr=0.5)
     assert_close(net._theta, ref._theta, 1e-12, "weights")
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_states_and_batches_of_family_nets(seed):
+    """States passed along pieces give the one-call result; a batch (N, T, I) gives N
+    single calls; a family net's state fits only its own kind of net."""
+    rng = np.random.default_rng(12000 + seed)
+    cfg = family_config(rng)
+    nets = [oracle.LSTM(**cfg, seed=seed)]
+    if not (cfg["forget_gate"] or cfg["peepholes"]):
+        nets.append(fastlstm.LSTM(**cfg, seed=seed))
+    T = int(rng.integers(2, 15))
+    x = rng.uniform(-1, 1, (T, cfg["n_in"]))
+    cut = T // 2
+    for net in nets:
+        whole = net.forward(x)
+        a, st = net.forward(x[:cut], return_state=True)
+        assert_close(np.vstack([a, net.forward(x[cut:], state=st)]), whole, 1e-14, "pieces")
+        xb = rng.uniform(-1, 1, (3, T, net.I))
+        batch = net.forward(xb)
+        for n in range(3):
+            assert_close(batch[n], net.forward(xb[n]), 1e-14, "batch")
+        if len(st.shape) == 7:
+            plain = type(net)(net.I, net.K, net.B, net.S,
+                              output_gate=cfg["output_gate"])
+            with pytest.raises(ValueError, match="state shape"):
+                plain.forward(x, state=st)
 
 
 # --------------------------------------------------------------------------- PyTorch

@@ -1,6 +1,6 @@
 """net.gradient: the compiled back-propagation through time (csrc, lstm97_gradient)
 against the independent numpy reverse mode (fastlstm.bptt, through the oracle), against
-the forward-in-time rule (spec 6.1) and against finite differences of the loss."""
+the forward-in-time rule (docs/model.md, identity 1) and against finite differences of the loss."""
 import numpy as np
 import pytest
 

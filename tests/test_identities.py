@@ -1,6 +1,6 @@
-"""The oracle against independent computations (spec section 6.1 and 6.2).
+"""The oracle against independent computations (docs/model.md, identities 1 and 2).
 
-``fastlstm.bptt`` is a separate reverse-mode implementation written from the spec alone;
+``fastlstm.bptt`` is a separate reverse-mode implementation written from docs/model.md alone;
 the finite differences need nothing but a forward pass.
 """
 import numpy as np

@@ -1,4 +1,4 @@
-"""The compiled kernel against the numpy oracle (spec 6.4)."""
+"""The compiled kernel against the numpy oracle (docs/model.md, identity 4)."""
 import os
 
 import numpy as np
@@ -19,7 +19,7 @@ def test_forward_and_training_match_oracle(seed, dtype):
     cfg = random_config(rng)
     # h = "id" (or g = "id") leaves the cell output (state) unbounded: random recurrent
     # nets with it can grow without limit, and rounding differences grow with them.  Keep
-    # such nets in a stable regime (small weights, rate and length); spec 6.4 asks for
+    # such nets in a stable regime (small weights, rate and length); docs/model.md asks for
     # agreement "on short random sequences short enough not to amplify rounding".
     unbounded = unbounded_cell(cfg) or cfg["out"] == "linear"
     if unbounded_cell(cfg):

@@ -1,4 +1,4 @@
-"""Reliability evidence (issue 5): transactional training, determinism, concurrency,
+"""Reliability evidence (docs/reliability.md): transactional training, determinism, concurrency,
 files, memory-safety tools and long runs.  The fuzzing of the public API is
 tests/test_fuzz.py; docs/reliability.md says what each test shows.
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# valgrind memcheck of the compiled core (issue 5, item 3).
+# valgrind memcheck of the compiled core (docs/reliability.md).
 #
 #   tools/valgrind.sh            # exit status 0: no errors and no definite leaks
 #

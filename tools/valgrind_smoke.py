@@ -1,4 +1,4 @@
-"""A small training run for valgrind memcheck (issue 5, item 3).
+"""A small training run for valgrind memcheck (docs/reliability.md).
 
     PYTHONMALLOC=malloc valgrind --leak-check=full --errors-for-leak-kinds=definite \\
         --error-exitcode=1 python tools/valgrind_smoke.py

@@ -8,7 +8,10 @@ gradient, as a C kernel under a small numpy API.
 paper's experiments.
 """
 from ._base import FORMAT_VERSION, Stream
+from ._state import State
+from ._threads import get_num_threads, set_num_threads
 from .network import LSTM, load
 
 __version__ = "0.1.0"
-__all__ = ["LSTM", "load", "Stream", "FORMAT_VERSION", "__version__"]
+__all__ = ["LSTM", "load", "Stream", "State", "FORMAT_VERSION", "__version__",
+           "set_num_threads", "get_num_threads"]

@@ -13,10 +13,24 @@ import os
 import secrets
 import threading
 import zipfile
+from typing import (Any, Dict, Iterable, List, Literal, Mapping, Optional, Sequence, Tuple,
+                    Type, TypeVar, Union, overload)
 
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike, NDArray
 
-__all__ = ["NetBase", "Stream", "FORMAT_VERSION"]
+from . import _threads
+from ._state import State, StateShape
+
+__all__ = ["NetBase", "Stream", "State", "FORMAT_VERSION"]
+
+#: an array of the net's dtype (float64 or float32)
+FloatArray = NDArray[Any]
+#: what ``forward`` takes as a state: one State, or one per sequence of a batch
+StateArg = Union[State, Sequence[State]]
+#: a file name
+PathLike = Union[str, "os.PathLike[str]"]
+_Net = TypeVar("_Net", bound="NetBase")
 
 #: version of the files written by ``save`` for a net using an option of the LSTM family
 #: (forget gate, peepholes, "cells" sources, softmax outputs); a 1997 net's file is
@@ -25,7 +39,7 @@ FORMAT_VERSION = 2
 READ_VERSIONS = (1, 2)
 GROUPS = ("gates", "cells", "outputs")
 # the paper's squashing functions; "h1"/"id" as g and "g2"/"g1" as h test the swapped
-# reading of the caption of the paper's Table 10 (spec section 3)
+# reading of the caption of the paper's Table 10 (docs/model.md#squashing-functions)
 G_CHOICES = ("g2", "g1", "tanh", "h1", "id")
 H_CHOICES = ("h1", "id", "tanh", "g2", "g1")
 OUT_CHOICES = ("logistic", "linear", "softmax")
@@ -45,7 +59,7 @@ MODE_FORWARD, MODE_LEARN, MODE_ACCUMULATE = 0, 1, 2
 # --------------------------------------------------------------------------- checking
 
 
-def _check_int(value, name, minimum=1):
+def _check_int(value: Any, name: str, minimum: int = 1) -> int:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name}: expected an integer, got {type(value).__name__}")
     value = int(value)
@@ -54,13 +68,13 @@ def _check_int(value, name, minimum=1):
     return value
 
 
-def _check_bool(value, name):
+def _check_bool(value: Any, name: str) -> bool:
     if not isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{name}: expected True or False, got {value!r}")
     return bool(value)
 
 
-def _check_choice(value, name, choices):
+def _check_choice(value: Any, name: str, choices: Tuple[str, ...]) -> str:
     if not isinstance(value, str):
         raise TypeError(f"{name}: expected one of {choices}, got {value!r}")
     if value not in choices:
@@ -68,7 +82,7 @@ def _check_choice(value, name, choices):
     return value
 
 
-def _as_path(path):
+def _as_path(path: Any) -> Any:
     try:
         return os.fspath(path)
     except TypeError:
@@ -76,7 +90,7 @@ def _as_path(path):
                         f"got {type(path).__name__}") from None
 
 
-def _check_real(value, name, minimum=None):
+def _check_real(value: Any, name: str, minimum: Optional[float] = None) -> float:
     if type(value) is not float:
         if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
             raise TypeError(f"{name}: expected a real number, got {type(value).__name__}")
@@ -92,7 +106,7 @@ def _check_real(value, name, minimum=None):
     return value
 
 
-def _check_bias(bias):
+def _check_bias(bias: Any) -> Tuple[str, ...]:
     """``bias`` -> sorted tuple of groups with bias weights."""
     if bias is True:
         return GROUPS
@@ -111,7 +125,7 @@ def _check_bias(bias):
     return tuple(grp for grp in GROUPS if grp in groups)
 
 
-def _check_dtype(dtype):
+def _check_dtype(dtype: Any) -> np.dtype[Any]:
     if isinstance(dtype, str):
         if dtype not in DTYPES:
             raise ValueError(f"dtype: must be 'float64' or 'float32', got {dtype!r}")
@@ -125,7 +139,7 @@ def _check_dtype(dtype):
     return dt
 
 
-def _numeric_array(a, name):
+def _numeric_array(a: Any, name: str) -> NDArray[Any]:
     """``a`` as an ndarray of a real numeric kind (bool, int, uint, float)."""
     if a is None:
         raise TypeError(f"{name}: expected an array, got None")
@@ -138,7 +152,7 @@ def _numeric_array(a, name):
     return arr
 
 
-def _check_gate_bias(value, name, B):
+def _check_gate_bias(value: Any, name: str, B: int) -> Optional[List[float]]:
     if value is None:
         return None
     arr = _numeric_array(value, name)
@@ -172,7 +186,8 @@ def _check_family(forget_gate, forget_gate_bias, peepholes, sources, B, bias):
 # --------------------------------------------------------------------------- layout
 
 
-def layout(I, K, B, S, output_gate, forget_gate=False, peepholes=False, sources="full"):
+def layout(I: int, K: int, B: int, S: int, output_gate: bool, forget_gate: bool = False,
+           peepholes: bool = False, sources: str = "full") -> Dict[str, Any]:
     """Shapes and offsets of the parameter block and the state and work lengths.
 
     The block holds, in this order, W_in (B, nz), W_out (B, nz) (with output gates),
@@ -196,7 +211,7 @@ def layout(I, K, B, S, output_gate, forget_gate=False, peepholes=False, sources=
     -------
     dict
         ``C``, ``nz``, ``nu``, ``shapes`` and ``offsets`` (by parameter name, in block
-        order), ``n_params``, ``state_len`` and ``work_len``.
+        order), ``n_params``, ``state_len`` and ``work_len`` (``docs/model.md``).
     """
     C = B * S
     n_gates = 1 + int(bool(output_gate)) + int(bool(forget_gate))
@@ -284,13 +299,31 @@ class NetBase:
     See :class:`fastlstm.LSTM` for the parameters.
     """
 
-    backend = "base"
+    backend: str = "base"
+    #: the constructor's arguments, checked (JSON-ready; what save writes)
+    config: Dict[str, Any]
+    #: n_in, n_out, n_blocks, block_size, cells B * S, |z|, |u| = 1 + I + C
+    I: int
+    K: int
+    B: int
+    S: int
+    C: int
+    nz: int
+    nu: int
+    dtype: np.dtype[Any]
+    params: Mapping[str, FloatArray]
+    masks: Mapping[str, FloatArray]
 
-    def __init__(self, n_in, n_out, n_blocks, block_size=1, *, output_gate=True,
-                 recurrent=True, input_to_output=False, bias=True, g="g2", h="h1",
-                 out="logistic", init_range=0.1, in_gate_bias=None, out_gate_bias=None,
-                 forget_gate=False, forget_gate_bias=None, peepholes=False, sources="full",
-                 dtype="float64", seed=None):
+    def __init__(self, n_in: int, n_out: int, n_blocks: int, block_size: int = 1, *,
+                 output_gate: bool = True, recurrent: bool = True,
+                 input_to_output: bool = False,
+                 bias: Union[bool, str, Iterable[str], None] = True, g: str = "g2",
+                 h: str = "h1", out: str = "logistic", init_range: float = 0.1,
+                 in_gate_bias: Optional[ArrayLike] = None,
+                 out_gate_bias: Optional[ArrayLike] = None, forget_gate: bool = False,
+                 forget_gate_bias: Optional[ArrayLike] = None, peepholes: bool = False,
+                 sources: str = "full", dtype: DTypeLike = "float64",
+                 seed: Union[int, np.random.Generator, None] = None) -> None:
         I = _check_int(n_in, "n_in")
         K = _check_int(n_out, "n_out")
         B = _check_int(n_blocks, "n_blocks")
@@ -429,16 +462,16 @@ class NetBase:
         """Hook for a backend to allocate its buffers."""
 
     @property
-    def n_weights(self):
+    def n_weights(self) -> int:
         """Number of unmasked (trainable) weights."""
         return int(np.count_nonzero(self._mask))
 
     @property
-    def n_params(self):
+    def n_params(self) -> int:
         """Length of the parameter block (masked weights included)."""
         return self._theta.size
 
-    def set_mask(self, name, mask):
+    def set_mask(self, name: str, mask: ArrayLike) -> None:
         """Replace the 0/1 mask of parameter ``name``; masked weights are set to 0.
 
         Parameters
@@ -460,7 +493,7 @@ class NetBase:
             self._masks_w[name][...] = m
             self.params[name][self._masks_w[name] == 0] = 0.0
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         c = self.config
         return (f"{type(self).__module__}.{type(self).__name__}(n_in={c['n_in']}, "
                 f"n_out={c['n_out']}, n_blocks={c['n_blocks']}, "
@@ -469,7 +502,7 @@ class NetBase:
 
     # ------------------------------------------------------------------- arguments
 
-    def _as_input(self, a, name, cols):
+    def _as_input(self, a: Any, name: str, cols: int) -> FloatArray:
         ready = (type(a) is np.ndarray and a.dtype == self.dtype and a.ndim == 2
                  and a.flags.c_contiguous)          # fast path: nothing to convert
         arr = a if ready else _numeric_array(a, name)
@@ -486,19 +519,19 @@ class NetBase:
                 arr = np.ascontiguousarray(arr, dtype=self.dtype)
         return arr
 
-    def _as_x(self, x):
+    def _as_x(self, x: Any) -> FloatArray:
         if self._ready_sequence(x, None, None):
             return x
         return self._convert_x(x)
 
-    def _convert_x(self, x):
+    def _convert_x(self, x: Any) -> FloatArray:
         """The slow path of _as_x: convert x or explain what is wrong with it."""
         x = self._as_input(x, "x", self.I)
         if not self._all_finite(x):
             raise ValueError(f"x: contains NaN or infinite values (as {self.dtype})")
         return x
 
-    def _as_mask(self, mask, T):
+    def _as_mask(self, mask: Any, T: int) -> Optional[NDArray[np.uint8]]:
         """None (a target at every step) or a C-contiguous uint8 array (T,) of 0/1."""
         if mask is None:
             return None
@@ -514,7 +547,8 @@ class NetBase:
             raise ValueError("mask: expected booleans (or 0/1 integers)")
         return np.ascontiguousarray(m, dtype=np.uint8)
 
-    def _as_xy(self, x, y, mask):
+    def _as_xy(self, x: Any, y: Any, mask: Any
+               ) -> Tuple[FloatArray, FloatArray, Optional[NDArray[Any]]]:
         if self._ready_sequence(x, y, mask):     # fast path: nothing to convert or report
             return x, y, mask                    # (the kernels read a bool mask as uint8)
         x = self._convert_x(x)
@@ -552,35 +586,191 @@ class NetBase:
         return _Transaction(self)
 
     @staticmethod
-    def _as_schedule(schedule):
+    def _as_schedule(schedule: Any) -> str:
         return _check_choice(schedule, "schedule", SCHEDULES)
 
     # ------------------------------------------------------------------- public API
 
-    def forward(self, x):
-        """Outputs of the net for one sequence (state reset at its start).
+    @overload
+    def forward(self, x: ArrayLike, state: Optional[StateArg] = None,
+                return_state: Literal[False] = False, *,
+                lengths: Optional[ArrayLike] = None,
+                n_threads: Optional[int] = None) -> FloatArray: ...
+
+    @overload
+    def forward(self, x: ArrayLike, state: Optional[StateArg],
+                return_state: Literal[True], *, lengths: Optional[ArrayLike] = None,
+                n_threads: Optional[int] = None) -> Tuple[FloatArray, Any]: ...
+
+    @overload
+    def forward(self, x: ArrayLike, state: Optional[StateArg] = None, *,
+                return_state: Literal[True], lengths: Optional[ArrayLike] = None,
+                n_threads: Optional[int] = None) -> Tuple[FloatArray, Any]: ...
+
+    @overload
+    def forward(self, x: ArrayLike, state: Optional[StateArg] = None,
+                return_state: bool = False, *, lengths: Optional[ArrayLike] = None,
+                n_threads: Optional[int] = None
+                ) -> Union[FloatArray, Tuple[FloatArray, Any]]: ...
+
+    def forward(self, x: ArrayLike, state: Optional[StateArg] = None,
+                return_state: bool = False, *, lengths: Optional[ArrayLike] = None,
+                n_threads: Optional[int] = None) -> Any:
+        """Outputs of the net for one sequence, or for a batch of sequences.
+
+        Nothing is learned and the weights are not changed.  Feeding a sequence in
+        pieces, each call taking the state the previous one returned, gives exactly
+        (bit for bit) the outputs of one call.
 
         Parameters
         ----------
-        x : array-like, shape (T, n_in)
-            Inputs; converted to the net's dtype (a C-contiguous copy if needed).
+        x : array-like, shape (T, n_in) or (N, T, n_in)
+            Inputs of one sequence, or of N sequences (a batch); converted to the net's
+            dtype (a C-contiguous copy if needed).  Must be finite everywhere, padding
+            included.
+        state : State, or sequence of N States for a batch, optional
+            Where the sequence(s) start (see :meth:`initial_state`); default: a sequence
+            start (all zero).  Not changed by the call.
+        return_state : bool, default False
+            Also return the state after the last step (of each sequence).
+        lengths : array-like of N integers in [0, T], optional
+            Batch only: sequence n has ``lengths[n]`` steps (ragged batches); its outputs
+            at steps ``t >= lengths[n]`` are 0 and its state is the one after its last
+            step.  Default: T each.
+        n_threads : int in [1, 64], optional
+            Batch only (ignored for one sequence): threads of the compiled kernel, each
+            running a contiguous range of the sequences (the GIL is released).  Default:
+            :func:`fastlstm.get_num_threads`.  The outputs are bitwise the same for every
+            thread count, and equal to N calls on the single sequences.  The oracle runs
+            the sequences one after the other.
 
         Returns
         -------
-        ndarray, shape (T, n_out)
+        y : ndarray, shape (T, n_out) or (N, T, n_out)
             The output-unit activations y_k(t).
+        state : State, or list of N States for a batch
+            Only with ``return_state=True``: the state after the last step.  A forward
+            pass runs no traces: they are returned as they were given (zero from a
+            sequence start).
+
+        Raises
+        ------
+        FloatingPointError
+            If an output or a cell state becomes NaN or infinite.
         """
-        x = self._as_x(x)
+        if state is None and not return_state and lengths is None and n_threads is None \
+                and self._ready_sequence(x, None, None):
+            with self._lock:                 # fast path: one sequence, nothing to convert
+                return self._forward_kernel(x)
+        arr = _numeric_array(x, "x")
+        return_state = _check_bool(return_state, "return_state")
+        if arr.ndim == 3:
+            return self._forward_batch(arr, state, return_state, lengths, n_threads)
+        if arr.ndim != 2:
+            raise ValueError(f"x: expected a 2-d array (T, {self.I}) or a batch "
+                             f"(N, T, {self.I}), got shape {arr.shape}")
+        if lengths is not None:
+            raise ValueError("lengths: only for a batch x (N, T, n_in); x has shape "
+                             f"{arr.shape}")
+        if n_threads is not None:
+            _threads.resolve(n_threads)
+        x = self._as_x(arr)
+        if state is None and not return_state:
+            with self._lock:
+                return self._forward_kernel(x)
+        flat = self._state_data(state, "state")
+        bstate = self._state_to_backend(flat)
         with self._lock:
-            return self._forward_kernel(x)
+            y = self._run_kernel(bstate, x, None, None, 0.0, MODE_FORWARD, self._dW)
+        if not return_state:
+            return y
+        return y, State(self._state_shape(), self._state_from_backend(bstate))
 
-    def train_sequence(self, x, y, mask=None, lr=0.1, schedule="step"):
-        """On-line truncated-gradient learning on one sequence (spec section 5).
+    def _forward_batch(self, x: NDArray[Any], state: Optional[StateArg], return_state: bool,
+                       lengths: Optional[ArrayLike], n_threads: Optional[int]) -> Any:
+        """forward over x (N, T, I)."""
+        x = self._as_batch(x, "x", self.I)
+        if not self._all_finite(x):
+            raise ValueError(f"x: contains NaN or infinite values (as {self.dtype})")
+        N, T = x.shape[:2]
+        lens = None
+        if lengths is not None:
+            m = _numeric_array(lengths, "lengths")
+            if m.shape != (N,):
+                raise ValueError(f"lengths: expected shape ({N},), one per sequence of x "
+                                 f"{x.shape}, got {m.shape}")
+            if m.dtype.kind == "f" or m.dtype.kind == "b":
+                raise TypeError(f"lengths: expected integers, got dtype {m.dtype}")
+            if N and (m.min() < 0 or m.max() > T):
+                raise ValueError(f"lengths: every length must be in [0, {T}] (T of x "
+                                 f"{x.shape}), got values in [{m.min()}, {m.max()}]")
+            lens = np.ascontiguousarray(m, dtype=np.int64)
+        threads = _threads.resolve(n_threads)
+        nzs = self.nz + self.C                       # z and s: all a forward pass reads
+        if state is None:
+            flats = None
+            zs = np.zeros((N, nzs), self.dtype)
+        else:
+            if isinstance(state, State) or not isinstance(state, Sequence):
+                raise TypeError(f"state: expected a sequence of {N} States for a batch x "
+                                f"{x.shape}, got {type(state).__name__}")
+            if len(state) != N:
+                raise ValueError(f"state: expected {N} States, one per sequence of x "
+                                 f"{x.shape}, got {len(state)}")
+            for n, st in enumerate(state):
+                if not isinstance(st, State):
+                    raise TypeError(f"state[{n}]: expected a fastlstm.State, got "
+                                    f"{type(st).__name__}")
+            flats = [self._state_data(st, f"state[{n}]") for n, st in enumerate(state)]
+            zs = np.ascontiguousarray(np.stack([f[:nzs] for f in flats]))
+        with self._lock:
+            y = self._forward_batch_kernel(x, lens, zs, threads)
+        if not return_state:
+            return y
+        shape = self._state_shape()
+        out = []
+        for n in range(N):
+            flat = (np.zeros(self._layout["state_len"], self.dtype) if flats is None
+                    else flats[n])
+            flat[:nzs] = zs[n]
+            out.append(State(shape, flat))
+        return y, out
 
-        The state and traces are reset at the start of the sequence.  The call is
-        transactional: if an activation, state or weight becomes NaN or infinite the
-        parameters are restored to their values before the call and
+    @overload
+    def train_sequence(self, x: ArrayLike, y: ArrayLike, mask: Optional[ArrayLike] = None,
+                       lr: float = 0.1, schedule: str = "step", *,
+                       state: Optional[State] = None,
+                       return_state: Literal[False] = False) -> FloatArray: ...
+
+    @overload
+    def train_sequence(self, x: ArrayLike, y: ArrayLike, mask: Optional[ArrayLike] = None,
+                       lr: float = 0.1, schedule: str = "step", *,
+                       state: Optional[State] = None,
+                       return_state: Literal[True]) -> Tuple[FloatArray, State]: ...
+
+    @overload
+    def train_sequence(self, x: ArrayLike, y: ArrayLike, mask: Optional[ArrayLike] = None,
+                       lr: float = 0.1, schedule: str = "step", *,
+                       state: Optional[State] = None, return_state: bool = False
+                       ) -> Union[FloatArray, Tuple[FloatArray, State]]: ...
+
+    def train_sequence(self, x: ArrayLike, y: ArrayLike, mask: Optional[ArrayLike] = None,
+                       lr: float = 0.1, schedule: str = "step", *,
+                       state: Optional[State] = None, return_state: bool = False) -> Any:
+        """On-line truncated-gradient learning on one sequence (``docs/model.md``).
+
+        The state and traces start from zero (a sequence start), or from ``state``.
+        The call is transactional: if an activation, state or weight becomes NaN or
+        infinite the parameters are restored to their values before the call and
         FloatingPointError is raised.
+
+        With ``state`` a long sequence can be learned in pieces: with schedule "step",
+        feeding the pieces, each call taking the state the previous one returned, gives
+        exactly (bit for bit) the outputs, weights and state of one call.  With
+        schedule "sequence" each call applies the update summed over its own steps at
+        its end, so pieces give the weights of one call only up to when the updates
+        are applied; :meth:`stream` (``Stream.feed``, then ``Stream.end``) applies one
+        sum over all the pieces.
 
         Parameters
         ----------
@@ -596,18 +786,42 @@ class NetBase:
             "step" applies each step's update right after that step (the paper's
             on-line rule); "sequence" sums them and applies the sum at the end.
 
+        state : State, optional
+            Where the sequence starts (default: a sequence start, all zero); not changed
+            by the call.  Its traces take part in learning: a state returned by
+            :meth:`forward` carries the traces it was given (a forward pass runs none).
+        return_state : bool, default False
+            Also return the state (traces included) after the last step.
+
         Returns
         -------
         ndarray, shape (T, n_out)
             The outputs as computed during training.
+        State
+            Only with ``return_state=True``: the state after the last step.
         """
         x, y, tmask = self._as_xy(x, y, mask)
         lr = _check_real(lr, "lr", minimum=0.0)
         schedule = self._as_schedule(schedule)
+        return_state = _check_bool(return_state, "return_state")
+        if state is None and not return_state:
+            with self._transaction():
+                return self._train_kernel(x, y, tmask, lr, schedule)
+        bstate = self._state_to_backend(self._state_data(state, "state"))
+        mode = MODE_LEARN if schedule == "step" else MODE_ACCUMULATE
         with self._transaction():
-            return self._train_kernel(x, y, tmask, lr, schedule)
+            if mode == MODE_ACCUMULATE:
+                self._dW[...] = 0
+            out = self._run_kernel(bstate, x, y, tmask, lr, mode, self._dW)
+            if mode == MODE_ACCUMULATE:
+                self._apply_kernel(self._dW)
+        if not return_state:
+            return out
+        return out, State(self._state_shape(), self._state_from_backend(bstate))
 
-    def gradient(self, x, y, mask=None, truncated=False):
+    def gradient(self, x: ArrayLike, y: ArrayLike, mask: Optional[ArrayLike] = None,
+                 truncated: bool = False
+                 ) -> Tuple[float, Dict[str, FloatArray], FloatArray]:
         """Loss and gradient of one sequence by back-propagation through time.
 
         Not the learning rule of the paper (:meth:`train_sequence` computes the truncated
@@ -623,8 +837,9 @@ class NetBase:
         truncated : bool, default False
             False: the exact gradient.  True: every recurrent entry of z(t) (the previous
             step's cell outputs and gate activations) and every peephole input is a
-            constant, the truncation of the 1997 rule; then ``-lr * grads`` is the summed update that
-            ``train_sequence(..., schedule="sequence")`` applies (spec section 6.1).
+            constant, the truncation of the 1997 rule; then ``-lr * grads`` is the summed
+            update that ``train_sequence(..., schedule="sequence")`` applies
+            (``docs/model.md``, identities).
 
         Returns
         -------
@@ -644,12 +859,15 @@ class NetBase:
             loss, flat, out = self._gradient_kernel(x, y, tmask, bool(truncated))
         return float(loss), {n: self._view(flat, n) for n in self.params}, out
 
-    def train_batch(self, x, y, mask=None, lr=0.1, schedule="step", n_threads=1):
+    def train_batch(self, x: ArrayLike, y: ArrayLike, mask: Optional[ArrayLike] = None,
+                    lr: float = 0.1, schedule: str = "step",
+                    n_threads: Optional[int] = None) -> FloatArray:
         """Mini-batch learning: N sequences in lockstep, the mean update applied.
 
-        Each sequence has its own state and traces (reset at the start); after every
+        Each sequence has its own state and traces, which always start from zero (a
+        sequence start: the call takes and returns no state); after every
         step ("step") or once at the end ("sequence") the weights move by
-        ``(1/N) sum_n dW_n`` (spec section 5, mini-batches).  With N = 1 this is
+        ``(1/N) sum_n dW_n`` (``docs/model.md``, mini-batches).  With N = 1 this is
         :meth:`train_sequence` up to rounding (an input-gate row sums its S cells'
         changes before it is applied).  Transactional like :meth:`train_sequence`.
 
@@ -663,7 +881,9 @@ class NetBase:
             still run through the net, after the sequence's own steps).
         lr : float
         schedule : {"step", "sequence"}
-        n_threads : int, default 1
+        n_threads : int in [1, 64], optional
+            Default: :func:`fastlstm.get_num_threads` (1 unless set with
+            :func:`fastlstm.set_num_threads` or ``FASTLSTM_NUM_THREADS``).
             Threads of the compiled kernel (the GIL is released); the result is bitwise
             the same for every thread count.  The extra threads stay for the next call:
             each spins for about 0.2 ms after a call, then sleeps.  Two threads pay most
@@ -696,13 +916,11 @@ class NetBase:
                              f"(as {self.dtype})")
         lr = _check_real(lr, "lr", minimum=0.0)
         schedule = self._as_schedule(schedule)
-        n_threads = _check_int(n_threads, "n_threads")
-        if n_threads > 64:
-            raise ValueError(f"n_threads: must be in [1, 64], got {n_threads}")
+        n_threads = _threads.resolve(n_threads)
         with self._transaction():
             return self._train_batch_kernel(x, y, tmask, lr, schedule, n_threads)
 
-    def _as_batch(self, a, name, cols):
+    def _as_batch(self, a: Any, name: str, cols: int) -> FloatArray:
         arr = _numeric_array(a, name)
         if arr.ndim != 3 or arr.shape[2] != cols:
             raise ValueError(f"{name}: expected a 3-d array (N, T, {cols}), got shape "
@@ -712,19 +930,40 @@ class NetBase:
         with np.errstate(over="ignore", invalid="ignore"):
             return np.ascontiguousarray(arr, dtype=self.dtype)
 
-    def stream(self, learn=False, lr=0.1, schedule="step"):
+    def stream(self, learn: bool = False, lr: float = 0.1, schedule: str = "step", *,
+               state: Optional[State] = None) -> Stream:
         """A :class:`Stream` feeding one sequence one step at a time.
 
         ``net.stream().step(x_t)`` over the rows of ``x`` gives ``net.forward(x)``;
         ``s = net.stream(learn=True, lr=lr, schedule=sch)``, ``s.step(x[t], y[t])`` (or
         ``s.step(x[t])`` at steps without a target), then ``s.end()`` gives exactly the
-        weights of ``net.train_sequence(x, y, mask, lr, sch)``.
+        weights of ``net.train_sequence(x, y, mask, lr, sch)``.  ``state``: start from
+        it instead of zero (see :meth:`initial_state`; :attr:`Stream.state` reads the
+        stream's own).
         """
-        return Stream(self, learn, lr, schedule)
+        return Stream(self, learn, lr, schedule, state=state)
+
+    def initial_state(self) -> State:
+        """The state at a sequence start: cell states, activations and traces all zero.
+
+        Pass it (or a state returned by :meth:`forward`, :meth:`train_sequence` or
+        :attr:`Stream.state`) as ``state=`` to continue a sequence where it stopped.
+
+        Examples
+        --------
+        >>> import numpy as np, fastlstm
+        >>> net = fastlstm.LSTM(n_in=2, n_out=1, n_blocks=2, seed=0)
+        >>> x = np.ones((6, 2))
+        >>> y1, st = net.forward(x[:4], net.initial_state(), return_state=True)
+        >>> y2 = net.forward(x[4:], st)
+        >>> bool((np.concatenate([y1, y2]) == net.forward(x)).all())
+        True
+        """
+        return State(self._state_shape(), np.zeros(self._layout["state_len"], self.dtype))
 
     # ------------------------------------------------------------------- files
 
-    def save(self, path):
+    def save(self, path: PathLike) -> None:
         """Write architecture, masks, parameters and format version to ``path``.
 
         The file is a numpy ``.npz`` archive without pickled objects.  It is written to
@@ -754,7 +993,7 @@ class NetBase:
             raise
 
     @classmethod
-    def load(cls, path):
+    def load(cls: Type[_Net], path: PathLike) -> _Net:
         """Read a net written by :meth:`save`; ValueError for any invalid file.
 
         Nothing in the file is executed (no pickle); sizes are checked against the
@@ -853,6 +1092,66 @@ class NetBase:
             out[t] = self._step_kernel(state, x[t], y[t] if has_t else None, lr, mode, dW)
         return out
 
+    # ------------------------------------------------------------------- explicit states
+
+    def _state_shape(self) -> StateShape:
+        c = self.config
+        shape: StateShape = (self.I, self.B, self.S, bool(c["output_gate"]))
+        if c["forget_gate"] or c["peepholes"] or c["sources"] != "full":
+            shape += (c["forget_gate"], c["peepholes"], c["sources"])
+        return shape
+
+    def _state_data(self, state: object, name: str) -> FloatArray:
+        """A fresh flat copy of ``state`` checked against this net (zeros for None)."""
+        if state is None:
+            return np.zeros(self._layout["state_len"], self.dtype)
+        if not isinstance(state, State):
+            raise TypeError(f"{name}: expected a fastlstm.State (see initial_state()), "
+                            f"got {type(state).__name__}")
+        if state.shape != self._state_shape():
+            def described(shape: StateShape) -> str:
+                text = (f"n_in={shape[0]}, n_blocks={shape[1]}, block_size={shape[2]}, "
+                        f"output_gate={shape[3]}")
+                if len(shape) == 7:
+                    text += (f", forget_gate={shape[4]}, peepholes={shape[5]}, "
+                             f"sources={shape[6]!r}")
+                return text
+            raise ValueError(f"{name}: made for a net with {described(state.shape)}; this "
+                             f"net has {described(self._state_shape())} (state shape)")
+        if state.dtype != self.dtype:
+            raise ValueError(f"{name}: dtype {state.dtype}, the net's is {self.dtype}")
+        return state.data.copy()
+
+    def _gradient_kernel(self, x: FloatArray, y: FloatArray, tmask: Optional[NDArray[Any]],
+                         truncated: bool) -> Tuple[float, FloatArray, FloatArray]:
+        raise NotImplementedError
+
+    def _state_to_backend(self, flat: FloatArray) -> Any:
+        """The backend's state from a flat state (may be ``flat`` itself)."""
+        return flat
+
+    def _state_from_backend(self, bstate: Any) -> FloatArray:
+        """The flat state (kernels' order) of a backend state."""
+        return np.asarray(bstate)
+
+    def _forward_batch_kernel(self, x, lengths, zs, n_threads):
+        """y (N, T, K) for x (N, T, I), each sequence from its z and s (rows of
+        ``zs``, updated); default: one sequence after the other."""
+        N, T = x.shape[:2]
+        nzs = zs.shape[1]
+        y = np.zeros((N, T, self.K), self.dtype)
+        for n in range(N):
+            steps = T if lengths is None else int(lengths[n])
+            if steps == 0:
+                continue
+            flat = np.zeros(self._layout["state_len"], self.dtype)
+            flat[:nzs] = zs[n]
+            bstate = self._state_to_backend(flat)
+            y[n, :steps] = self._run_kernel(bstate, x[n, :steps], None, None, 0.0,
+                                            MODE_FORWARD, self._dW)
+            zs[n] = self._state_from_backend(bstate)[:nzs]
+        return y
+
 
 class Stream:
     """One sequence fed a step at a time (see :meth:`NetBase.stream`).
@@ -861,9 +1160,22 @@ class Stream:
     ``learn=True`` each :meth:`step` with a target is transactional: on a non-finite
     value the parameters are restored to their values before that step and
     FloatingPointError is raised.
+
+    The stream starts from ``state`` (a :class:`State`; default: zero, a sequence
+    start) and :attr:`state` reads or replaces its own, e.g. to continue training
+    where a forecast left off, or to swap two streams.  With schedule "sequence" the
+    pending update (applied by :meth:`end`) is not part of the state.
     """
 
-    def __init__(self, net, learn=False, lr=0.1, schedule="step"):
+    net: NetBase
+    learn: bool
+    lr: float
+    schedule: str
+    #: steps fed since the stream started or was reset
+    t: int
+
+    def __init__(self, net: NetBase, learn: bool = False, lr: float = 0.1,
+                 schedule: str = "step", *, state: Optional[State] = None) -> None:
         self.net = net
         self.learn = _check_bool(learn, "learn")
         self.lr = _check_real(lr, "lr", minimum=0.0)
@@ -877,15 +1189,31 @@ class Stream:
         self._dW = np.zeros_like(net._theta) if self._mode == MODE_ACCUMULATE else net._dW
         self.t = 0
         self.reset()
+        if state is not None:
+            self.state = state
 
-    def reset(self):
+    @property
+    def state(self) -> State:
+        """The stream's state now (a copy: :class:`State`); assign a State to continue
+        from it (the pending update of schedule "sequence" stays as it is)."""
+        net = self.net
+        with net._lock:
+            flat = net._state_from_backend(self._state).copy()
+        return State(net._state_shape(), flat)
+
+    @state.setter
+    def state(self, state: State) -> None:
+        net = self.net
+        self._state = net._state_to_backend(net._state_data(state, "state"))
+
+    def reset(self) -> None:
         """Start a new sequence: state, traces (and any pending update) set to 0."""
         self._state = self.net._new_state()
         if self._mode == MODE_ACCUMULATE:
             self._dW[...] = 0
         self.t = 0
 
-    def step(self, x_t, y_t=None):
+    def step(self, x_t: ArrayLike, y_t: Optional[ArrayLike] = None) -> FloatArray:
         """Advance one step; return the outputs ``(n_out,)`` of this step.
 
         ``y_t`` (shape ``(n_out,)``) is the target of this step, or None for none; it
@@ -904,7 +1232,8 @@ class Stream:
         self.t += 1
         return out
 
-    def feed(self, x, y=None, mask=None):
+    def feed(self, x: ArrayLike, y: Optional[ArrayLike] = None,
+             mask: Optional[ArrayLike] = None) -> FloatArray:
         """Advance over a piece ``x (t, n_in)`` of the sequence in one kernel call.
 
         ``y (t, n_out)`` and ``mask (t,)`` as in :meth:`NetBase.train_sequence` (only
@@ -928,7 +1257,7 @@ class Stream:
         self.t += x.shape[0]
         return out
 
-    def end(self):
+    def end(self) -> None:
         """End the sequence: apply the summed update (schedule "sequence"), reset."""
         if self._mode == MODE_ACCUMULATE:
             net = self.net
@@ -938,7 +1267,7 @@ class Stream:
         self.reset()
 
 
-def _as_vector(v, name, n, dtype):
+def _as_vector(v: Any, name: str, n: int, dtype: Any) -> FloatArray:
     arr = _numeric_array(v, name)
     if arr.shape != (n,):
         raise ValueError(f"{name}: expected shape ({n},), got {arr.shape}")

@@ -98,3 +98,13 @@ cdef extern from "fastlstm.h" nogil:
                                int64_t N, int64_t T, double alpha, int schedule,
                                int n_threads, float *y, float *state, float *work,
                                float *dW)
+
+    # batched inference
+    int lstm97_forward_batch_f64(const lstm97_dims *d, const double *params,
+                                 const double *x, const int64_t *lengths, int64_t N,
+                                 int64_t T, int n_threads, double *y, double *zs,
+                                 double *scratch, int64_t *failed)
+    int lstm97_forward_batch_f32(const lstm97_dims *d, const float *params,
+                                 const float *x, const int64_t *lengths, int64_t N,
+                                 int64_t T, int n_threads, float *y, float *zs,
+                                 float *scratch, int64_t *failed)

@@ -3,11 +3,12 @@ from typing import Optional
 
 import numpy as np
 
-Dims = tuple  # (I, K, B, S, output_gate, g, h, out[, kernel])
+Dims = tuple  # (I, K, B, S, output_gate, g, h, out[, kernel[, sources]])
 
 G_IDS: dict[str, int]
 H_IDS: dict[str, int]
 OUT_IDS: dict[str, int]
+SOURCES_IDS: dict[str, int]
 SCHEDULES: dict[str, int]
 KERNEL_FAST: int
 KERNEL_NAIVE: int
@@ -41,3 +42,6 @@ def tape_len(dims: Dims, T: int) -> int: ...
 def gradient(dims: Dims, params: np.ndarray, masks: Optional[np.ndarray], x: np.ndarray,
              t: np.ndarray, tmask: Optional[np.ndarray], truncated: bool, y: np.ndarray,
              grad: np.ndarray, tape: np.ndarray) -> float: ...
+def forward_batch(dims: Dims, params: np.ndarray, x: np.ndarray,
+                  lengths: Optional[np.ndarray], n_threads: int, y: np.ndarray,
+                  zs: np.ndarray, scratch: np.ndarray) -> None: ...

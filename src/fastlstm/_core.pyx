@@ -589,3 +589,56 @@ def train_batch(tuple dims, params, masks, x, t, tmask, double alpha, int schedu
                                         <float *>pt, ptm, N, T, alpha, schedule, n_threads,
                                         <float *>py, <float *>ps, <float *>pw, <float *>pd)
     _raise_for(rc, "train_batch")
+
+
+# ---- batched inference ------------------------------------------------------------------
+
+def forward_batch(tuple dims, params, x, lengths, int n_threads, y, zs, scratch):
+    """Outputs ``y (N, T, K)`` of N sequences ``x (N, T, I)`` on ``n_threads`` threads.
+
+    ``lengths`` is an int64 array (N,) of values in [0, T] or None (T each); rows of y past
+    a sequence's length are set to 0.  ``zs (N, nz + C)`` holds z and s of each sequence's
+    state: read at the start, written at the end.  ``scratch`` has
+    ``n_threads * (state_len + work_len)`` elements.  Each sequence gives the bits of one
+    :func:`run` in MODE_FORWARD.  FloatingPointError names the first sequence whose
+    outputs or cell states became NaN or infinite.
+    """
+    cdef lstm97_dims d
+    cdef lstm97_layout L
+    _dims_from(dims, &d, &L)
+    cdef int typ = _real_type(params)
+    if not cnp.PyArray_Check(x) or cnp.PyArray_NDIM(<cnp.ndarray>x) != 3:
+        raise ValueError(f"x: expected a 3-d array (N, T, {d.I}), got shape {np.shape(x)}")
+    cdef int64_t N = cnp.PyArray_DIM(<cnp.ndarray>x, 0)
+    cdef int64_t T = cnp.PyArray_DIM(<cnp.ndarray>x, 1)
+    if N < 1 or T < 1:
+        raise ValueError(f"x: N and T must be >= 1, got shape {x.shape}")
+    if n_threads < 1 or n_threads > LSTM97_MAX_THREADS:
+        raise ValueError(f"n_threads: must be in [1, {LSTM97_MAX_THREADS}], got "
+                         f"{n_threads}")
+    cdef void *pp = _buf(params, "params", typ, L.n_params, False)
+    cdef void *px = _buf(x, "x", typ, N * T * d.I, False)
+    cdef int64_t *pl = NULL
+    if lengths is not None:
+        pl = <int64_t *>_buf(lengths, "lengths", cnp.NPY_INT64, N, False)
+    cdef void *py = _buf(y, "y", typ, N * T * d.K, True)
+    cdef void *pz = _buf(zs, "zs", typ, N * (L.nz + L.C), True)
+    cdef void *pw = _buf(scratch, "scratch", typ, n_threads * (L.state_len + L.work_len),
+                         True)
+    cdef int64_t failed = -1
+    cdef int rc
+    with nogil:
+        if typ == cnp.NPY_DOUBLE:
+            rc = lstm97_forward_batch_f64(&d, <double *>pp, <double *>px, pl, N, T,
+                                          n_threads, <double *>py, <double *>pz,
+                                          <double *>pw, &failed)
+        else:
+            rc = lstm97_forward_batch_f32(&d, <float *>pp, <float *>px, pl, N, T,
+                                          n_threads, <float *>py, <float *>pz,
+                                          <float *>pw, &failed)
+    if rc == LSTM97_ERR_NONFINITE:
+        raise FloatingPointError(
+            f"forward: sequence {failed}: an output or cell state became NaN or infinite")
+    if rc == LSTM97_ERR_LENGTH:
+        raise ValueError(f"lengths: every length must be in [0, {T}]")
+    _raise_for(rc, "forward")

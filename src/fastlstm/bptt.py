@@ -1,10 +1,10 @@
 """Reverse-mode (back-propagation through time) gradient of the 1997 LSTM, in plain numpy.
 
 An independent check of the forward-in-time truncated learning rule of
-``/work/shared/spec/lstm1997.md`` (section 6.1/6.2) and the "full-gradient" ablation.
-Written from the spec alone: it shares no code with the oracle or the C kernel.
+``docs/model.md`` (its identities 1 and 2) and the "full-gradient" ablation.
+Written from the model description alone: it shares no code with the oracle or the C kernel.
 
-Model (spec sections 2-4 and the LSTM family; no conventional hidden units)::
+Model (``docs/model.md`` and the LSTM family; no conventional hidden units)::
 
     z(t)    = [1, x(t), y_c(t-1), y_in(t-1), y_out(t-1), y_phi(t-1)]   sources "full"
               (a gate kind that is absent is left out), or [1, x(t), y_c(t-1)] ("cells")
@@ -43,7 +43,7 @@ _GATES = ("W_in", "W_out", "W_phi")      # the order of the gates' activations i
 
 
 # ---------------------------------------------------------------------------------------------
-# Activation functions (spec section 3).  Each entry: (function, derivative given the value).
+# Activation functions (docs/model.md#squashing-functions).  Each entry: (function, derivative given the value).
 # ---------------------------------------------------------------------------------------------
 
 def _sigmoid(x):
@@ -259,8 +259,8 @@ def forward(params, x, *, S=1, g="g2", h="h1", out="logistic"):
     S : int
         Cells per block.
     g, h, out : str
-        Activation names of spec section 3 (g: "g2", "g1", "tanh"; h: "h1", "id", "tanh";
-        out: "logistic", "linear", "softmax").
+        Activation names of ``docs/model.md`` (g: "g2", "g1", "tanh"; h: "h1", "id",
+        "tanh"; out: "logistic", "linear", "softmax").
 
     Returns
     -------
@@ -289,7 +289,7 @@ def loss_and_grad(params, x, y, mask=None, *, S=1, g="g2", h="h1", out="logistic
     truncated : bool
         True: the recurrent entries y_c(t-1), y_in(t-1), y_out(t-1), y_phi(t-1) of z(t)
         and the peephole inputs are constants (stop-gradient) and error flows back in time
-        only through s (the rule of spec section 5).  False: the exact gradient.
+        only through s (the 1997 rule, ``docs/model.md``).  False: the exact gradient.
 
     Returns
     -------

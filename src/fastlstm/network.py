@@ -1,10 +1,13 @@
 """The compiled net: :class:`LSTM` over the C kernels of ``csrc/``."""
 from __future__ import annotations
 
+from typing import Any, Literal, Optional, Tuple, Union, overload
+
 import numpy as np
+from numpy.typing import ArrayLike
 
 from . import _core
-from ._base import NetBase
+from ._base import FloatArray, NetBase, PathLike, State
 
 __all__ = ["LSTM", "load"]
 
@@ -71,9 +74,9 @@ class LSTM(NetBase):
     (5, 1)
     """
 
-    backend = "c"
+    backend: str = "c"
     # the options of the LSTM family the kernels compute (the others: fastlstm.oracle.LSTM)
-    _family_options = ("sources", "softmax")
+    _family_options: tuple = ("sources", "softmax")
 
     def _init_backend(self):
         c = self.config
@@ -105,7 +108,30 @@ class LSTM(NetBase):
         _core.forward(self._dims, self._theta, x, y, self._state, self._work)
         return y
 
-    def train_sequence(self, x, y, mask=None, lr=0.1, schedule="step"):
+    @overload
+    def train_sequence(self, x: ArrayLike, y: ArrayLike, mask: Optional[ArrayLike] = None,
+                       lr: float = 0.1, schedule: str = "step", *,
+                       state: Optional[State] = None,
+                       return_state: Literal[False] = False) -> FloatArray: ...
+
+    @overload
+    def train_sequence(self, x: ArrayLike, y: ArrayLike, mask: Optional[ArrayLike] = None,
+                       lr: float = 0.1, schedule: str = "step", *,
+                       state: Optional[State] = None,
+                       return_state: Literal[True]) -> Tuple[FloatArray, State]: ...
+
+    @overload
+    def train_sequence(self, x: ArrayLike, y: ArrayLike, mask: Optional[ArrayLike] = None,
+                       lr: float = 0.1, schedule: str = "step", *,
+                       state: Optional[State] = None, return_state: bool = False
+                       ) -> Union[FloatArray, Tuple[FloatArray, State]]: ...
+
+    def train_sequence(self, x: ArrayLike, y: ArrayLike, mask: Optional[ArrayLike] = None,
+                       lr: float = 0.1, schedule: str = "step", *,
+                       state: Optional[State] = None, return_state: bool = False) -> Any:
+        if state is not None or return_state is not False:
+            return NetBase.train_sequence(self, x, y, mask, lr, schedule, state=state,
+                                          return_state=return_state)
         # one C call when the arguments need nothing (about 1 us less per call); else the
         # general path, which converts them or raises the explaining error
         out = _core.train_fast(self._fast, x, y, mask, lr, schedule)
@@ -161,6 +187,15 @@ class LSTM(NetBase):
         self._batch_scratch = (N,) + bufs if keep else None
         return bufs
 
+    def _forward_batch_kernel(self, x, lengths, zs, n_threads):
+        N, T = x.shape[:2]
+        y = np.empty((N, T, self.K), dtype=self.dtype)
+        lay = self._layout
+        n_threads = min(n_threads, N)
+        scratch = np.empty(n_threads * (lay["state_len"] + lay["work_len"]), self.dtype)
+        _core.forward_batch(self._dims, self._theta, x, lengths, n_threads, y, zs, scratch)
+        return y
+
     def _train_batch_kernel(self, x, y, tmask, lr, schedule, n_threads):
         N, T = x.shape[:2]
         out = np.empty((N, T, self.K), dtype=self.dtype)
@@ -170,6 +205,6 @@ class LSTM(NetBase):
         return out
 
 
-def load(path):
+def load(path: PathLike) -> LSTM:
     """Read a compiled :class:`LSTM` saved with :meth:`LSTM.save`."""
     return LSTM.load(path)

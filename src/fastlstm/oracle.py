@@ -2,14 +2,22 @@
 
 It mirrors ``csrc/lstm97_impl.h`` function for function (``step``, ``forward``,
 ``train``, ``apply``) and has the same API as :class:`fastlstm.LSTM`, much more slowly.
-Equation numbers are Hochreiter & Schmidhuber (1997); the math is lstm1997.md.
+Equation numbers are Hochreiter & Schmidhuber (1997); the math is ``docs/model.md``.
 It imports numpy only, never the compiled core.
 """
 from __future__ import annotations
 
-import numpy as np
+from typing import Any, Callable, Dict, Optional
 
-from ._base import MODE_ACCUMULATE, MODE_FORWARD, MODE_LEARN, NetBase
+import numpy as np
+from numpy.typing import NDArray
+
+from ._base import MODE_ACCUMULATE, MODE_FORWARD, MODE_LEARN, NetBase, PathLike
+
+#: a float64 or float32 array
+Array = NDArray[Any]
+#: an elementwise function of arrays
+Squash = Callable[[Array], Array]
 
 __all__ = ["LSTM", "load", "sig", "G", "G_PRIME", "H", "H_PRIME"]
 
@@ -17,18 +25,20 @@ __all__ = ["LSTM", "load", "sig", "G", "G_PRIME", "H", "H_PRIME"]
 # --------------------------------------------------------------------------- activations
 
 
-def sig(x):
-    """Logistic 1 / (1 + e^-x), overflow-free: e^-|x| never overflows."""
+def sig(x: Array) -> Array:
+    """Logistic 1 / (1 + e^-x), overflow-free: ``e^-|x|`` never overflows."""
     e = np.exp(-np.abs(x))
     return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
 
 
 # cell input squash g and g' written in terms of g's value
+SQUASH: Dict[str, Squash]
 SQUASH = {"g2": lambda x: 4 * sig(x) - 2,           # range [-2, 2]
           "g1": sig,
           "tanh": np.tanh,
           "h1": lambda x: 2 * sig(x) - 1,           # range [-1, 1]
           "id": lambda x: x}
+SQUASH_PRIME: Dict[str, Squash]
 SQUASH_PRIME = {"g2": lambda v: (4 - v * v) * 0.25,
                 "g1": lambda v: v * (1 - v),
                 "tanh": lambda v: 1 - v * v,
@@ -38,14 +48,16 @@ SQUASH_PRIME = {"g2": lambda v: (4 - v * v) * 0.25,
 # may be any of the five (the paper: g2 or g1 for g, h1 or id for h)
 G = H = SQUASH
 G_PRIME = H_PRIME = SQUASH_PRIME
+OUT: Dict[str, Squash]
 OUT = {"logistic": sig, "linear": lambda x: x}
+OUT_PRIME: Dict[str, Squash]
 OUT_PRIME = {"logistic": lambda y: y * (1 - y), "linear": lambda y: np.ones_like(y)}
 
 
 # --------------------------------------------------------------------------- the kernel
 
 
-def softmax(a):
+def softmax(a: Array) -> Array:
     """exp(a_k) / sum_j exp(a_j), computed from a - max(a) (never overflows)."""
     e = np.exp(a - np.max(a))
     return e / e.sum()
@@ -54,7 +66,7 @@ def softmax(a):
 OUT["softmax"] = softmax
 
 
-def new_state(net):
+def new_state(net: NetBase) -> Dict[str, Array]:
     """All activations, states and traces 0 (a sequence start).
 
     ``z`` holds z(t+1) minus its x part: [1, ., y_c, y_in, y_out, y_phi] (sources "full",
@@ -74,12 +86,13 @@ def new_state(net):
     return state
 
 
-def _peep(P, s, B, S):
+def _peep(P: Array, s: Array, B: int, S: int) -> Array:
     """sum over the cells c of block j of P[c] s[c]: a peephole input per block (B)."""
     return (P * s).reshape(B, S).sum(axis=1)
 
 
-def step(net, state, x_t, t_t, alpha, mode, dW):
+def step(net: NetBase, state: Dict[str, Array], x_t: Array, t_t: Optional[Array],
+         alpha: Any, mode: int, dW: Optional[Array]) -> Array:
     """One time step: forward pass, traces, and (with a target) the update.
 
     ``mode``: MODE_FORWARD (no traces), MODE_LEARN (update ``net.params`` now) or
@@ -132,7 +145,7 @@ def step(net, state, x_t, t_t, alpha, mode, dW):
         b = g_c * y_in[blk] * (1 - y_in[blk])                     # (C)
         state["dS_c"] = decay * state["dS_c"] + np.outer(a, z)    # (C, nz)
         state["dS_in"] = decay * state["dS_in"] + np.outer(b, z)  # (C, nz)
-        s_src = s_prev.reshape(B, S)[blk]                         # (C, S)  s_c'(t-1), c' in block(c)
+        s_src = s_prev.reshape(B, S)[blk]                         # (C, S)  s_c'(t-1), c' in j
         if "W_phi" in W:
             p = s_prev * y_phi[blk] * (1 - y_phi[blk])            # (C)
             state["dS_phi"] = decay * state["dS_phi"] + np.outer(p, z)        # (C, nz)
@@ -163,7 +176,9 @@ def step(net, state, x_t, t_t, alpha, mode, dW):
     return y_k
 
 
-def _deltas(net, state, z, u, s, y_in, y_out, h_s, y_k, t_t, alpha):
+def _deltas(net: NetBase, state: Dict[str, Array], z: Array, u: Array, s: Array,
+            y_in: Array, y_out: Array, h_s: Array, y_k: Array, t_t: Array,
+            alpha: Any) -> Dict[str, Array]:
     """The weight changes of one step with a target, eqs. 19-28 and the family's
     (masked)."""
     cfg, I, B, S = net.config, net.I, net.B, net.S
@@ -194,13 +209,14 @@ def _deltas(net, state, z, u, s, y_in, y_out, h_s, y_k, t_t, alpha):
     return dW
 
 
-def forward(net, x):
+def forward(net: NetBase, x: Array) -> Array:
     """Outputs (T, K) over a sequence; state reset at its start."""
     state = new_state(net)
     return np.array([step(net, state, x_t, None, 0.0, MODE_FORWARD, None) for x_t in x])
 
 
-def train(net, x, y, tmask, alpha, schedule):
+def train(net: NetBase, x: Array, y: Array, tmask: Optional[Array], alpha: Any,
+          schedule: str) -> Array:
     """On-line training over one sequence; returns the outputs (T, K)."""
     state = new_state(net)
     mode = MODE_LEARN if schedule == "step" else MODE_ACCUMULATE
@@ -216,7 +232,8 @@ def train(net, x, y, tmask, alpha, schedule):
     return out
 
 
-def train_batch(net, x, y, tmask, alpha, schedule):
+def train_batch(net: NetBase, x: Array, y: Array, tmask: Optional[Array], alpha: Any,
+                schedule: str) -> Array:
     """N sequences in lockstep, each with its own state; the mean update (1/N) sum_n dW_n
     after every step ("step") or at the end ("sequence").  Returns outputs (N, T, K)."""
     N, T = x.shape[:2]
@@ -236,7 +253,7 @@ def train_batch(net, x, y, tmask, alpha, schedule):
     return out
 
 
-def apply(net, dW):
+def apply(net: NetBase, dW: Array) -> None:
     """params += dW, then dW = 0."""
     net._theta += dW
     dW[...] = 0
@@ -271,11 +288,25 @@ class LSTM(NetBase):
         output error e_k = t_k - y_k.
     """
 
-    backend = "oracle"
-    _family_options = ("forget_gate", "peepholes", "sources", "softmax")
+    backend: str = "oracle"
+    _family_options: tuple = ("forget_gate", "peepholes", "sources", "softmax")
 
     def _new_state(self):
         return new_state(self)
+
+    def _state_to_backend(self, flat):
+        # the flat state's order (the layout's state_len): z, s, dS_c, dS_in, then the
+        # family's traces dS_phi, dS_in_P, dS_phi_P where the net has them
+        flat = np.asarray(flat, self.dtype)
+        state, pos = {}, 0
+        for key, arr in new_state(self).items():
+            state[key] = flat[pos:pos + arr.size].reshape(arr.shape).copy()
+            pos += arr.size
+        return state
+
+    def _state_from_backend(self, bstate):
+        return np.concatenate([np.ravel(bstate[key]) for key in new_state(self)]).astype(
+            self.dtype, copy=False)
 
     def _forward_kernel(self, x):
         with np.errstate(over="ignore", invalid="ignore"):
@@ -321,6 +352,6 @@ class LSTM(NetBase):
             return train_batch(self, x, y, tmask, self.dtype.type(lr), schedule)
 
 
-def load(path):
+def load(path: PathLike) -> LSTM:
     """Read an oracle :class:`LSTM` from a file written by ``save``."""
     return LSTM.load(path)

@@ -2,9 +2,9 @@
 
 A trial trains one net from fresh random weights with the paper's protocol (architecture,
 init interval, gate biases, learning rate, training-set selection, stopping rule, test set,
-success rule) and returns a JSON-ready dict.  The protocol facts are those of
-``/work/shared/spec/experiments.md``; where the paper is silent the choice made here is
-listed in the result's ``decided`` field (and in ``docs/reproduction.md``).
+success rule) and returns a JSON-ready dict.  The protocols are described in
+``docs/experiments.md``; where the paper is silent the choice made here is listed
+in the result's ``decided`` field (and in ``docs/reproduction.md``).
 
 Every trial function has the signature ``f(**row_params, seed, max_sequences=None,
 ablation=None, progress=False)``:
@@ -40,9 +40,10 @@ __all__ = ["ABLATIONS", "reber_trial", "lag2a_trial", "lag2b_trial", "lag2c_tria
 ABLATIONS = ("sequence", "full-gradient", "swapped-squash")
 
 # "swapped-squash": the caption of the paper's Table 10 gives g the range [-1, 1] and h
-# [-2, 2], the text and eqs. 4-5 the other way round (spec section 3, which follows the
-# text).  This ablation trains with the caption's reading: each net's g and h exchanged
-# (g2/h1 -> g "h1"/h "g2"; Exp. 2a/2b: g1/id -> g "id"/h "g1"), the paper's rule otherwise.
+# [-2, 2], the text and eqs. 4-5 the other way round (docs/model.md follows the text,
+# see its squashing functions).  This ablation trains with the caption's reading: each
+# net's g and h exchanged (g2/h1 -> g "h1"/h "g2"; Exp. 2a/2b: g1/id -> g "id"/h "g1"),
+# the paper's rule otherwise.
 _SWAP_G = {"g2": "h1", "g1": "id"}
 _SWAP_H = {"h1": "g2", "id": "g1"}
 
@@ -53,9 +54,9 @@ def _lstm(ablation, *args, g="g2", h="h1", **kw):
         g, h = _SWAP_G[g], _SWAP_H[h]
     return fastlstm.LSTM(*args, g=g, h=h, **kw)
 
-#: choices common to all experiments (the spec's DECIDED points and ours)
+#: choices common to all experiments (the project's choices where the paper is silent)
 COMMON_DECIDED = [
-    "state, activations and traces reset to 0 at the start of every sequence (spec)",
+    "state, activations and traces reset to 0 at the start of every sequence",
     "weights uniform in the init interval, gate biases as given by the paper; the other "
     "bias weights random like all weights",
     "a trial whose weights become NaN/inf (FloatingPointError) counts as a failure",
@@ -336,7 +337,7 @@ def reber_trial(blocks, size, lr, *, seed, set_seed=0, max_sequences=100_000,
         test={"wrong_steps_train_and_test": n_bad_steps,
               "test_tp_correct_fraction": float(np.mean(out_tp))},
         curve=curve.finish(n), wall_time=wall, rule=learner.rule, **_net_info(net),
-        decided=["targets: one-hot of the actual next symbol (spec DECIDED)",
+        decided=["targets: one-hot of the actual next symbol (project's choice)",
                  "input-gate biases random in [-0.2, 0.2] like the other weights",
                  f"success tested on all 512 strings after every {eval_every} training "
                  "strings; 'sequences' is the count at the first successful test",
@@ -414,7 +415,7 @@ def _lag2_trial(variant, p, *, seed, max_sequences, ablation, progress, streak=1
             "success: max absolute output error < 0.25 (2b: at the last step) on "
             f"{streak} successive training sequences (outputs computed during training); "
             f"'sequences' counts the sequences before that run of {streak}",
-            "2b: middle symbols i.i.d. uniform (spec DECIDED); targets at every step, "
+            "2b: middle symbols i.i.d. uniform (project's choice); targets at every step, "
             "judged at the end only",
             f"cap {max_sequences} sequences (the paper: 5,000,000)"])
 
@@ -656,8 +657,8 @@ def adding_trial(T=100, *, seed, max_sequences=None, ablation=None, progress=Fal
         task, learner, net, rng_train, rng_test, threshold=0.01, tol=0.04,
         max_sequences=max_sequences, desc=f"adding T{T} s{seed}", progress=progress,
         decided=["ST3(0.01): mean absolute error of the 2000 most recent training "
-                 "sequences < 0.01 and all of them correct (|error| < 0.04) (spec DECIDED)",
-                 "a marked first pair has value 0 in the input too (spec DECIDED)",
+                 "sequences < 0.01 and all of them correct (|error| < 0.04) (project's choice)",
+                 "a marked first pair has value 0 in the input too (project's choice)",
                  "minimal lag = T/2 (the X2 candidates are the first T/2-1 unmarked pairs)",
                  f"cap {max_sequences} sequences"])
 
@@ -665,7 +666,7 @@ def adding_trial(T=100, *, seed, max_sequences=None, ablation=None, progress=Fal
 def multiplication_trial(T=100, n_seq=140, *, seed, max_sequences=None, ablation=None,
                          progress=False):
     """Exp. 5, multiplication (Table 8): one trial; stop when fewer than ``n_seq`` of the
-    2000 most recent training sequences have |error| > 0.04, then test on 2560."""
+    2000 most recent training sequences have ``|error| > 0.04``, then test on 2560."""
     if max_sequences is None:
         max_sequences = 5_000_000
     rng_w, rng_train, rng_test = _rngs(seed, 3)
@@ -707,5 +708,5 @@ def order_trial(variant, *, seed, max_sequences=None, ablation=None, progress=Fa
         decided=["ST3(0.1): the 2000 most recent training sequences all correct (every "
                  "output within 0.3 of its target) and their mean absolute error "
                  "(averaged over the outputs) < 0.1",
-                 "positions 1-based inclusive (spec DECIDED)",
+                 "positions 1-based inclusive (project's choice)",
                  f"cap {max_sequences} sequences"])

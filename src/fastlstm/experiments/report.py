@@ -75,7 +75,7 @@ def summarise(recs: List[dict]) -> dict:
 
 
 def reproduced(row, s) -> Optional[bool]:
-    """The issue's rule: success rate >= paper's - 10 points (paper's rate taken as 100
+    """The project's criterion: success rate >= paper's - 10 points (paper's rate taken as 100
     where the paper prints none) and mean sequences within a factor 2 of the paper's."""
     if not s["trials"]:
         return None
@@ -198,9 +198,14 @@ def write_report(out_dir="results", md_path="docs/reproduction.md",
               "is skipped unless `--no-resume`); the seed of trial i of a row is derived "
               "from `--seed`, the row id and i, and is shared by the ablations.", ""]
     mi = machine_info()
-    lines += ["## Machine", "", f"- CPU: {mi['cpu']} ({mi['cores']} cores; runs used one "
-              "worker unless stated in the commands)", f"- {mi['system']}, Python "
-              f"{mi['python']}, numpy {mi['numpy']}", ""]
+    # the trials' own records say where they ran; this process may be another machine
+    envs = sorted({(str(r.get("host", "?")), str(r.get("python", "?")), str(r.get("numpy", "?")))
+                   for r in recs})
+    lines += ["## Machine", ""]
+    lines += [f"- trials: host {h}, Python {py}, numpy {npv} (from the trial records; runs "
+              "used one worker unless stated in the commands)" for h, py, npv in envs]
+    lines += [f"- this report generated on: {mi['cpu']} ({mi['cores']} cores), "
+              f"{mi['system']}, Python {mi['python']}, numpy {mi['numpy']}", ""]
     lines += ["## Reading the table", "",
               "- *success*: trials that met the paper's stopping criterion within the cap "
               "(the paper's rate in brackets; where the paper prints none, 100% is assumed "
@@ -208,7 +213,7 @@ def write_report(out_dir="results", md_path="docs/reproduction.md",
               "- *mean / median*: training sequences to success, over successful trials "
               "(the paper's mean in brackets); *ratio* = our mean / paper's mean.",
               "- *verdict*: **yes** if the success rate is at least the paper's minus 10 "
-              "points and the mean is within a factor 2 of the paper's (the issue's rule); "
+              "points and the mean is within a factor 2 of the paper's (the project's criterion); "
               "'(n<paper)' marks rows run with fewer trials than the paper.",
               "- *wall*: summed trial wall time (one core).", ""]
     header = ("| table | row | weights | trials (paper) | success % (paper) | mean seq "
@@ -278,8 +283,8 @@ def write_report(out_dir="results", md_path="docs/reproduction.md",
     yes = [r for r, (v, _) in verdicts.items() if v]
     no = [r for r, (v, _) in verdicts.items() if v is False]
     summary = ["## Summary", "",
-               f"- rows run: {len(verdicts)} of {len(ROWS)}; reproduced by the issue's "
-               f"rule: {len(yes)} ({', '.join(yes) or 'none'})",
+               f"- rows run: {len(verdicts)} of {len(ROWS)}; reproduced: "
+               f"{len(yes)} ({', '.join(yes) or 'none'})",
                f"- not reproduced: {len(no)} ({', '.join(no) or 'none'})",
                f"- not run: {', '.join(r for r in ROWS if r not in verdicts) or 'none'}",
                f"- total trial wall time: {sum(r.get('wall_time', 0) for r in recs):.0f} s "
@@ -307,7 +312,7 @@ def write_report(out_dir="results", md_path="docs/reproduction.md",
         log("matplotlib not installed: skipping the plots")
     lines.append("")
     # decided choices per experiment
-    lines += ["## Protocol choices where the paper is silent (DECIDED)", ""]
+    lines += ["## Protocol choices where the paper is silent (the project's choices)", ""]
     seen = set()
     for rid, groups in by_row.items():
         exp = ROWS[rid].experiment
@@ -317,6 +322,8 @@ def write_report(out_dir="results", md_path="docs/reproduction.md",
         r0 = next(iter(groups.values()))[0]
         lines.append(f"**{exp}** ({ROWS[rid].table}):")
         for d in r0.get("decided", []):
+            # records written before the wording "project's choice" said "spec DECIDED"
+            d = d.replace("(spec DECIDED)", "(project's choice)").replace(" (spec)", "")
             lines.append(f"- {d}")
         lines.append("")
     if notes_path and os.path.exists(notes_path):

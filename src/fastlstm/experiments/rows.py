@@ -41,7 +41,7 @@ class Row:
         The paper's figures: ``success`` (percent, None if not stated),
         ``sequences`` (mean sequences to success) and test figures.
     cap : int
-        Default cap on training sequences (ours; DECIDED).
+        Default cap on training sequences (the project's choice).
     default_trials : int
         Trials run by ``reproduce all`` unless ``--trials`` is given: the paper's count
         where the row fits in about an hour on a small machine, else 3.

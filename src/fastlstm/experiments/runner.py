@@ -5,7 +5,7 @@ process pool with one worker per core (or the current process for ``jobs=1``), o
 distributed cluster (``scheduler="tcp://host:8786"``, optional extra ``dask``).  Results are
 written by the submitting process as ``OUT/<row>[--<ablation>]/trial-NNN.json``; a trial
 whose file exists (successful, or run to at least the requested cap) is skipped, so runs
-can be interrupted, resumed and merged across sessions and machines.
+can be interrupted, resumed and merged across runs and machines.
 """
 from __future__ import annotations
 

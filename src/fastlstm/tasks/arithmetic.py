@@ -15,7 +15,7 @@ class _MarkedPairTask(Task):
     [T, T + T//10]. One of the first ten pairs is marked (X1), then one of the first
     T//2 - 1 still unmarked pairs (X2); markers are 1 there, -1 at the first and last pair
     unless marked, 0 elsewhere. If the first pair is marked (by either mark) its value is
-    replaced by `first_value` in the input as well (DECIDED). One output; the target is at
+    replaced by `first_value` in the input as well (the project's choice). One output; the target is at
     the last step. Correct if |error| < 0.04.
 
     Notes

@@ -68,7 +68,7 @@ class Noise3aTask(_NoiseTask):
 
     Notes
     -----
-    Correct if |output - target| < 0.2 at the end.
+    Correct if ``|output - target| < 0.2`` at the end.
     """
 
     name = "noise3a"
@@ -86,7 +86,7 @@ class Noise3bTask(_NoiseTask):
 
     Notes
     -----
-    Correct if |output - target| < 0.2 at the end.
+    Correct if ``|output - target| < 0.2`` at the end.
     """
 
     name = "noise3b"
@@ -109,7 +109,7 @@ class Noise3cTask(_NoiseTask):
     class 1 gets 0.2 and class 2 gets 0.8 (the order in which the paper lists them).
     ``y`` holds the noisy training target (Gaussian noise with variance 0.1 added), and
     ``info["clean_target"]`` the noise-free one. `correct` and `abs_error` both use the
-    noise-free target: correct if |output - clean target| <= 0.1 (misclassified if > 0.1).
+    noise-free target: correct if ``|output - clean target| <= 0.1`` (misclassified if > 0.1).
     """
 
     name = "noise3c"
