@@ -97,7 +97,7 @@ enum lstm97_mode {
 typedef struct lstm97_dims {
     int32_t I, K, B, S;     /* inputs, outputs, blocks, cells per block */
     int32_t output_gate;    /* 1: output gates present; 0: y_out = 1 */
-    int32_t forget_gate;    /* reserved for the Gers et al. 2000 extension; must be 0 */
+    int32_t forget_gate;    /* 1: a forget gate per block (Gers et al. 2000), W_phi; 0: y_phi = 1 */
     int32_t g, h, out;      /* enum lstm97_g / lstm97_h / lstm97_out */
     int32_t kernel;         /* LSTM97_KERNEL_FAST (default) or LSTM97_KERNEL_NAIVE */
     /* fields added after the 1997 cell; 0 (a zero-initialised struct) gives the 1997 cell */
@@ -110,6 +110,7 @@ typedef struct lstm97_layout {
     ptrdiff_t W_in, W_out, W_c, W_k;     /* offsets into the parameter block (W_out = -1 if absent) */
     ptrdiff_t n_params;                  /* parameter block length */
     ptrdiff_t state_len, work_len;       /* lengths of the state and work buffers */
+    ptrdiff_t W_phi;                     /* offset of W_phi (-1 without forget gates) */
 } lstm97_layout;
 
 /* Validate dims and fill the layout.  Returns LSTM97_OK or an error code. */

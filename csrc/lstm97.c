@@ -50,8 +50,10 @@ int lstm97_layout_of(const lstm97_dims *d, lstm97_layout *L)
         return LSTM97_ERR_DIMS;
     if (d->output_gate != 0 && d->output_gate != 1)
         return LSTM97_ERR_DIMS;
-    if (d->forget_gate != 0 || d->peepholes != 0)
+    if (d->peepholes != 0)
         return LSTM97_ERR_UNSUPPORTED;
+    if (d->forget_gate != 0 && d->forget_gate != 1)
+        return LSTM97_ERR_DIMS;
     if (d->sources != LSTM97_SOURCES_FULL && d->sources != LSTM97_SOURCES_CELLS)
         return LSTM97_ERR_DIMS;
     if (d->kernel != LSTM97_KERNEL_FAST && d->kernel != LSTM97_KERNEL_NAIVE)
@@ -62,19 +64,24 @@ int lstm97_layout_of(const lstm97_dims *d, lstm97_layout *L)
         return LSTM97_ERR_ACTIVATION;
 
     ptrdiff_t I = d->I, K = d->K, B = d->B, C = (ptrdiff_t)d->B * d->S;
-    ptrdiff_t n_gates = d->output_gate ? 2 : 1;
+    ptrdiff_t n_gates = (d->output_gate ? 2 : 1) + (d->forget_gate ? 1 : 0);
     L->C = C;
     L->nz = 1 + I + C + (d->sources == LSTM97_SOURCES_FULL ? n_gates * B : 0);
     L->nu = 1 + I + C;
     L->W_in = 0;
     L->W_out = d->output_gate ? B * L->nz : -1;
+    L->W_phi = d->forget_gate ? (d->output_gate ? 2 : 1) * B * L->nz : -1;
     L->W_c = n_gates * B * L->nz;
     L->W_k = L->W_c + C * L->nz;
     L->n_params = L->W_k + K * L->nu;
     L->state_len = L->nz + C + 2 * C * L->nz;           /* z, s, dS_c, dS_in */
     L->work_len = L->nu + 3 * B + 5 * C + 2 * K          /* activations and errors */
-                  + n_gates * B + C + K                   /* mask row flags */
+                  + (d->output_gate ? 2 : 1) * B + C + K  /* mask row flags */
                   + I;                                    /* nonzero-input indices */
+    if (d->forget_gate) {
+        L->state_len += C * L->nz;                       /* dS_phi */
+        L->work_len += 3 * B + C;                        /* y_phi, s(t-1), a W_phi flag row */
+    }
     return LSTM97_OK;
 }
 
@@ -84,10 +91,11 @@ int64_t lstm97_tape_len(const lstm97_dims *d, int64_t T)
     if (lstm97_layout_of(d, &L) != LSTM97_OK || T < 0)
         return -1;
     const int64_t B = d->B, C = L.C, K = d->K;
-    const int64_t rec = L.nz + 2 * B + 3 * C;
-    if (T > (INT64_MAX / 8 - L.nz - L.nu - K - 5 * C - 2 * B) / rec)
+    const int64_t F = d->forget_gate ? B : 0;          /* y_phi in a record, d_net_phi */
+    const int64_t rec = L.nz + 2 * B + 3 * C + F;
+    if (T > (INT64_MAX / 8 - L.nz - L.nu - K - 5 * C - 2 * B - F) / rec)
         return -1;
-    return T * rec + L.nu + K + 5 * C + 2 * B + L.nz;
+    return T * rec + L.nu + K + 5 * C + 2 * B + L.nz + F;
 }
 
 /* ---- threads for the mini-batch kernel ------------------------------------------------

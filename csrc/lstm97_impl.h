@@ -207,6 +207,8 @@ typedef struct FN(lstm97_work_view) {
     REAL *back_c;   /* (C)   sum_k W_k[k, cell c] e_k */
     REAL *e_s;      /* (C)   state errors, eq. 23 */
     REAL *e_out;    /* (B)   output-gate errors, eq. 21 */
+    REAL *y_phi;    /* (B)   forget-gate activations y_phi(t) (NULL without forget gates) */
+    REAL *s_prev;   /* (C)   s_c(t-1) (NULL without forget gates) */
     REAL *full;     /* (rows) 1 where a row of the mask has no 0 (step_fast skips it) */
     int32_t *idx;   /* (I) int32 in REAL slots: indices of the nonzero inputs (step_fast) */
 } FN(lstm97_work_view);
@@ -226,7 +228,12 @@ static FN(lstm97_work_view) FN(work_view)(const lstm97_dims *d, const lstm97_lay
     v.back_c = w;     w += C;
     v.e_s = w;        w += C;
     v.e_out = w;      w += B;
-    v.full = w;       w += (d->output_gate ? 2 : 1) * B + C + K;
+    v.y_phi = v.s_prev = NULL;
+    if (d->forget_gate) {
+        v.y_phi = w;  w += B;
+        v.s_prev = w; w += C;
+    }
+    v.full = w;       w += ((d->output_gate ? 2 : 1) + (d->forget_gate ? 1 : 0)) * B + C + K;
     v.idx = (int32_t *)(void *)w;
     return v;
 }
@@ -261,6 +268,7 @@ static int FN(step_naive)(const lstm97_dims *d, const lstm97_layout *L,
     const ptrdiff_t C = L->C, nz = L->nz, nu = L->nu;
     const REAL *W_in = params + L->W_in;
     const REAL *W_out = d->output_gate ? params + L->W_out : NULL;
+    const REAL *W_phi = d->forget_gate ? params + L->W_phi : NULL;
     const REAL *W_c = params + L->W_c;
     const REAL *W_k = params + L->W_k;
 
@@ -268,9 +276,10 @@ static int FN(step_naive)(const lstm97_dims *d, const lstm97_layout *L,
     REAL *s = z + nz;                /* (C) */
     REAL *dS_c = s + C;              /* (C, nz) */
     REAL *dS_in = dS_c + C * nz;     /* (C, nz) */
+    REAL *dS_phi = W_phi ? dS_in + C * nz : NULL;   /* (C, nz) with forget gates */
     FN(lstm97_work_view) v = FN(work_view)(d, L, work);
 
-    /* z(t) = [1, x(t), y_c(t-1), y_in(t-1), y_out(t-1)] */
+    /* z(t) = [1, x(t), y_c(t-1), y_in(t-1), y_out(t-1), y_phi(t-1)] */
     z[0] = 1;
     for (ptrdiff_t i = 0; i < I; i++)
         z[1 + i] = x_t[i];
@@ -279,12 +288,20 @@ static int FN(step_naive)(const lstm97_dims *d, const lstm97_layout *L,
     for (ptrdiff_t j = 0; j < B; j++) {
         v.y_in[j] = FN(sig)(FN(dot)(W_in + j * nz, z, nz));
         v.y_out[j] = W_out ? FN(sig)(FN(dot)(W_out + j * nz, z, nz)) : (REAL)1;
+        if (W_phi)
+            v.y_phi[j] = FN(sig)(FN(dot)(W_phi + j * nz, z, nz));
     }
-    /* cells: s_c(t) = s_c(t-1) + y_in_j g(net_c); y_c = y_out_j h(s_c)   (CEC, weight 1.0) */
+    /* cells: s_c(t) = s_c(t-1) + y_in_j g(net_c); y_c = y_out_j h(s_c)   (CEC, weight 1.0);
+       with a forget gate s_c(t) = y_phi_j s_c(t-1) + y_in_j g(net_c) */
     for (ptrdiff_t c = 0; c < C; c++) {
         ptrdiff_t j = c / S;
         v.g_c[c] = FN(g_of)(d->g, FN(dot)(W_c + c * nz, z, nz));
-        s[c] += v.y_in[j] * v.g_c[c];
+        if (W_phi) {
+            v.s_prev[c] = s[c];
+            s[c] = v.y_phi[j] * s[c] + v.y_in[j] * v.g_c[c];
+        } else {
+            s[c] += v.y_in[j] * v.g_c[c];
+        }
         v.h_s[c] = FN(h_of)(d->h, s[c]);
         v.y_c[c] = v.y_out[j] * v.h_s[c];
     }
@@ -316,6 +333,18 @@ static int FN(step_naive)(const lstm97_dims *d, const lstm97_layout *L,
             REAL b = v.g_c[c] * (v.y_in[j] * ((REAL)1 - v.y_in[j]));
             REAL *restrict dc = dS_c + c * nz;
             REAL *restrict di = dS_in + c * nz;
+            if (W_phi) {
+                /* forget gate: every trace decays by y_phi; dS_phi driven by s_c(t-1) */
+                REAL phi = v.y_phi[j];
+                REAL p = v.s_prev[c] * (phi * ((REAL)1 - phi));
+                REAL *restrict df = dS_phi + c * nz;
+                for (ptrdiff_t m = 0; m < nz; m++) {
+                    dc[m] = phi * dc[m] + a * z[m];
+                    di[m] = phi * di[m] + b * z[m];
+                    df[m] = phi * df[m] + p * z[m];
+                }
+                continue;
+            }
             for (ptrdiff_t m = 0; m < nz; m++) {
                 dc[m] += a * z[m];
                 di[m] += b * z[m];
@@ -383,6 +412,17 @@ static int FN(step_naive)(const lstm97_dims *d, const lstm97_layout *L,
                         p[m] += ae * di[m] * mk[m];
                 }
             }
+            /* dW_phi[j] = alpha sum_{c in j} e_s_c dS_phi[c] (one cell at a time) */
+            for (ptrdiff_t j = 0; W_phi && j < B; j++) {
+                REAL *restrict p = P + L->W_phi + j * nz;
+                const REAL *restrict mk = M + L->W_phi + j * nz;
+                for (ptrdiff_t c = j * S; c < (j + 1) * S; c++) {
+                    REAL ae = alpha * v.e_s[c];
+                    const REAL *restrict df = dS_phi + c * nz;
+                    for (ptrdiff_t m = 0; m < nz; m++)
+                        p[m] += ae * df[m] * mk[m];
+                }
+            }
         }
     }
 
@@ -395,6 +435,8 @@ static int FN(step_naive)(const lstm97_dims *d, const lstm97_layout *L,
             z[1 + I + C + j] = v.y_in[j];
             if (d->output_gate)
                 z[1 + I + C + B + j] = v.y_out[j];
+            if (W_phi)
+                z[1 + I + C + (d->output_gate ? 2 : 1) * B + j] = v.y_phi[j];
         }
     return finite ? LSTM97_OK : LSTM97_ERR_NONFINITE;
 }
@@ -877,7 +919,8 @@ static inline int FN(step_core)(const lstm97_dims *d, const lstm97_layout *L,
                                 const REAL *x_t, const REAL *t_t, REAL alpha, int mode,
                                 REAL *y_t, REAL *state, REAL *work, REAL *dW)
 {
-    if (d->kernel == LSTM97_KERNEL_NAIVE)
+    /* the forget gate has no tuned step yet: the plain one computes it */
+    if (d->kernel == LSTM97_KERNEL_NAIVE || d->forget_gate)
         return FN(step_naive)(d, L, params, masks, x_t, t_t, alpha, mode, y_t, state, work, dW);
     return FN(step_fast)(d, L, params, masks, x_t, t_t, alpha, mode, y_t, state, work, dW);
 }
@@ -1061,8 +1104,9 @@ LSTM97_API int FN(lstm97_train)(const lstm97_dims *d, REAL *params, const REAL *
 
 /* ---- back-propagation through time (the reverse-mode reference) ----------------------------
  * Record of step t on the tape: z(t) (nz), y_in (B), y_out (B), g_c (C), s_c (C), h(s_c)
- * (C).  Then, after the T records, scratch: u (nu), d_net_k (K), d_y_c (C), d_s (C),
- * d_net_c (C), d_net_in (B), d_net_out (B), d_z (nz, the error reaching z(t + 1)). */
+ * (C), and y_phi (B) with forget gates.  Then, after the T records, scratch: u (nu),
+ * d_net_k (K), d_y_c (C), d_s (C), d_net_c (C), d_net_in (B), d_net_out (B), d_z (nz, the
+ * error reaching z(t + 1)), and d_net_phi (B) with forget gates. */
 LSTM97_API int FN(lstm97_gradient)(const lstm97_dims *d, const REAL *params, const REAL *masks,
                         const REAL *x, const REAL *t, const uint8_t *tmask, int64_t T,
                         int truncated, REAL *y, REAL *grad, double *loss, REAL *tape)
@@ -1079,16 +1123,19 @@ LSTM97_API int FN(lstm97_gradient)(const lstm97_dims *d, const REAL *params, con
     const int has_out = d->output_gate;
     const REAL *W_in = params + L.W_in, *W_c = params + L.W_c, *W_k = params + L.W_k;
     const REAL *W_out = has_out ? params + L.W_out : NULL;
-    const ptrdiff_t rec = nz + 2 * B + 3 * C;
+    const REAL *W_phi = d->forget_gate ? params + L.W_phi : NULL;
+    const ptrdiff_t F = W_phi ? B : 0;      /* y_phi at the end of a record; d_net_phi */
+    const ptrdiff_t rec = nz + 2 * B + 3 * C + F;
     REAL *u = tape + T * rec, *dnk = u + nu, *dyc = dnk + K, *ds = dyc + C, *dnc = ds + C;
-    REAL *dni = dnc + C, *dno = dni + B, *dz = dno + B;
+    REAL *dni = dnc + C, *dno = dni + B, *dz = dno + B, *dnf = dz + nz;
     const int full = d->sources == LSTM97_SOURCES_FULL;
+    const ptrdiff_t slot_phi = 1 + I + C + (has_out ? 2 : 1) * B;   /* y_phi(t-1) in z */
     double E = 0;
 
     /* forward, recording every step */
     for (int64_t st = 0; st < T; st++) {
         REAL *z = tape + st * rec, *y_in = z + nz, *y_out = y_in + B, *g = y_out + B;
-        REAL *s = g + C, *hs = s + C;
+        REAL *s = g + C, *hs = s + C, *y_phi = hs + C;
         const REAL *prev = st > 0 ? z - rec : NULL;
         const REAL *xt = x + st * I;
         z[0] = 1;
@@ -1105,11 +1152,15 @@ LSTM97_API int FN(lstm97_gradient)(const lstm97_dims *d, const REAL *params, con
                     z[1 + I + C + j] = pyi[j];
                     if (has_out)
                         z[1 + I + C + B + j] = pyo[j];
+                    if (W_phi)
+                        z[slot_phi + j] = prev[nz + 2 * B + 3 * C + j];
                 }
         }
         for (ptrdiff_t j = 0; j < B; j++) {
             y_in[j] = FN(sig)(FN(dot)(W_in + j * nz, z, nz));
             y_out[j] = has_out ? FN(sig)(FN(dot)(W_out + j * nz, z, nz)) : (REAL)1;
+            if (W_phi)
+                y_phi[j] = FN(sig)(FN(dot)(W_phi + j * nz, z, nz));
         }
         int finite = 1;
         u[0] = 1;
@@ -1118,7 +1169,8 @@ LSTM97_API int FN(lstm97_gradient)(const lstm97_dims *d, const REAL *params, con
         for (ptrdiff_t c = 0; c < C; c++) {
             ptrdiff_t j = c / S;
             g[c] = FN(g_of)(d->g, FN(dot)(W_c + c * nz, z, nz));
-            s[c] = (prev ? prev[nz + 2 * B + C + c] : (REAL)0) + y_in[j] * g[c];
+            REAL sp = prev ? prev[nz + 2 * B + C + c] : (REAL)0;      /* s_c(t-1) */
+            s[c] = (W_phi ? y_phi[j] * sp : sp) + y_in[j] * g[c];
             hs[c] = FN(h_of)(d->h, s[c]);
             u[1 + I + c] = y_out[j] * hs[c];
             finite &= isfinite(s[c]) != 0;
@@ -1156,7 +1208,8 @@ LSTM97_API int FN(lstm97_gradient)(const lstm97_dims *d, const REAL *params, con
     REAL *gW_out = has_out ? grad + L.W_out : NULL;
     for (int64_t st = T - 1; st >= 0; st--) {
         const REAL *z = tape + st * rec, *y_in = z + nz, *y_out = y_in + B, *g = y_out + B;
-        const REAL *hs = g + 2 * C;
+        const REAL *hs = g + 2 * C, *y_phi = hs + C;
+        const REAL *s_prev = st > 0 ? z - rec + nz + 2 * B + C : NULL;   /* s(t-1) or none */
         const REAL *xt = x + st * I, *yt = y + st * K;
         const int has_t = !tmask || tmask[st];
         u[0] = 1;
@@ -1196,11 +1249,23 @@ LSTM97_API int FN(lstm97_gradient)(const lstm97_dims *d, const REAL *params, con
             }
             dni[j] = dyi * y_in[j] * ((REAL)1 - y_in[j]);
             dno[j] = has_out ? dyo * y_out[j] * ((REAL)1 - y_out[j]) : (REAL)0;
+            if (W_phi) {
+                /* forget gate: scales s(t-1) of each cell of the block */
+                REAL dyf = full ? dz[slot_phi + j] : (REAL)0;
+                for (ptrdiff_t c = j * S; s_prev && c < (j + 1) * S; c++)
+                    dyf += ds[c] * s_prev[c];
+                dnf[j] = dyf * y_phi[j] * ((REAL)1 - y_phi[j]);
+                /* the CEC's factor back to s(t-1) is y_phi(t) */
+                for (ptrdiff_t c = j * S; c < (j + 1) * S; c++)
+                    ds[c] *= y_phi[j];
+            }
         }
         for (ptrdiff_t j = 0; j < B; j++) {
             FN(axpy)(nz, dni[j], z, gW_in + j * nz);
             if (has_out)
                 FN(axpy)(nz, dno[j], z, gW_out + j * nz);
+            if (W_phi)
+                FN(axpy)(nz, dnf[j], z, grad + L.W_phi + j * nz);
         }
         for (ptrdiff_t c = 0; c < C; c++)
             FN(axpy)(nz, dnc[c], z, gW_c + c * nz);
@@ -1212,6 +1277,8 @@ LSTM97_API int FN(lstm97_gradient)(const lstm97_dims *d, const REAL *params, con
                     acc += W_in[j * nz + m] * dni[j];
                     if (has_out)
                         acc += W_out[j * nz + m] * dno[j];
+                    if (W_phi)
+                        acc += W_phi[j * nz + m] * dnf[j];
                 }
                 for (ptrdiff_t c = 0; c < C; c++)
                     acc += W_c[c * nz + m] * dnc[c];

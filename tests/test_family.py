@@ -188,15 +188,15 @@ def test_bad_options(kwargs, exc, word):
         oracle.LSTM(**args)
 
 
-@pytest.mark.parametrize("kwargs", [dict(forget_gate=True), dict(peepholes=True),
-                                    dict(forget_gate=True, forget_gate_bias=2.0),
+@pytest.mark.parametrize("kwargs", [dict(peepholes=True),
+                                    dict(peepholes=True, forget_gate=True, forget_gate_bias=2.0),
                                     dict(peepholes=True, sources="cells", out="softmax")])
 def test_the_compiled_net_refuses_what_it_lacks(kwargs, tmp_path):
     with pytest.raises(NotImplementedError, match=r"fastlstm\.oracle\.LSTM"):
         fastlstm.LSTM(2, 2, 2, **kwargs)
     path = tmp_path / "family.npz"
     oracle.LSTM(2, 2, 2, **kwargs, seed=0).save(path)
-    assert oracle.load(path).config["forget_gate"] == kwargs.get("forget_gate", False)
+    assert oracle.load(path).config["peepholes"] is True
     with pytest.raises(NotImplementedError, match=r"fastlstm\.oracle\.LSTM"):
         fastlstm.load(path)
 
@@ -390,11 +390,11 @@ def test_one_step_truncated_equals_exact(seed):
         assert_close(tr[name], ex[name], 1e-14, name)
 
 
-def _pinned_pair(cfg, seed):
+def _pinned_pair(cfg, seed, backend=oracle.LSTM):
     """A 1997 net and a forget-gate net with the same weights, its forget gates pinned
     open (bias 40: y_phi == 1.0 exactly in float64)."""
-    old = oracle.LSTM(**cfg, seed=seed)
-    new = oracle.LSTM(**cfg, forget_gate=True, seed=seed)
+    old = backend(**cfg, seed=seed)
+    new = backend(**cfg, forget_gate=True, seed=seed)
     I, C, B = old.I, old.C, old.B
     for name, p in old.params.items():
         if name == "W_k" or cfg.get("sources") == "cells":
@@ -414,16 +414,17 @@ def _pinned_pair(cfg, seed):
     return old, new
 
 
+@pytest.mark.parametrize("backend", [oracle.LSTM, fastlstm.LSTM])
 @pytest.mark.parametrize("sources", ["cells", "full"])
 @pytest.mark.parametrize("seed", range(6))
-def test_pinned_forget_gate_is_the_1997_cell(seed, sources):
+def test_pinned_forget_gate_is_the_1997_cell(seed, sources, backend):
     """Forget gates pinned open, no peepholes: the 1997 cell.  Bit for bit with "cells"
     sources (the same z); with "full" sources z has the B y_phi columns more (weights 0),
     which changes the order of numpy's sums, so there it holds to rounding."""
     rng = np.random.default_rng(7000 + seed)
     cfg = random_config(rng)
     cfg["sources"] = sources
-    old, new = _pinned_pair(cfg, seed)
+    old, new = _pinned_pair(cfg, seed, backend)
     T = int(rng.integers(1, 30))
     x = rng.uniform(-1, 1, (T, old.I))
     y = rng.uniform(0, 1, (T, old.K))
@@ -474,7 +475,7 @@ def test_softmax_outputs_sum_to_one_and_its_gradient(seed):
 # --------------------------------------------------------------------------- the C kernels
 
 # the options the compiled net computes so far
-COMPILED = dict(forget_gate=False, peepholes=False)
+COMPILED = dict(peepholes=False)
 
 
 def compiled_pair(rng, seed, dtype="float64", **fixed):
@@ -484,13 +485,13 @@ def compiled_pair(rng, seed, dtype="float64", **fixed):
 
 
 def test_compiled_layout_is_the_python_layout():
-    for og in (0, 1):
+    for og, fg in ((0, 0), (0, 1), (1, 0), (1, 1)):
         for src in ("full", "cells"):
             for out in ("logistic", "softmax"):
                 dims = (3, 2, 4, 2, og, 0, 0, _core.OUT_IDS[out], _core.KERNEL_FAST,
-                        _core.SOURCES_IDS[src])
+                        _core.SOURCES_IDS[src], fg)
                 c = _core.layout(dims)
-                p = layout(3, 2, 4, 2, bool(og), sources=src)
+                p = layout(3, 2, 4, 2, bool(og), bool(fg), sources=src)
                 for key in ("nz", "n_params", "state_len", "work_len"):
                     assert c[key] == p[key], key
                 for name, off in p["offsets"].items():

@@ -37,6 +37,7 @@ cdef extern from "fastlstm.h" nogil:
         Py_ssize_t W_in, W_out, W_c, W_k
         Py_ssize_t n_params
         Py_ssize_t state_len, work_len
+        Py_ssize_t W_phi
 
     int lstm97_layout_of(const lstm97_dims *d, lstm97_layout *L)
 

@@ -47,9 +47,14 @@ class LSTM(NetBase):
         What gates and cell inputs read: "full" z(t) = [1, x(t), y_c(t-1), y_in(t-1),
         y_out(t-1)] (the 1997 topology) or "cells" z(t) = [1, x(t), y_c(t-1)] (the
         modern LSTM's).
-    forget_gate, forget_gate_bias, peepholes
-        Options of the LSTM family that only :class:`fastlstm.oracle.LSTM` computes so
-        far; here they raise NotImplementedError.
+    forget_gate : bool, default False
+        One forget gate per block (weights W_phi): s_c(t) = y_phi_j s_c(t-1) +
+        y_in_j g(net_c).  Computed by the plain scalar step (no tuned step yet).
+    forget_gate_bias : float or sequence of B floats, optional
+        Initial forget-gate biases (None: random like the other weights).
+    peepholes : bool, default False
+        Only :class:`fastlstm.oracle.LSTM` computes peepholes so far; here True raises
+        NotImplementedError.
     dtype : {"float64", "float32"}, default "float64"
     seed : int or numpy.random.Generator, optional
         Seed of the initialisation (the same seed gives the same weights in the
@@ -76,14 +81,15 @@ class LSTM(NetBase):
 
     backend: str = "c"
     # the options of the LSTM family the kernels compute (the others: fastlstm.oracle.LSTM)
-    _family_options: tuple = ("sources", "softmax")
+    _family_options: tuple = ("forget_gate", "sources", "softmax")
 
     def _init_backend(self):
         c = self.config
         self._dims = (self.I, self.K, self.B, self.S, int(c["output_gate"]),
                       _core.G_IDS[c["g"]], _core.H_IDS[c["h"]], _core.OUT_IDS[c["out"]])
-        if c["sources"] != "full":
-            self._dims += (_core.KERNEL_FAST, _core.SOURCES_IDS[c["sources"]])
+        if c["sources"] != "full" or c["forget_gate"]:
+            self._dims += (_core.KERNEL_FAST, _core.SOURCES_IDS[c["sources"]],
+                           int(c["forget_gate"]))
         lay = _core.layout(self._dims)
         assert lay["n_params"] == self._theta.size and lay["state_len"] == self._layout["state_len"]
         self._state = np.zeros(lay["state_len"], dtype=self.dtype)
