@@ -607,7 +607,7 @@ def test_states_and_batches_of_family_nets(seed):
     rng = np.random.default_rng(12000 + seed)
     cfg = family_config(rng)
     nets = [oracle.LSTM(**cfg, seed=seed)]
-    if not (cfg["forget_gate"] or cfg["peepholes"]):
+    if not cfg["peepholes"]:
         nets.append(fastlstm.LSTM(**cfg, seed=seed))
     T = int(rng.integers(2, 15))
     x = rng.uniform(-1, 1, (T, cfg["n_in"]))
