@@ -102,7 +102,7 @@ typedef struct lstm97_dims {
     int32_t kernel;         /* LSTM97_KERNEL_FAST (default) or LSTM97_KERNEL_NAIVE */
     /* fields added after the 1997 cell; 0 (a zero-initialised struct) gives the 1997 cell */
     int32_t sources;        /* enum lstm97_sources (default LSTM97_SOURCES_FULL) */
-    int32_t peepholes;      /* reserved for peephole weights (Gers et al. 2002); must be 0 */
+    int32_t peepholes;      /* 1: peephole weights P_in, P_phi, P_out (Gers et al. 2002) */
 } lstm97_dims;
 
 typedef struct lstm97_layout {
@@ -111,6 +111,7 @@ typedef struct lstm97_layout {
     ptrdiff_t n_params;                  /* parameter block length */
     ptrdiff_t state_len, work_len;       /* lengths of the state and work buffers */
     ptrdiff_t W_phi;                     /* offset of W_phi (-1 without forget gates) */
+    ptrdiff_t P_in, P_phi, P_out;        /* peephole offsets, (C) each, after W_k (-1 if absent) */
 } lstm97_layout;
 
 /* Validate dims and fill the layout.  Returns LSTM97_OK or an error code. */

@@ -50,8 +50,8 @@ int lstm97_layout_of(const lstm97_dims *d, lstm97_layout *L)
         return LSTM97_ERR_DIMS;
     if (d->output_gate != 0 && d->output_gate != 1)
         return LSTM97_ERR_DIMS;
-    if (d->peepholes != 0)
-        return LSTM97_ERR_UNSUPPORTED;
+    if (d->peepholes != 0 && d->peepholes != 1)
+        return LSTM97_ERR_DIMS;
     if (d->forget_gate != 0 && d->forget_gate != 1)
         return LSTM97_ERR_DIMS;
     if (d->sources != LSTM97_SOURCES_FULL && d->sources != LSTM97_SOURCES_CELLS)
@@ -74,6 +74,19 @@ int lstm97_layout_of(const lstm97_dims *d, lstm97_layout *L)
     L->W_c = n_gates * B * L->nz;
     L->W_k = L->W_c + C * L->nz;
     L->n_params = L->W_k + K * L->nu;
+    L->P_in = L->P_phi = L->P_out = -1;
+    if (d->peepholes) {
+        L->P_in = L->n_params;
+        L->n_params += C;
+        if (d->forget_gate) {
+            L->P_phi = L->n_params;
+            L->n_params += C;
+        }
+        if (d->output_gate) {
+            L->P_out = L->n_params;
+            L->n_params += C;
+        }
+    }
     L->state_len = L->nz + C + 2 * C * L->nz;           /* z, s, dS_c, dS_in */
     L->work_len = L->nu + 3 * B + 5 * C + 2 * K          /* activations and errors */
                   + (d->output_gate ? 2 : 1) * B + C + K  /* mask row flags */
@@ -81,6 +94,11 @@ int lstm97_layout_of(const lstm97_dims *d, lstm97_layout *L)
     if (d->forget_gate) {
         L->state_len += C * L->nz;                       /* dS_phi */
         L->work_len += 3 * B + C;                        /* y_phi, s(t-1), a W_phi flag row */
+    }
+    if (d->peepholes) {
+        L->state_len += C * d->S * (d->forget_gate ? 2 : 1);   /* dS_in_P, dS_phi_P */
+        if (!d->forget_gate)
+            L->work_len += C;                            /* s(t-1) */
     }
     return LSTM97_OK;
 }

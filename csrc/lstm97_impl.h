@@ -232,6 +232,8 @@ static inline FN(lstm97_work_view) FN(work_view)(const lstm97_dims *d, const lst
     v.y_phi = v.s_prev = NULL;
     if (d->forget_gate) {
         v.y_phi = w;  w += B;
+    }
+    if (d->forget_gate || d->peepholes) {
         v.s_prev = w; w += C;
     }
     v.full = w;       w += ((d->output_gate ? 2 : 1) + (d->forget_gate ? 1 : 0)) * B + C + K;
@@ -243,7 +245,8 @@ static inline FN(lstm97_work_view) FN(work_view)(const lstm97_dims *d, const lst
  * W_k) holds no 0, else 0. */
 static void FN(mask_rows)(const lstm97_layout *L, const REAL *masks, REAL *full)
 {
-    ptrdiff_t n_zrows = L->W_k / L->nz, n_rows = n_zrows + (L->n_params - L->W_k) / L->nu;
+    ptrdiff_t end_k = L->P_in >= 0 ? L->P_in : L->n_params;     /* peepholes follow W_k */
+    ptrdiff_t n_zrows = L->W_k / L->nz, n_rows = n_zrows + (end_k - L->W_k) / L->nu;
     for (ptrdiff_t r = 0; r < n_rows; r++) {
         ptrdiff_t off = r < n_zrows ? r * L->nz : L->W_k + (r - n_zrows) * L->nu;
         ptrdiff_t len = r < n_zrows ? L->nz : L->nu;
@@ -252,6 +255,15 @@ static void FN(mask_rows)(const lstm97_layout *L, const REAL *masks, REAL *full)
             all &= masks[off + m] == (REAL)1;
         full[r] = (REAL)all;
     }
+}
+
+/* sum_{c in block j} P[c] s[c]: a peephole input of block j */
+static inline REAL FN(peep)(const REAL *P, const REAL *s, ptrdiff_t j, ptrdiff_t S)
+{
+    REAL acc = 0;
+    for (ptrdiff_t c = j * S; c < (j + 1) * S; c++)
+        acc += P[c] * s[c];
+    return acc;
 }
 
 /* ---- one step, plain scalar reference (docs/model.md) -----------------------------------
@@ -272,12 +284,17 @@ static int FN(step_naive)(const lstm97_dims *d, const lstm97_layout *L,
     const REAL *W_phi = d->forget_gate ? params + L->W_phi : NULL;
     const REAL *W_c = params + L->W_c;
     const REAL *W_k = params + L->W_k;
+    const REAL *P_in = L->P_in >= 0 ? params + L->P_in : NULL;      /* peepholes (C) */
+    const REAL *P_phi = L->P_phi >= 0 ? params + L->P_phi : NULL;
+    const REAL *P_out = L->P_out >= 0 ? params + L->P_out : NULL;
 
     REAL *z = state;                 /* (nz) */
     REAL *s = z + nz;                /* (C) */
     REAL *dS_c = s + C;              /* (C, nz) */
     REAL *dS_in = dS_c + C * nz;     /* (C, nz) */
     REAL *dS_phi = W_phi ? dS_in + C * nz : NULL;   /* (C, nz) with forget gates */
+    REAL *dS_in_P = (W_phi ? dS_phi : dS_in) + C * nz;   /* (C, S) with peepholes */
+    REAL *dS_phi_P = dS_in_P + C * S;                    /* (C, S) with both */
     FN(lstm97_work_view) v = FN(work_view)(d, L, work);
 
     /* z(t) = [1, x(t), y_c(t-1), y_in(t-1), y_out(t-1), y_phi(t-1)] */
@@ -287,9 +304,14 @@ static int FN(step_naive)(const lstm97_dims *d, const lstm97_layout *L,
 
     /* gates: y_in = f(W_in z), y_out = f(W_out z) */
     for (ptrdiff_t j = 0; j < B; j++) {
-        v.y_in[j] = FN(sig)(FN(dot)(W_in + j * nz, z, nz));
+        if (P_in)             /* peepholes: the input and forget gates see s(t-1) */
+            v.y_in[j] = FN(sig)(FN(dot)(W_in + j * nz, z, nz) + FN(peep)(P_in, s, j, S));
+        else
+            v.y_in[j] = FN(sig)(FN(dot)(W_in + j * nz, z, nz));
         v.y_out[j] = W_out ? FN(sig)(FN(dot)(W_out + j * nz, z, nz)) : (REAL)1;
-        if (W_phi)
+        if (W_phi && P_phi)
+            v.y_phi[j] = FN(sig)(FN(dot)(W_phi + j * nz, z, nz) + FN(peep)(P_phi, s, j, S));
+        else if (W_phi)
             v.y_phi[j] = FN(sig)(FN(dot)(W_phi + j * nz, z, nz));
     }
     /* cells: s_c(t) = s_c(t-1) + y_in_j g(net_c); y_c = y_out_j h(s_c)   (CEC, weight 1.0);
@@ -297,14 +319,20 @@ static int FN(step_naive)(const lstm97_dims *d, const lstm97_layout *L,
     for (ptrdiff_t c = 0; c < C; c++) {
         ptrdiff_t j = c / S;
         v.g_c[c] = FN(g_of)(d->g, FN(dot)(W_c + c * nz, z, nz));
-        if (W_phi) {
+        if (v.s_prev)
             v.s_prev[c] = s[c];
+        if (W_phi)
             s[c] = v.y_phi[j] * s[c] + v.y_in[j] * v.g_c[c];
-        } else {
+        else
             s[c] += v.y_in[j] * v.g_c[c];
-        }
         v.h_s[c] = FN(h_of)(d->h, s[c]);
         v.y_c[c] = v.y_out[j] * v.h_s[c];
+    }
+    /* the output gate's peephole sees the new state s(t): y_out and y_c again */
+    for (ptrdiff_t j = 0; P_out && j < B; j++) {
+        v.y_out[j] = FN(sig)(FN(dot)(W_out + j * nz, z, nz) + FN(peep)(P_out, s, j, S));
+        for (ptrdiff_t c = j * S; c < (j + 1) * S; c++)
+            v.y_c[c] = v.y_out[j] * v.h_s[c];
     }
     /* output units read u(t) = [1, x(t), y_c(t)] */
     v.u[0] = 1;
@@ -349,6 +377,19 @@ static int FN(step_naive)(const lstm97_dims *d, const lstm97_layout *L,
             for (ptrdiff_t m = 0; m < nz; m++) {
                 dc[m] += a * z[m];
                 di[m] += b * z[m];
+            }
+        }
+        /* peephole traces: sources s_c'(t-1) of the cells c' of the block */
+        for (ptrdiff_t c = 0; P_in && c < C; c++) {
+            ptrdiff_t j = c / S;
+            REAL phi = W_phi ? v.y_phi[j] : (REAL)1;
+            REAL b = v.g_c[c] * (v.y_in[j] * ((REAL)1 - v.y_in[j]));
+            REAL p = W_phi ? v.s_prev[c] * (phi * ((REAL)1 - phi)) : (REAL)0;
+            const REAL *src = v.s_prev + j * S;
+            for (ptrdiff_t q = 0; q < S; q++) {
+                dS_in_P[c * S + q] = phi * dS_in_P[c * S + q] + b * src[q];
+                if (P_phi)
+                    dS_phi_P[c * S + q] = phi * dS_phi_P[c * S + q] + p * src[q];
             }
         }
         if (t_t) {
@@ -411,6 +452,20 @@ static int FN(step_naive)(const lstm97_dims *d, const lstm97_layout *L,
                     const REAL *restrict di = dS_in + c * nz;
                     for (ptrdiff_t m = 0; m < nz; m++)
                         p[m] += ae * di[m] * mk[m];
+                }
+            }
+            /* peepholes: dP_out[c] = alpha e_out_j s_c(t); dP_in[c'] = alpha
+               sum_{c in j} e_s_c dS_in_P[c, c'] (likewise P_phi) */
+            for (ptrdiff_t c = 0; P_out && c < C; c++)
+                P[L->P_out + c] += alpha * v.e_out[c / S] * s[c] * M[L->P_out + c];
+            for (ptrdiff_t c = 0; P_in && c < C; c++) {
+                ptrdiff_t j = c / S;
+                REAL ae = alpha * v.e_s[c];
+                for (ptrdiff_t q = 0; q < S; q++) {
+                    ptrdiff_t r = j * S + q;
+                    P[L->P_in + r] += ae * dS_in_P[c * S + q] * M[L->P_in + r];
+                    if (P_phi)
+                        P[L->P_phi + r] += ae * dS_phi_P[c * S + q] * M[L->P_phi + r];
                 }
             }
             /* dW_phi[j] = alpha sum_{c in j} e_s_c dS_phi[c] (one cell at a time) */
@@ -920,8 +975,8 @@ static inline int FN(step_core)(const lstm97_dims *d, const lstm97_layout *L,
                                 const REAL *x_t, const REAL *t_t, REAL alpha, int mode,
                                 REAL *y_t, REAL *state, REAL *work, REAL *dW)
 {
-    /* the forget gate has no tuned step yet: the plain one computes it */
-    if (d->kernel == LSTM97_KERNEL_NAIVE || d->forget_gate)
+    /* the forget gate and peepholes have no tuned step yet: the plain one computes them */
+    if (d->kernel == LSTM97_KERNEL_NAIVE || d->forget_gate || d->peepholes)
         return FN(step_naive)(d, L, params, masks, x_t, t_t, alpha, mode, y_t, state, work, dW);
     return FN(step_fast)(d, L, params, masks, x_t, t_t, alpha, mode, y_t, state, work, dW);
 }
@@ -1131,6 +1186,9 @@ LSTM97_API int FN(lstm97_gradient)(const lstm97_dims *d, const REAL *params, con
     REAL *dni = dnc + C, *dno = dni + B, *dz = dno + B, *dnf = dz + nz;
     const int full = d->sources == LSTM97_SOURCES_FULL;
     const ptrdiff_t slot_phi = 1 + I + C + (has_out ? 2 : 1) * B;   /* y_phi(t-1) in z */
+    const REAL *P_in = L.P_in >= 0 ? params + L.P_in : NULL;        /* peepholes (C) */
+    const REAL *P_phi = L.P_phi >= 0 ? params + L.P_phi : NULL;
+    const REAL *P_out = L.P_out >= 0 ? params + L.P_out : NULL;
     double E = 0;
 
     /* forward, recording every step */
@@ -1157,11 +1215,19 @@ LSTM97_API int FN(lstm97_gradient)(const lstm97_dims *d, const REAL *params, con
                         z[slot_phi + j] = prev[nz + 2 * B + 3 * C + j];
                 }
         }
+        const REAL *sp_all = prev ? prev + nz + 2 * B + C : NULL;    /* s(t-1) */
         for (ptrdiff_t j = 0; j < B; j++) {
-            y_in[j] = FN(sig)(FN(dot)(W_in + j * nz, z, nz));
+            REAL ni = FN(dot)(W_in + j * nz, z, nz);
+            if (P_in && sp_all)
+                ni += FN(peep)(P_in, sp_all, j, S);
+            y_in[j] = FN(sig)(ni);
             y_out[j] = has_out ? FN(sig)(FN(dot)(W_out + j * nz, z, nz)) : (REAL)1;
-            if (W_phi)
-                y_phi[j] = FN(sig)(FN(dot)(W_phi + j * nz, z, nz));
+            if (W_phi) {
+                REAL nf = FN(dot)(W_phi + j * nz, z, nz);
+                if (P_phi && sp_all)
+                    nf += FN(peep)(P_phi, sp_all, j, S);
+                y_phi[j] = FN(sig)(nf);
+            }
         }
         int finite = 1;
         u[0] = 1;
@@ -1175,6 +1241,11 @@ LSTM97_API int FN(lstm97_gradient)(const lstm97_dims *d, const REAL *params, con
             hs[c] = FN(h_of)(d->h, s[c]);
             u[1 + I + c] = y_out[j] * hs[c];
             finite &= isfinite(s[c]) != 0;
+        }
+        for (ptrdiff_t j = 0; P_out && j < B; j++) {     /* the output peephole sees s(t) */
+            y_out[j] = FN(sig)(FN(dot)(W_out + j * nz, z, nz) + FN(peep)(P_out, s, j, S));
+            for (ptrdiff_t c = j * S; c < (j + 1) * S; c++)
+                u[1 + I + c] = y_out[j] * hs[c];
         }
         REAL *yt = y + st * K;
         for (ptrdiff_t k = 0; k < K; k++) {
@@ -1241,15 +1312,30 @@ LSTM97_API int FN(lstm97_gradient)(const lstm97_dims *d, const REAL *params, con
         for (ptrdiff_t j = 0; j < B; j++) {
             REAL dyo = has_out && full ? dz[1 + I + C + B + j] : (REAL)0;
             REAL dyi = full ? dz[1 + I + C + j] : (REAL)0;
-            for (ptrdiff_t c = j * S; c < (j + 1) * S; c++) {
-                dyo += dyc[c] * hs[c];
-                /* the CEC: ds(t) = ds(t + 1) + dL/ds through h at t */
-                ds[c] += dyc[c] * y_out[j] * FN(h_prime)(d->h, hs[c]);
-                dyi += ds[c] * g[c];
-                dnc[c] = ds[c] * y_in[j] * FN(g_prime)(d->g, g[c]);
+            if (P_out) {
+                /* the output gate first: its peephole passes error to s(t) (exact
+                   gradient only; the truncated rule keeps e_s in its 1997 form) */
+                for (ptrdiff_t c = j * S; c < (j + 1) * S; c++)
+                    dyo += dyc[c] * hs[c];
+                dno[j] = dyo * y_out[j] * ((REAL)1 - y_out[j]);
+                for (ptrdiff_t c = j * S; c < (j + 1) * S; c++) {
+                    ds[c] += dyc[c] * y_out[j] * FN(h_prime)(d->h, hs[c]);
+                    if (!truncated)
+                        ds[c] += P_out[c] * dno[j];
+                    dyi += ds[c] * g[c];
+                    dnc[c] = ds[c] * y_in[j] * FN(g_prime)(d->g, g[c]);
+                }
+            } else {
+                for (ptrdiff_t c = j * S; c < (j + 1) * S; c++) {
+                    dyo += dyc[c] * hs[c];
+                    /* the CEC: ds(t) = ds(t + 1) + dL/ds through h at t */
+                    ds[c] += dyc[c] * y_out[j] * FN(h_prime)(d->h, hs[c]);
+                    dyi += ds[c] * g[c];
+                    dnc[c] = ds[c] * y_in[j] * FN(g_prime)(d->g, g[c]);
+                }
+                dno[j] = has_out ? dyo * y_out[j] * ((REAL)1 - y_out[j]) : (REAL)0;
             }
             dni[j] = dyi * y_in[j] * ((REAL)1 - y_in[j]);
-            dno[j] = has_out ? dyo * y_out[j] * ((REAL)1 - y_out[j]) : (REAL)0;
             if (W_phi) {
                 /* forget gate: scales s(t-1) of each cell of the block */
                 REAL dyf = full ? dz[slot_phi + j] : (REAL)0;
@@ -1259,6 +1345,22 @@ LSTM97_API int FN(lstm97_gradient)(const lstm97_dims *d, const REAL *params, con
                 /* the CEC's factor back to s(t-1) is y_phi(t) */
                 for (ptrdiff_t c = j * S; c < (j + 1) * S; c++)
                     ds[c] *= y_phi[j];
+            }
+            /* peephole weights (sources s(t-1) for the input and forget gates, s(t) for
+               the output gate), and (exact gradient) their error reaching s(t-1) */
+            for (ptrdiff_t c = j * S; P_in && c < (j + 1) * S; c++) {
+                const REAL s_t = g[C + c];                          /* s_c(t) */
+                if (s_prev)
+                    grad[L.P_in + c] += dni[j] * s_prev[c];
+                if (P_phi && s_prev)
+                    grad[L.P_phi + c] += dnf[j] * s_prev[c];
+                if (P_out)
+                    grad[L.P_out + c] += dno[j] * s_t;
+                if (!truncated) {
+                    ds[c] += P_in[c] * dni[j];
+                    if (P_phi)
+                        ds[c] += P_phi[c] * dnf[j];
+                }
             }
         }
         for (ptrdiff_t j = 0; j < B; j++) {

@@ -188,17 +188,29 @@ def test_bad_options(kwargs, exc, word):
         oracle.LSTM(**args)
 
 
-@pytest.mark.parametrize("kwargs", [dict(peepholes=True),
-                                    dict(peepholes=True, forget_gate=True, forget_gate_bias=2.0),
+class _PartialBackend(fastlstm.LSTM):
+    """A backend that computes only some options (as the compiled net once did)."""
+    _family_options = ("sources",)
+
+
+@pytest.mark.parametrize("kwargs", [dict(forget_gate=True), dict(peepholes=True),
+                                    dict(out="softmax", sources="cells")])
+def test_a_backend_refuses_what_it_lacks(kwargs):
+    with pytest.raises(NotImplementedError, match=r"fastlstm\.oracle\.LSTM"):
+        _PartialBackend(2, 2, 2, **kwargs)
+    _PartialBackend(2, 2, 2, sources="cells")
+
+
+@pytest.mark.parametrize("kwargs", [dict(forget_gate=True, forget_gate_bias=2.0),
                                     dict(peepholes=True, sources="cells", out="softmax")])
-def test_the_compiled_net_refuses_what_it_lacks(kwargs, tmp_path):
-    with pytest.raises(NotImplementedError, match=r"fastlstm\.oracle\.LSTM"):
-        fastlstm.LSTM(2, 2, 2, **kwargs)
+def test_family_files_load_in_both_backends(kwargs, tmp_path):
     path = tmp_path / "family.npz"
-    oracle.LSTM(2, 2, 2, **kwargs, seed=0).save(path)
-    assert oracle.load(path).config["peepholes"] is True
-    with pytest.raises(NotImplementedError, match=r"fastlstm\.oracle\.LSTM"):
-        fastlstm.load(path)
+    ref = oracle.LSTM(2, 2, 2, **kwargs, seed=0)
+    ref.save(path)
+    net = fastlstm.load(path)
+    assert net.config == ref.config and np.array_equal(net._theta, ref._theta)
+    x = np.random.default_rng(0).uniform(-1, 1, (7, 2))
+    assert_close(net.forward(x), ref.forward(x), 1e-12, "forward")
 
 
 # --------------------------------------------------------------------------- files
@@ -475,7 +487,7 @@ def test_softmax_outputs_sum_to_one_and_its_gradient(seed):
 # --------------------------------------------------------------------------- the C kernels
 
 # the options the compiled net computes so far
-COMPILED = dict(peepholes=False)
+COMPILED: dict = {}
 
 
 def compiled_pair(rng, seed, dtype="float64", **fixed):
@@ -485,13 +497,13 @@ def compiled_pair(rng, seed, dtype="float64", **fixed):
 
 
 def test_compiled_layout_is_the_python_layout():
-    for og, fg in ((0, 0), (0, 1), (1, 0), (1, 1)):
+    for og, fg, pp in np.ndindex(2, 2, 2):
         for src in ("full", "cells"):
             for out in ("logistic", "softmax"):
                 dims = (3, 2, 4, 2, og, 0, 0, _core.OUT_IDS[out], _core.KERNEL_FAST,
-                        _core.SOURCES_IDS[src], fg)
+                        _core.SOURCES_IDS[src], fg, pp)
                 c = _core.layout(dims)
-                p = layout(3, 2, 4, 2, bool(og), bool(fg), sources=src)
+                p = layout(3, 2, 4, 2, bool(og), bool(fg), bool(pp), sources=src)
                 for key in ("nz", "n_params", "state_len", "work_len"):
                     assert c[key] == p[key], key
                 for name, off in p["offsets"].items():

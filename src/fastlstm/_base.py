@@ -243,7 +243,9 @@ def layout(I: int, K: int, B: int, S: int, output_gate: bool, forget_gate: bool 
         state_len += C * S * (2 if forget_gate else 1)
     work_len = nu + 3 * B + 5 * C + 2 * K + (1 + int(bool(output_gate))) * B + C + K + I
     if forget_gate:
-        work_len += 3 * B + C          # net_phi, y_phi, e_phi, s(t-1)
+        work_len += 3 * B + C          # y_phi, s(t-1), a mask-flag row of W_phi, spare
+    elif peepholes:
+        work_len += C                  # s(t-1)
     return dict(C=C, nz=nz, nu=nu, shapes=shapes, offsets=offsets, n_params=pos,
                 state_len=state_len, work_len=work_len)
 

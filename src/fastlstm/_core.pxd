@@ -38,6 +38,7 @@ cdef extern from "fastlstm.h" nogil:
         Py_ssize_t n_params
         Py_ssize_t state_len, work_len
         Py_ssize_t W_phi
+        Py_ssize_t P_in, P_phi, P_out
 
     int lstm97_layout_of(const lstm97_dims *d, lstm97_layout *L)
 

@@ -3,7 +3,7 @@ from typing import Optional
 
 import numpy as np
 
-Dims = tuple  # (I, K, B, S, output_gate, g, h, out[, kernel[, sources[, forget_gate]]])
+Dims = tuple  # (I, K, B, S, output_gate, g, h, out[, kernel[, sources[, forget_gate[, peepholes]]]])
 
 G_IDS: dict[str, int]
 H_IDS: dict[str, int]

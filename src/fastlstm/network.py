@@ -49,12 +49,14 @@ class LSTM(NetBase):
         modern LSTM's).
     forget_gate : bool, default False
         One forget gate per block (weights W_phi): s_c(t) = y_phi_j s_c(t-1) +
-        y_in_j g(net_c).  Computed by the plain scalar step (no tuned step yet).
+        y_in_j g(net_c).
     forget_gate_bias : float or sequence of B floats, optional
         Initial forget-gate biases (None: random like the other weights).
     peepholes : bool, default False
-        Only :class:`fastlstm.oracle.LSTM` computes peepholes so far; here True raises
-        NotImplementedError.
+        Peephole weights P_in, P_phi (with forget gates), P_out (with output gates), one
+        per cell, from the cell's state to the gates of its block: the input and forget
+        gates see s(t-1), the output gate s(t).  Nets with forget gates or peepholes run
+        the plain scalar step (no tuned step for them yet).
     dtype : {"float64", "float32"}, default "float64"
     seed : int or numpy.random.Generator, optional
         Seed of the initialisation (the same seed gives the same weights in the
@@ -81,15 +83,15 @@ class LSTM(NetBase):
 
     backend: str = "c"
     # the options of the LSTM family the kernels compute (the others: fastlstm.oracle.LSTM)
-    _family_options: tuple = ("forget_gate", "sources", "softmax")
+    _family_options: tuple = ("forget_gate", "peepholes", "sources", "softmax")
 
     def _init_backend(self):
         c = self.config
         self._dims = (self.I, self.K, self.B, self.S, int(c["output_gate"]),
                       _core.G_IDS[c["g"]], _core.H_IDS[c["h"]], _core.OUT_IDS[c["out"]])
-        if c["sources"] != "full" or c["forget_gate"]:
+        if c["sources"] != "full" or c["forget_gate"] or c["peepholes"]:
             self._dims += (_core.KERNEL_FAST, _core.SOURCES_IDS[c["sources"]],
-                           int(c["forget_gate"]))
+                           int(c["forget_gate"]), int(c["peepholes"]))
         lay = _core.layout(self._dims)
         assert lay["n_params"] == self._theta.size and lay["state_len"] == self._layout["state_len"]
         self._state = np.zeros(lay["state_len"], dtype=self.dtype)
