@@ -688,3 +688,31 @@ def test_oracle_against_pytorch(seed):
         want = np.column_stack([gb[rows], gi[rows], gh[rows]])
         assert_close(grads[name], want, 1e-10, name)
     assert_close(grads["W_k"], W_k.grad.numpy(), 1e-10, "W_k")
+
+
+@pytest.mark.parametrize("backend", [fastlstm.LSTM, oracle.LSTM])
+@pytest.mark.parametrize("seed", range(4))
+def test_from_torch_and_back(seed, backend):
+    """A net taken from PyTorch computes PyTorch's forward pass (float64, 1e-12), and
+    handed back after on-line training keeps the same numbers."""
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(13000 + seed)
+    I, H, K = (int(v) for v in rng.integers(1, 6, 3))
+    T = int(rng.integers(1, 15))
+    lstm = torch.nn.LSTM(I, H, dtype=torch.float64)
+    head = torch.nn.Linear(H, K, dtype=torch.float64) if seed % 2 else None
+    net = backend.from_torch(lstm, head)
+    x = rng.uniform(-1, 1, (T, I))
+    with torch.no_grad():
+        h, _ = lstm(torch.from_numpy(x))
+        want = (head(h) if head is not None else h).numpy()
+    assert_close(net.forward(x), want, 1e-12, "forward vs torch")
+    net.train_sequence(x, rng.uniform(-1, 1, (T, net.K)), lr=0.1)
+    lstm2, head2 = net.to_torch()
+    with torch.no_grad():
+        h2, _ = lstm2(torch.from_numpy(x))
+        back = head2(h2).numpy()
+    assert_close(back, net.forward(x), 1e-12, "trained net handed back")
+    with pytest.raises(ValueError, match="no torch.nn.LSTM counterpart"):
+        oracle.LSTM(2, 2, 2).to_torch()

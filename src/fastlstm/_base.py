@@ -963,6 +963,26 @@ class NetBase:
         """
         return State(self._state_shape(), np.zeros(self._layout["state_len"], self.dtype))
 
+    # ------------------------------------------------------------------- PyTorch
+
+    @classmethod
+    def from_torch(cls, lstm: Any, head: Any = None, dtype: str = "float64") -> Any:
+        """A net with the weights of a one-layer ``torch.nn.LSTM`` (and an optional
+        ``torch.nn.Linear`` head; without one the outputs are the hidden states h_t).
+
+        The net has ``forget_gate=True, sources="cells", block_size=1, g="tanh",
+        h="tanh", out="linear"``; its forward pass is PyTorch's.  Needs torch (the
+        ``torch`` extra); see :mod:`fastlstm.torch_bridge` for the mapping.
+        """
+        from . import torch_bridge
+        return torch_bridge.from_torch(cls, lstm, head, dtype)
+
+    def to_torch(self) -> Tuple[Any, Any]:
+        """``(torch.nn.LSTM, torch.nn.Linear)`` with this net's weights (a net of the form
+        :meth:`from_torch` makes; ValueError otherwise).  Needs torch."""
+        from . import torch_bridge
+        return torch_bridge.to_torch(self)
+
     # ------------------------------------------------------------------- files
 
     def save(self, path: PathLike) -> None:
