@@ -45,6 +45,8 @@
  *                  u(t) = [1, x(t), y_c(t)]                           (1 + I + C)
  * so column 0 of every weight matrix is the bias, columns 1..I the inputs, and (W_in,
  * W_out, W_c) columns 1+I.. the recurrent connections.
+ * With sources == LSTM97_SOURCES_CELLS (the modern LSTM's topology) z(t) = [1, x(t),
+ * y_c(t-1)]: gates and cell inputs read the inputs and the previous cell outputs only.
  *
  * State (REAL array of L.state_len elements; all zero at a sequence start):
  *   z     : (nz)      z(t+1) minus its x part: [1, (x slot), y_c(t), y_in(t), y_out(t)]
@@ -71,7 +73,7 @@ extern "C" {
 #define LSTM97_OK               0
 #define LSTM97_ERR_DIMS        -1   /* a size is < 0, too large, or a block is empty */
 #define LSTM97_ERR_ACTIVATION  -2   /* unknown activation id */
-#define LSTM97_ERR_UNSUPPORTED -3   /* a reserved extension (forget gate) was requested */
+#define LSTM97_ERR_UNSUPPORTED -3   /* an option this call does not support */
 #define LSTM97_ERR_NULL        -4   /* a required buffer is NULL */
 #define LSTM97_ERR_LENGTH      -5   /* T < 1 */
 #define LSTM97_ERR_SCHEDULE    -6   /* unknown schedule / step mode */
@@ -89,7 +91,12 @@ enum lstm97_g   { LSTM97_G2 = 0, LSTM97_G1 = 1, LSTM97_G_TANH = 2, LSTM97_G_H1 =
                   LSTM97_G_ID = 4 };
 enum lstm97_h   { LSTM97_H1 = 0, LSTM97_H_ID = 1, LSTM97_H_TANH = 2, LSTM97_H_G2 = 3,
                   LSTM97_H_G1 = 4 };
-enum lstm97_out { LSTM97_OUT_LOGISTIC = 0, LSTM97_OUT_LINEAR = 1 };
+/* output units: logistic or linear with squared error (1997); softmax over the K units
+ * with cross-entropy, output error e_k = t_k - y_k */
+enum lstm97_out { LSTM97_OUT_LOGISTIC = 0, LSTM97_OUT_LINEAR = 1, LSTM97_OUT_SOFTMAX = 2 };
+
+/* what gates and cell inputs read: the 1997 topology or inputs and cell outputs only */
+enum lstm97_sources { LSTM97_SOURCES_FULL = 0, LSTM97_SOURCES_CELLS = 1 };
 
 /* kernel variants: the tuned step and the plain scalar reference it is tested against;
  * both compute every sum in the same order */
@@ -111,9 +118,12 @@ enum lstm97_mode {
 typedef struct lstm97_dims {
     int32_t I, K, B, S;     /* inputs, outputs, blocks, cells per block */
     int32_t output_gate;    /* 1: output gates present; 0: y_out = 1 */
-    int32_t forget_gate;    /* reserved for the Gers et al. 2000 extension; must be 0 */
+    int32_t forget_gate;    /* 1: a forget gate per block (Gers et al. 2000), W_phi; 0: y_phi = 1 */
     int32_t g, h, out;      /* enum lstm97_g / lstm97_h / lstm97_out */
     int32_t kernel;         /* LSTM97_KERNEL_FAST (default) or LSTM97_KERNEL_NAIVE */
+    /* fields added after the 1997 cell; 0 (a zero-initialised struct) gives the 1997 cell */
+    int32_t sources;        /* enum lstm97_sources (default LSTM97_SOURCES_FULL) */
+    int32_t peepholes;      /* 1: peephole weights P_in, P_phi, P_out (Gers et al. 2002) */
 } lstm97_dims;
 
 typedef struct lstm97_layout {
@@ -121,6 +131,8 @@ typedef struct lstm97_layout {
     ptrdiff_t W_in, W_out, W_c, W_k;     /* offsets into the parameter block (W_out = -1 if absent) */
     ptrdiff_t n_params;                  /* parameter block length */
     ptrdiff_t state_len, work_len;       /* lengths of the state and work buffers */
+    ptrdiff_t W_phi;                     /* offset of W_phi (-1 without forget gates) */
+    ptrdiff_t P_in, P_phi, P_out;        /* peephole offsets, (C) each, after W_k (-1 if absent) */
 } lstm97_layout;
 
 /* Validate dims and fill the layout.  Returns LSTM97_OK or an error code. */
@@ -185,7 +197,9 @@ int64_t lstm97_tape_len(const lstm97_dims *d, int64_t T);
 /* Gradient of one sequence by back-propagation through time (the reverse-mode reference
  * and the "full-gradient" ablation; not the on-line rule): stores the forward pass of all
  * T steps in `tape` (lstm97_tape_len values: memory O(T)), then runs back in time.
- *   loss = 1/2 sum_{t with target} sum_k (t_k - y_k)^2, written to *loss;
+ *   loss = 1/2 sum_{t with target} sum_k (t_k - y_k)^2, written to *loss (softmax
+ *   outputs: sum_{t with target} log sum_k e^{net_k} - sum_k t_k net_k, the cross-entropy
+ *   -sum_k t_k log y_k when the targets of a step sum to 1);
  *   grad = dloss/dW (n_params; entries where masks is 0 are 0);  y: (T, K) outputs.
  * truncated = 0: the exact gradient; 1: every recurrent entry of z(t) is a constant, so
  * that -alpha grad equals the summed update of lstm97_train with LSTM97_SEQUENCE
@@ -336,7 +350,9 @@ lstm97_topology lstm97_topology_default(void);
  *   LSTM97_BIAS_CELLS, of W_k unless LSTM97_BIAS_OUTPUTS;
  *   columns 1+I.. (recurrent) of W_in, W_out and W_c if recurrent == 0;
  *   columns 1..I (inputs) of W_k if input_to_output == 0.
- * topo == NULL means lstm97_topology_default().  Returns LSTM97_ERR_NULL (masks NULL),
+ * topo == NULL means lstm97_topology_default().  The 1997 cell only: dims with a forget
+ * gate, peepholes or "cells" sources give LSTM97_ERR_UNSUPPORTED (build those masks as
+ * fastlstm.LSTM(...).masks does).  Returns LSTM97_ERR_NULL (masks NULL),
  * an error of lstm97_layout_of, or LSTM97_ERR_DIMS if recurrent or input_to_output is
  * not 0/1 or bias has bits outside LSTM97_BIAS_ALL. */
 int lstm97_masks_f64(const lstm97_dims *d, const lstm97_topology *topo, double *masks);

@@ -97,29 +97,56 @@ int lstm97_layout_of(const lstm97_dims *d, lstm97_layout *L)
         return LSTM97_ERR_DIMS;
     if (d->output_gate != 0 && d->output_gate != 1)
         return LSTM97_ERR_DIMS;
-    if (d->forget_gate != 0)
-        return LSTM97_ERR_UNSUPPORTED;
+    if (d->peepholes != 0 && d->peepholes != 1)
+        return LSTM97_ERR_DIMS;
+    if (d->forget_gate != 0 && d->forget_gate != 1)
+        return LSTM97_ERR_DIMS;
+    if (d->sources != LSTM97_SOURCES_FULL && d->sources != LSTM97_SOURCES_CELLS)
+        return LSTM97_ERR_DIMS;
     if (d->kernel != LSTM97_KERNEL_FAST && d->kernel != LSTM97_KERNEL_NAIVE)
         return LSTM97_ERR_DIMS;
     if (d->g < LSTM97_G2 || d->g > LSTM97_G_ID ||
         d->h < LSTM97_H1 || d->h > LSTM97_H_G1 ||
-        d->out < LSTM97_OUT_LOGISTIC || d->out > LSTM97_OUT_LINEAR)
+        d->out < LSTM97_OUT_LOGISTIC || d->out > LSTM97_OUT_SOFTMAX)
         return LSTM97_ERR_ACTIVATION;
 
     ptrdiff_t I = d->I, K = d->K, B = d->B, C = (ptrdiff_t)d->B * d->S;
-    ptrdiff_t n_gates = d->output_gate ? 2 : 1;
+    ptrdiff_t n_gates = (d->output_gate ? 2 : 1) + (d->forget_gate ? 1 : 0);
     L->C = C;
-    L->nz = 1 + I + C + n_gates * B;
+    L->nz = 1 + I + C + (d->sources == LSTM97_SOURCES_FULL ? n_gates * B : 0);
     L->nu = 1 + I + C;
     L->W_in = 0;
     L->W_out = d->output_gate ? B * L->nz : -1;
+    L->W_phi = d->forget_gate ? (d->output_gate ? 2 : 1) * B * L->nz : -1;
     L->W_c = n_gates * B * L->nz;
     L->W_k = L->W_c + C * L->nz;
     L->n_params = L->W_k + K * L->nu;
+    L->P_in = L->P_phi = L->P_out = -1;
+    if (d->peepholes) {
+        L->P_in = L->n_params;
+        L->n_params += C;
+        if (d->forget_gate) {
+            L->P_phi = L->n_params;
+            L->n_params += C;
+        }
+        if (d->output_gate) {
+            L->P_out = L->n_params;
+            L->n_params += C;
+        }
+    }
     L->state_len = L->nz + C + 2 * C * L->nz;           /* z, s, dS_c, dS_in */
     L->work_len = L->nu + 3 * B + 5 * C + 2 * K          /* activations and errors */
-                  + n_gates * B + C + K                   /* mask row flags */
+                  + (d->output_gate ? 2 : 1) * B + C + K  /* mask row flags */
                   + I;                                    /* nonzero-input indices */
+    if (d->forget_gate) {
+        L->state_len += C * L->nz;                       /* dS_phi */
+        L->work_len += 3 * B + C;                        /* y_phi, s(t-1), a W_phi flag row */
+    }
+    if (d->peepholes) {
+        L->state_len += C * d->S * (d->forget_gate ? 2 : 1);   /* dS_in_P, dS_phi_P */
+        if (!d->forget_gate)
+            L->work_len += C;                            /* s(t-1) */
+    }
     return LSTM97_OK;
 }
 
@@ -129,10 +156,11 @@ int64_t lstm97_tape_len(const lstm97_dims *d, int64_t T)
     if (lstm97_layout_of(d, &L) != LSTM97_OK || T < 0)
         return -1;
     const int64_t B = d->B, C = L.C, K = d->K;
-    const int64_t rec = L.nz + 2 * B + 3 * C;
-    if (T > (INT64_MAX / 8 - L.nz - L.nu - K - 5 * C - 2 * B) / rec)
+    const int64_t F = d->forget_gate ? B : 0;          /* y_phi in a record, d_net_phi */
+    const int64_t rec = L.nz + 2 * B + 3 * C + F;
+    if (T > (INT64_MAX / 8 - L.nz - L.nu - K - 5 * C - 2 * B - F) / rec)
         return -1;
-    return T * rec + L.nu + K + 5 * C + 2 * B + L.nz;
+    return T * rec + L.nu + K + 5 * C + 2 * B + L.nz + F;
 }
 
 #ifndef LSTM97_NO_THREADS
@@ -220,7 +248,7 @@ typedef struct lstm97_pool {
 /* or-ed into cmd[k] (with a new generation) by lstm97_stop_threads: worker k returns */
 #define LSTM97_POOL_QUIT ((uint64_t)1 << 63)
 
-static lstm97_pool lstm97_workers = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER};
+static lstm97_pool lstm97_workers;     /* its locks and condition variables: lstm97_pool_init */
 static pthread_once_t lstm97_pool_once = PTHREAD_ONCE_INIT;
 
 static void lstm97_pool_after_fork(void)
@@ -239,6 +267,8 @@ static void lstm97_pool_after_fork(void)
 static void lstm97_pool_init(void)
 {
     lstm97_pool *w = &lstm97_workers;
+    pthread_mutex_init(&w->busy, NULL);
+    pthread_mutex_init(&w->mu, NULL);
     for (int k = 0; k < LSTM97_MAX_THREADS; k++)
         pthread_cond_init(&w->cv[k], NULL);
     pthread_atfork(NULL, NULL, lstm97_pool_after_fork);
@@ -429,6 +459,7 @@ int lstm97_stop_threads(void)
 int lstm97_n_kept_threads(void)
 {
     lstm97_pool *w = &lstm97_workers;
+    pthread_once(&lstm97_pool_once, lstm97_pool_init);
     if (pthread_mutex_lock(&w->busy) != 0)
         return -1;
     const int n = w->n_workers;

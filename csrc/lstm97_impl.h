@@ -35,6 +35,34 @@ static inline void FN(sig_array)(ptrdiff_t n, const REAL *in, REAL *out)
     }
 }
 
+/* y[k] = e^{y[k] - max} / sum_j e^{y[j] - max} in place over the K net inputs (softmax
+ * output layer); exp in double.  Returns log sum_k e^{net_k} (for the cross-entropy). */
+static inline double FN(softmax)(ptrdiff_t K, REAL *y)
+{
+    REAL top = y[0];
+    for (ptrdiff_t k = 1; k < K; k++)
+        top = y[k] > top ? y[k] : top;
+    double sum = 0;
+    for (ptrdiff_t k = 0; k < K; k++) {
+        double e = exp((double)(y[k] - top));
+        y[k] = (REAL)e;
+        sum += e;
+    }
+    for (ptrdiff_t k = 0; k < K; k++)
+        y[k] = (REAL)((double)y[k] / sum);
+    return (double)top + log(sum);
+}
+
+/* output error e_k of one unit: f_out'(net_k) (t_k - y_k) (eq. 19), or t_k - y_k for
+ * softmax with cross-entropy */
+static inline REAL FN(out_error)(int out, REAL y, REAL t)
+{
+    if (out == LSTM97_OUT_SOFTMAX)
+        return t - y;
+    REAL fp = out == LSTM97_OUT_LINEAR ? (REAL)1 : y * ((REAL)1 - y);
+    return fp * (t - y);
+}
+
 /* The squashing functions of cells, f(x) and f' written in terms of the value v = f(x):
  * g2 = 4 sig - 2 (range [-2, 2]), g1 = sig, tanh, h1 = 2 sig - 1 (range [-1, 1]), id. */
 #ifndef LSTM97_SQUASH_IDS
@@ -179,11 +207,14 @@ typedef struct FN(lstm97_work_view) {
     REAL *back_c;   /* (C)   sum_k W_k[k, cell c] e_k */
     REAL *e_s;      /* (C)   state errors, eq. 23 */
     REAL *e_out;    /* (B)   output-gate errors, eq. 21 */
+    REAL *y_phi;    /* (B)   forget-gate activations y_phi(t) (NULL without forget gates) */
+    REAL *s_prev;   /* (C)   s_c(t-1) (NULL without forget gates) */
     REAL *full;     /* (rows) 1 where a row of the mask has no 0 (step_fast skips it) */
     int32_t *idx;   /* (I) int32 in REAL slots: indices of the nonzero inputs (step_fast) */
 } FN(lstm97_work_view);
 
-static FN(lstm97_work_view) FN(work_view)(const lstm97_dims *d, const lstm97_layout *L, REAL *w)
+static inline FN(lstm97_work_view) FN(work_view)(const lstm97_dims *d, const lstm97_layout *L,
+                                                 REAL *w)
 {
     FN(lstm97_work_view) v;
     ptrdiff_t B = d->B, C = L->C, K = d->K;
@@ -198,7 +229,14 @@ static FN(lstm97_work_view) FN(work_view)(const lstm97_dims *d, const lstm97_lay
     v.back_c = w;     w += C;
     v.e_s = w;        w += C;
     v.e_out = w;      w += B;
-    v.full = w;       w += (d->output_gate ? 2 : 1) * B + C + K;
+    v.y_phi = v.s_prev = NULL;
+    if (d->forget_gate) {
+        v.y_phi = w;  w += B;
+    }
+    if (d->forget_gate || d->peepholes) {
+        v.s_prev = w; w += C;
+    }
+    v.full = w;       w += ((d->output_gate ? 2 : 1) + (d->forget_gate ? 1 : 0)) * B + C + K;
     v.idx = (int32_t *)(void *)w;
     return v;
 }
@@ -207,7 +245,8 @@ static FN(lstm97_work_view) FN(work_view)(const lstm97_dims *d, const lstm97_lay
  * W_k) holds no 0, else 0. */
 static void FN(mask_rows)(const lstm97_layout *L, const REAL *masks, REAL *full)
 {
-    ptrdiff_t n_zrows = L->W_k / L->nz, n_rows = n_zrows + (L->n_params - L->W_k) / L->nu;
+    ptrdiff_t end_k = L->P_in >= 0 ? L->P_in : L->n_params;     /* peepholes follow W_k */
+    ptrdiff_t n_zrows = L->W_k / L->nz, n_rows = n_zrows + (end_k - L->W_k) / L->nu;
     for (ptrdiff_t r = 0; r < n_rows; r++) {
         ptrdiff_t off = r < n_zrows ? r * L->nz : L->W_k + (r - n_zrows) * L->nu;
         ptrdiff_t len = r < n_zrows ? L->nz : L->nu;
@@ -216,6 +255,15 @@ static void FN(mask_rows)(const lstm97_layout *L, const REAL *masks, REAL *full)
             all &= masks[off + m] == (REAL)1;
         full[r] = (REAL)all;
     }
+}
+
+/* sum_{c in block j} P[c] s[c]: a peephole input of block j */
+static inline REAL FN(peep)(const REAL *P, const REAL *s, ptrdiff_t j, ptrdiff_t S)
+{
+    REAL acc = 0;
+    for (ptrdiff_t c = j * S; c < (j + 1) * S; c++)
+        acc += P[c] * s[c];
+    return acc;
 }
 
 /* ---- one step, plain scalar reference (docs/model.md) -----------------------------------
@@ -233,32 +281,58 @@ static int FN(step_naive)(const lstm97_dims *d, const lstm97_layout *L,
     const ptrdiff_t C = L->C, nz = L->nz, nu = L->nu;
     const REAL *W_in = params + L->W_in;
     const REAL *W_out = d->output_gate ? params + L->W_out : NULL;
+    const REAL *W_phi = d->forget_gate ? params + L->W_phi : NULL;
     const REAL *W_c = params + L->W_c;
     const REAL *W_k = params + L->W_k;
+    const REAL *P_in = L->P_in >= 0 ? params + L->P_in : NULL;      /* peepholes (C) */
+    const REAL *P_phi = L->P_phi >= 0 ? params + L->P_phi : NULL;
+    const REAL *P_out = L->P_out >= 0 ? params + L->P_out : NULL;
 
     REAL *z = state;                 /* (nz) */
     REAL *s = z + nz;                /* (C) */
     REAL *dS_c = s + C;              /* (C, nz) */
     REAL *dS_in = dS_c + C * nz;     /* (C, nz) */
+    REAL *dS_phi = W_phi ? dS_in + C * nz : NULL;   /* (C, nz) with forget gates */
+    REAL *dS_in_P = (W_phi ? dS_phi : dS_in) + C * nz;   /* (C, S) with peepholes */
+    REAL *dS_phi_P = dS_in_P + C * S;                    /* (C, S) with both */
     FN(lstm97_work_view) v = FN(work_view)(d, L, work);
 
-    /* z(t) = [1, x(t), y_c(t-1), y_in(t-1), y_out(t-1)] */
+    /* z(t) = [1, x(t), y_c(t-1), y_in(t-1), y_out(t-1), y_phi(t-1)] */
     z[0] = 1;
     for (ptrdiff_t i = 0; i < I; i++)
         z[1 + i] = x_t[i];
 
     /* gates: y_in = f(W_in z), y_out = f(W_out z) */
     for (ptrdiff_t j = 0; j < B; j++) {
-        v.y_in[j] = FN(sig)(FN(dot)(W_in + j * nz, z, nz));
+        if (P_in)             /* peepholes: the input and forget gates see s(t-1) */
+            v.y_in[j] = FN(sig)(FN(dot)(W_in + j * nz, z, nz) + FN(peep)(P_in, s, j, S));
+        else
+            v.y_in[j] = FN(sig)(FN(dot)(W_in + j * nz, z, nz));
         v.y_out[j] = W_out ? FN(sig)(FN(dot)(W_out + j * nz, z, nz)) : (REAL)1;
+        if (W_phi && P_phi)
+            v.y_phi[j] = FN(sig)(FN(dot)(W_phi + j * nz, z, nz) + FN(peep)(P_phi, s, j, S));
+        else if (W_phi)
+            v.y_phi[j] = FN(sig)(FN(dot)(W_phi + j * nz, z, nz));
     }
-    /* cells: s_c(t) = s_c(t-1) + y_in_j g(net_c); y_c = y_out_j h(s_c)   (CEC, weight 1.0) */
+    /* cells: s_c(t) = s_c(t-1) + y_in_j g(net_c); y_c = y_out_j h(s_c)   (CEC, weight 1.0);
+       with a forget gate s_c(t) = y_phi_j s_c(t-1) + y_in_j g(net_c) */
     for (ptrdiff_t c = 0; c < C; c++) {
         ptrdiff_t j = c / S;
         v.g_c[c] = FN(g_of)(d->g, FN(dot)(W_c + c * nz, z, nz));
-        s[c] += v.y_in[j] * v.g_c[c];
+        if (v.s_prev)
+            v.s_prev[c] = s[c];
+        if (W_phi)
+            s[c] = v.y_phi[j] * s[c] + v.y_in[j] * v.g_c[c];
+        else
+            s[c] += v.y_in[j] * v.g_c[c];
         v.h_s[c] = FN(h_of)(d->h, s[c]);
         v.y_c[c] = v.y_out[j] * v.h_s[c];
+    }
+    /* the output gate's peephole sees the new state s(t): y_out and y_c again */
+    for (ptrdiff_t j = 0; P_out && j < B; j++) {
+        v.y_out[j] = FN(sig)(FN(dot)(W_out + j * nz, z, nz) + FN(peep)(P_out, s, j, S));
+        for (ptrdiff_t c = j * S; c < (j + 1) * S; c++)
+            v.y_c[c] = v.y_out[j] * v.h_s[c];
     }
     /* output units read u(t) = [1, x(t), y_c(t)] */
     v.u[0] = 1;
@@ -269,7 +343,11 @@ static int FN(step_naive)(const lstm97_dims *d, const lstm97_layout *L,
     int finite = 1;
     for (ptrdiff_t k = 0; k < K; k++) {
         REAL net_k = FN(dot)(W_k + k * nu, v.u, nu);
-        v.y_k[k] = d->out == LSTM97_OUT_LINEAR ? net_k : FN(sig)(net_k);
+        v.y_k[k] = d->out == LSTM97_OUT_LOGISTIC ? FN(sig)(net_k) : net_k;
+    }
+    if (d->out == LSTM97_OUT_SOFTMAX)
+        FN(softmax)(K, v.y_k);
+    for (ptrdiff_t k = 0; k < K; k++) {
         y_t[k] = v.y_k[k];
         finite &= isfinite(v.y_k[k]) != 0;
     }
@@ -284,19 +362,42 @@ static int FN(step_naive)(const lstm97_dims *d, const lstm97_layout *L,
             REAL b = v.g_c[c] * (v.y_in[j] * ((REAL)1 - v.y_in[j]));
             REAL *restrict dc = dS_c + c * nz;
             REAL *restrict di = dS_in + c * nz;
+            if (W_phi) {
+                /* forget gate: every trace decays by y_phi; dS_phi driven by s_c(t-1) */
+                REAL phi = v.y_phi[j];
+                REAL p = v.s_prev[c] * (phi * ((REAL)1 - phi));
+                REAL *restrict df = dS_phi + c * nz;
+                for (ptrdiff_t m = 0; m < nz; m++) {
+                    dc[m] = phi * dc[m] + a * z[m];
+                    di[m] = phi * di[m] + b * z[m];
+                    df[m] = phi * df[m] + p * z[m];
+                }
+                continue;
+            }
             for (ptrdiff_t m = 0; m < nz; m++) {
                 dc[m] += a * z[m];
                 di[m] += b * z[m];
             }
         }
+        /* peephole traces: sources s_c'(t-1) of the cells c' of the block */
+        for (ptrdiff_t c = 0; P_in && c < C; c++) {
+            ptrdiff_t j = c / S;
+            REAL phi = W_phi ? v.y_phi[j] : (REAL)1;
+            REAL b = v.g_c[c] * (v.y_in[j] * ((REAL)1 - v.y_in[j]));
+            REAL p = W_phi ? v.s_prev[c] * (phi * ((REAL)1 - phi)) : (REAL)0;
+            const REAL *src = v.s_prev + j * S;
+            for (ptrdiff_t q = 0; q < S; q++) {
+                dS_in_P[c * S + q] = phi * dS_in_P[c * S + q] + b * src[q];
+                if (P_phi)
+                    dS_phi_P[c * S + q] = phi * dS_phi_P[c * S + q] + p * src[q];
+            }
+        }
         if (t_t) {
             REAL *P = mode == LSTM97_LEARN ? params : dW;
             const REAL *M = masks;
-            /* e_k = f_out'(net_k) (t_k - y_k), eq. 19 */
-            for (ptrdiff_t k = 0; k < K; k++) {
-                REAL fp = d->out == LSTM97_OUT_LINEAR ? (REAL)1 : v.y_k[k] * ((REAL)1 - v.y_k[k]);
-                v.e_k[k] = fp * (t_t[k] - v.y_k[k]);
-            }
+            /* e_k = f_out'(net_k) (t_k - y_k), eq. 19 (softmax: t_k - y_k) */
+            for (ptrdiff_t k = 0; k < K; k++)
+                v.e_k[k] = FN(out_error)(d->out, v.y_k[k], t_t[k]);
             /* back_c = sum_k W_k[k, 1+I+c] e_k (weights of this step's forward pass) */
             for (ptrdiff_t c = 0; c < C; c++)
                 v.back_c[c] = 0;
@@ -353,17 +454,46 @@ static int FN(step_naive)(const lstm97_dims *d, const lstm97_layout *L,
                         p[m] += ae * di[m] * mk[m];
                 }
             }
+            /* peepholes: dP_out[c] = alpha e_out_j s_c(t); dP_in[c'] = alpha
+               sum_{c in j} e_s_c dS_in_P[c, c'] (likewise P_phi) */
+            for (ptrdiff_t c = 0; P_out && c < C; c++)
+                P[L->P_out + c] += alpha * v.e_out[c / S] * s[c] * M[L->P_out + c];
+            for (ptrdiff_t c = 0; P_in && c < C; c++) {
+                ptrdiff_t j = c / S;
+                REAL ae = alpha * v.e_s[c];
+                for (ptrdiff_t q = 0; q < S; q++) {
+                    ptrdiff_t r = j * S + q;
+                    P[L->P_in + r] += ae * dS_in_P[c * S + q] * M[L->P_in + r];
+                    if (P_phi)
+                        P[L->P_phi + r] += ae * dS_phi_P[c * S + q] * M[L->P_phi + r];
+                }
+            }
+            /* dW_phi[j] = alpha sum_{c in j} e_s_c dS_phi[c] (one cell at a time) */
+            for (ptrdiff_t j = 0; W_phi && j < B; j++) {
+                REAL *restrict p = P + L->W_phi + j * nz;
+                const REAL *restrict mk = M + L->W_phi + j * nz;
+                for (ptrdiff_t c = j * S; c < (j + 1) * S; c++) {
+                    REAL ae = alpha * v.e_s[c];
+                    const REAL *restrict df = dS_phi + c * nz;
+                    for (ptrdiff_t m = 0; m < nz; m++)
+                        p[m] += ae * df[m] * mk[m];
+                }
+            }
         }
     }
 
-    /* recurrent part of z(t+1): y_c(t), y_in(t), y_out(t) */
+    /* recurrent part of z(t+1): y_c(t), y_in(t), y_out(t) (y_c(t) only with "cells"
+       sources) */
     for (ptrdiff_t c = 0; c < C; c++)
         z[1 + I + c] = v.y_c[c];
-    for (ptrdiff_t j = 0; j < B; j++) {
-        z[1 + I + C + j] = v.y_in[j];
-        if (d->output_gate)
-            z[1 + I + C + B + j] = v.y_out[j];
-    }
+    if (d->sources == LSTM97_SOURCES_FULL)
+        for (ptrdiff_t j = 0; j < B; j++) {
+            z[1 + I + C + j] = v.y_in[j];
+            if (d->output_gate)
+                z[1 + I + C + B + j] = v.y_out[j];
+            if (W_phi)
+                z[1 + I + C + (d->output_gate ? 2 : 1) * B + j] = v.y_phi[j];
+        }
     return finite ? LSTM97_OK : LSTM97_ERR_NONFINITE;
 }
 
@@ -710,8 +840,10 @@ static int FN(step_fast)(const lstm97_dims *d, const lstm97_layout *L,
     } else {
         FN(matvec)(W_k, v.u, K, nu, v.y_k);
     }
-    if (d->out != LSTM97_OUT_LINEAR)
+    if (d->out == LSTM97_OUT_LOGISTIC)
         FN(sig_array)(K, v.y_k, v.y_k);
+    else if (d->out == LSTM97_OUT_SOFTMAX)
+        FN(softmax)(K, v.y_k);
     int finite = 1;
     for (ptrdiff_t k = 0; k < K; k++) {
         y_t[k] = v.y_k[k];
@@ -725,10 +857,8 @@ static int FN(step_fast)(const lstm97_dims *d, const lstm97_layout *L,
         REAL *P = mode == LSTM97_LEARN ? params : dW;
         const REAL *M = masks;
         if (learn) {
-            for (ptrdiff_t k = 0; k < K; k++) {
-                REAL fp = d->out == LSTM97_OUT_LINEAR ? (REAL)1 : v.y_k[k] * ((REAL)1 - v.y_k[k]);
-                v.e_k[k] = fp * (t_t[k] - v.y_k[k]);
-            }
+            for (ptrdiff_t k = 0; k < K; k++)
+                v.e_k[k] = FN(out_error)(d->out, v.y_k[k], t_t[k]);
             for (ptrdiff_t c = 0; c < C; c++)
                 v.back_c[c] = 0;
             for (ptrdiff_t k = 0; k < K; k++) {
@@ -830,11 +960,12 @@ static int FN(step_fast)(const lstm97_dims *d, const lstm97_layout *L,
 
     for (ptrdiff_t c = 0; c < C; c++)
         z[1 + I + c] = v.y_c[c];
-    for (ptrdiff_t j = 0; j < B; j++) {
-        z[1 + I + C + j] = v.y_in[j];
-        if (has_out)
-            z[1 + I + C + B + j] = v.y_out[j];
-    }
+    if (d->sources == LSTM97_SOURCES_FULL)
+        for (ptrdiff_t j = 0; j < B; j++) {
+            z[1 + I + C + j] = v.y_in[j];
+            if (has_out)
+                z[1 + I + C + B + j] = v.y_out[j];
+        }
     return finite ? LSTM97_OK : LSTM97_ERR_NONFINITE;
 }
 
@@ -844,7 +975,8 @@ static inline int FN(step_core)(const lstm97_dims *d, const lstm97_layout *L,
                                 const REAL *x_t, const REAL *t_t, REAL alpha, int mode,
                                 REAL *y_t, REAL *state, REAL *work, REAL *dW)
 {
-    if (d->kernel == LSTM97_KERNEL_NAIVE)
+    /* the forget gate and peepholes have no tuned step yet: the plain one computes them */
+    if (d->kernel == LSTM97_KERNEL_NAIVE || d->forget_gate || d->peepholes)
         return FN(step_naive)(d, L, params, masks, x_t, t_t, alpha, mode, y_t, state, work, dW);
     return FN(step_fast)(d, L, params, masks, x_t, t_t, alpha, mode, y_t, state, work, dW);
 }
@@ -1032,8 +1164,9 @@ LSTM97_API int FN(lstm97_train)(const lstm97_dims *d, REAL *params, const REAL *
 
 /* ---- back-propagation through time (the reverse-mode reference) ----------------------------
  * Record of step t on the tape: z(t) (nz), y_in (B), y_out (B), g_c (C), s_c (C), h(s_c)
- * (C).  Then, after the T records, scratch: u (nu), d_net_k (K), d_y_c (C), d_s (C),
- * d_net_c (C), d_net_in (B), d_net_out (B), d_z (nz, the error reaching z(t + 1)). */
+ * (C), and y_phi (B) with forget gates.  Then, after the T records, scratch: u (nu),
+ * d_net_k (K), d_y_c (C), d_s (C), d_net_c (C), d_net_in (B), d_net_out (B), d_z (nz, the
+ * error reaching z(t + 1)), and d_net_phi (B) with forget gates. */
 LSTM97_API int FN(lstm97_gradient)(const lstm97_dims *d, const REAL *params, const REAL *masks,
                         const REAL *x, const REAL *t, const uint8_t *tmask, int64_t T,
                         int truncated, REAL *y, REAL *grad, double *loss, REAL *tape)
@@ -1050,15 +1183,23 @@ LSTM97_API int FN(lstm97_gradient)(const lstm97_dims *d, const REAL *params, con
     const int has_out = d->output_gate;
     const REAL *W_in = params + L.W_in, *W_c = params + L.W_c, *W_k = params + L.W_k;
     const REAL *W_out = has_out ? params + L.W_out : NULL;
-    const ptrdiff_t rec = nz + 2 * B + 3 * C;
+    const REAL *W_phi = d->forget_gate ? params + L.W_phi : NULL;
+    const ptrdiff_t F = W_phi ? B : 0;      /* y_phi at the end of a record; d_net_phi */
+    const ptrdiff_t rec = nz + 2 * B + 3 * C + F;
     REAL *u = tape + T * rec, *dnk = u + nu, *dyc = dnk + K, *ds = dyc + C, *dnc = ds + C;
-    REAL *dni = dnc + C, *dno = dni + B, *dz = dno + B;
+    REAL *dni = dnc + C, *dno = dni + B, *dz = dno + B, *dnf = dz + nz;
+    const int full = d->sources == LSTM97_SOURCES_FULL;
+    const ptrdiff_t slot_phi = 1 + I + C + (has_out ? 2 : 1) * B;   /* y_phi(t-1) in z */
+    const REAL *P_in = L.P_in >= 0 ? params + L.P_in : NULL;        /* peepholes (C) */
+    const REAL *P_phi = L.P_phi >= 0 ? params + L.P_phi : NULL;
+    const REAL *P_out = L.P_out >= 0 ? params + L.P_out : NULL;
+    double E = 0;
     lstm97_poller poll = lstm97_poller_start();
 
     /* forward, recording every step */
     for (int64_t st = 0; st < T; st++) {
         REAL *z = tape + st * rec, *y_in = z + nz, *y_out = y_in + B, *g = y_out + B;
-        REAL *s = g + C, *hs = s + C;
+        REAL *s = g + C, *hs = s + C, *y_phi = hs + C;
         const REAL *prev = st > 0 ? z - rec : NULL;
         const REAL *xt = x + st * I;
         z[0] = 1;
@@ -1070,15 +1211,28 @@ LSTM97_API int FN(lstm97_gradient)(const lstm97_dims *d, const REAL *params, con
             const REAL *pyi = prev + nz, *pyo = pyi + B, *phs = pyo + B + 2 * C;
             for (ptrdiff_t c = 0; c < C; c++)
                 z[1 + I + c] = pyo[c / S] * phs[c];
-            for (ptrdiff_t j = 0; j < B; j++) {
-                z[1 + I + C + j] = pyi[j];
-                if (has_out)
-                    z[1 + I + C + B + j] = pyo[j];
-            }
+            if (full)
+                for (ptrdiff_t j = 0; j < B; j++) {
+                    z[1 + I + C + j] = pyi[j];
+                    if (has_out)
+                        z[1 + I + C + B + j] = pyo[j];
+                    if (W_phi)
+                        z[slot_phi + j] = prev[nz + 2 * B + 3 * C + j];
+                }
         }
+        const REAL *sp_all = prev ? prev + nz + 2 * B + C : NULL;    /* s(t-1) */
         for (ptrdiff_t j = 0; j < B; j++) {
-            y_in[j] = FN(sig)(FN(dot)(W_in + j * nz, z, nz));
+            REAL ni = FN(dot)(W_in + j * nz, z, nz);
+            if (P_in && sp_all)
+                ni += FN(peep)(P_in, sp_all, j, S);
+            y_in[j] = FN(sig)(ni);
             y_out[j] = has_out ? FN(sig)(FN(dot)(W_out + j * nz, z, nz)) : (REAL)1;
+            if (W_phi) {
+                REAL nf = FN(dot)(W_phi + j * nz, z, nz);
+                if (P_phi && sp_all)
+                    nf += FN(peep)(P_phi, sp_all, j, S);
+                y_phi[j] = FN(sig)(nf);
+            }
         }
         int finite = 1;
         u[0] = 1;
@@ -1087,16 +1241,35 @@ LSTM97_API int FN(lstm97_gradient)(const lstm97_dims *d, const REAL *params, con
         for (ptrdiff_t c = 0; c < C; c++) {
             ptrdiff_t j = c / S;
             g[c] = FN(g_of)(d->g, FN(dot)(W_c + c * nz, z, nz));
-            s[c] = (prev ? prev[nz + 2 * B + C + c] : (REAL)0) + y_in[j] * g[c];
+            REAL sp = prev ? prev[nz + 2 * B + C + c] : (REAL)0;      /* s_c(t-1) */
+            s[c] = (W_phi ? y_phi[j] * sp : sp) + y_in[j] * g[c];
             hs[c] = FN(h_of)(d->h, s[c]);
             u[1 + I + c] = y_out[j] * hs[c];
             finite &= isfinite(s[c]) != 0;
         }
+        for (ptrdiff_t j = 0; P_out && j < B; j++) {     /* the output peephole sees s(t) */
+            y_out[j] = FN(sig)(FN(dot)(W_out + j * nz, z, nz) + FN(peep)(P_out, s, j, S));
+            for (ptrdiff_t c = j * S; c < (j + 1) * S; c++)
+                u[1 + I + c] = y_out[j] * hs[c];
+        }
+        REAL *yt = y + st * K;
         for (ptrdiff_t k = 0; k < K; k++) {
             REAL a = FN(dot)(W_k + k * nu, u, nu);
-            y[st * K + k] = d->out == LSTM97_OUT_LINEAR ? a : FN(sig)(a);
-            finite &= isfinite(y[st * K + k]) != 0;
+            yt[k] = d->out == LSTM97_OUT_LOGISTIC ? FN(sig)(a) : a;
         }
+        if (d->out == LSTM97_OUT_SOFTMAX) {
+            /* cross-entropy log sum_k e^{net_k} - sum_k t_k net_k, from the net inputs */
+            const int has_t = !tmask || tmask[st];
+            double tnet = 0;
+            if (has_t)
+                for (ptrdiff_t k = 0; k < K; k++)
+                    tnet += (double)t[st * K + k] * (double)yt[k];
+            double lse = FN(softmax)(K, yt);
+            if (has_t)
+                E += lse - tnet;
+        }
+        for (ptrdiff_t k = 0; k < K; k++)
+            finite &= isfinite(yt[k]) != 0;
         if (!finite)
             return LSTM97_ERR_NONFINITE;
         if (lstm97_poller_tick(&poll, L.n_params))
@@ -1112,10 +1285,10 @@ LSTM97_API int FN(lstm97_gradient)(const lstm97_dims *d, const REAL *params, con
         dz[m] = 0;
     REAL *gW_in = grad + L.W_in, *gW_c = grad + L.W_c, *gW_k = grad + L.W_k;
     REAL *gW_out = has_out ? grad + L.W_out : NULL;
-    double E = 0;
     for (int64_t st = T - 1; st >= 0; st--) {
         const REAL *z = tape + st * rec, *y_in = z + nz, *y_out = y_in + B, *g = y_out + B;
-        const REAL *hs = g + 2 * C;
+        const REAL *hs = g + 2 * C, *y_phi = hs + C;
+        const REAL *s_prev = st > 0 ? z - rec + nz + 2 * B + C : NULL;   /* s(t-1) or none */
         const REAL *xt = x + st * I, *yt = y + st * K;
         const int has_t = !tmask || tmask[st];
         u[0] = 1;
@@ -1127,10 +1300,12 @@ LSTM97_API int FN(lstm97_gradient)(const lstm97_dims *d, const REAL *params, con
         for (ptrdiff_t k = 0; k < K; k++) {
             dnk[k] = 0;
             if (has_t) {
-                REAL err = yt[k] - t[st * K + k];
-                E += 0.5 * (double)err * (double)err;
-                REAL fp = d->out == LSTM97_OUT_LINEAR ? (REAL)1 : yt[k] * ((REAL)1 - yt[k]);
-                dnk[k] = err * fp;
+                /* d loss / d net_k: (y_k - t_k) f_out'(net_k), softmax: y_k - t_k */
+                dnk[k] = -FN(out_error)(d->out, yt[k], t[st * K + k]);
+                if (d->out != LSTM97_OUT_SOFTMAX) {
+                    REAL err = yt[k] - t[st * K + k];
+                    E += 0.5 * (double)err * (double)err;
+                }
                 FN(axpy)(nu, dnk[k], u, gW_k + k * nu);
             }
         }
@@ -1142,22 +1317,65 @@ LSTM97_API int FN(lstm97_gradient)(const lstm97_dims *d, const REAL *params, con
             dyc[c] = acc;
         }
         for (ptrdiff_t j = 0; j < B; j++) {
-            REAL dyo = has_out ? dz[1 + I + C + B + j] : (REAL)0;
-            REAL dyi = dz[1 + I + C + j];
-            for (ptrdiff_t c = j * S; c < (j + 1) * S; c++) {
-                dyo += dyc[c] * hs[c];
-                /* the CEC: ds(t) = ds(t + 1) + dL/ds through h at t */
-                ds[c] += dyc[c] * y_out[j] * FN(h_prime)(d->h, hs[c]);
-                dyi += ds[c] * g[c];
-                dnc[c] = ds[c] * y_in[j] * FN(g_prime)(d->g, g[c]);
+            REAL dyo = has_out && full ? dz[1 + I + C + B + j] : (REAL)0;
+            REAL dyi = full ? dz[1 + I + C + j] : (REAL)0;
+            if (P_out) {
+                /* the output gate first: its peephole passes error to s(t) (exact
+                   gradient only; the truncated rule keeps e_s in its 1997 form) */
+                for (ptrdiff_t c = j * S; c < (j + 1) * S; c++)
+                    dyo += dyc[c] * hs[c];
+                dno[j] = dyo * y_out[j] * ((REAL)1 - y_out[j]);
+                for (ptrdiff_t c = j * S; c < (j + 1) * S; c++) {
+                    ds[c] += dyc[c] * y_out[j] * FN(h_prime)(d->h, hs[c]);
+                    if (!truncated)
+                        ds[c] += P_out[c] * dno[j];
+                    dyi += ds[c] * g[c];
+                    dnc[c] = ds[c] * y_in[j] * FN(g_prime)(d->g, g[c]);
+                }
+            } else {
+                for (ptrdiff_t c = j * S; c < (j + 1) * S; c++) {
+                    dyo += dyc[c] * hs[c];
+                    /* the CEC: ds(t) = ds(t + 1) + dL/ds through h at t */
+                    ds[c] += dyc[c] * y_out[j] * FN(h_prime)(d->h, hs[c]);
+                    dyi += ds[c] * g[c];
+                    dnc[c] = ds[c] * y_in[j] * FN(g_prime)(d->g, g[c]);
+                }
+                dno[j] = has_out ? dyo * y_out[j] * ((REAL)1 - y_out[j]) : (REAL)0;
             }
             dni[j] = dyi * y_in[j] * ((REAL)1 - y_in[j]);
-            dno[j] = has_out ? dyo * y_out[j] * ((REAL)1 - y_out[j]) : (REAL)0;
+            if (W_phi) {
+                /* forget gate: scales s(t-1) of each cell of the block */
+                REAL dyf = full ? dz[slot_phi + j] : (REAL)0;
+                for (ptrdiff_t c = j * S; s_prev && c < (j + 1) * S; c++)
+                    dyf += ds[c] * s_prev[c];
+                dnf[j] = dyf * y_phi[j] * ((REAL)1 - y_phi[j]);
+                /* the CEC's factor back to s(t-1) is y_phi(t) */
+                for (ptrdiff_t c = j * S; c < (j + 1) * S; c++)
+                    ds[c] *= y_phi[j];
+            }
+            /* peephole weights (sources s(t-1) for the input and forget gates, s(t) for
+               the output gate), and (exact gradient) their error reaching s(t-1) */
+            for (ptrdiff_t c = j * S; P_in && c < (j + 1) * S; c++) {
+                const REAL s_t = g[C + c];                          /* s_c(t) */
+                if (s_prev)
+                    grad[L.P_in + c] += dni[j] * s_prev[c];
+                if (P_phi && s_prev)
+                    grad[L.P_phi + c] += dnf[j] * s_prev[c];
+                if (P_out)
+                    grad[L.P_out + c] += dno[j] * s_t;
+                if (!truncated) {
+                    ds[c] += P_in[c] * dni[j];
+                    if (P_phi)
+                        ds[c] += P_phi[c] * dnf[j];
+                }
+            }
         }
         for (ptrdiff_t j = 0; j < B; j++) {
             FN(axpy)(nz, dni[j], z, gW_in + j * nz);
             if (has_out)
                 FN(axpy)(nz, dno[j], z, gW_out + j * nz);
+            if (W_phi)
+                FN(axpy)(nz, dnf[j], z, grad + L.W_phi + j * nz);
         }
         for (ptrdiff_t c = 0; c < C; c++)
             FN(axpy)(nz, dnc[c], z, gW_c + c * nz);
@@ -1169,6 +1387,8 @@ LSTM97_API int FN(lstm97_gradient)(const lstm97_dims *d, const REAL *params, con
                     acc += W_in[j * nz + m] * dni[j];
                     if (has_out)
                         acc += W_out[j * nz + m] * dno[j];
+                    if (W_phi)
+                        acc += W_phi[j * nz + m] * dnf[j];
                 }
                 for (ptrdiff_t c = 0; c < C; c++)
                     acc += W_c[c * nz + m] * dnc[c];

@@ -119,6 +119,8 @@ static int lstm97_mask_at(const lstm97_dims *d, const lstm97_layout *L,
     int rc = lstm97_layout_of(d, &L);                                                     \
     if (rc != LSTM97_OK)                                                                  \
         return rc;                                                                        \
+    if (d->forget_gate || d->peepholes || d->sources)  /* the 1997 cell's masks only */   \
+        return LSTM97_ERR_UNSUPPORTED;                                                    \
     if (!masks)                                                                           \
         return LSTM97_ERR_NULL;                                                           \
     lstm97_topology def = lstm97_topology_default();                                      \

@@ -45,7 +45,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 import fastlstm
-from fastlstm import oracle
+from fastlstm import _base, oracle
 from _helpers import G_NAMES, H_NAMES
 
 #: examples the default run must reach (docs/reliability.md: at least 2,000)
@@ -1243,8 +1243,10 @@ def _assert_model_rejects(model):
     """A rejected meta/member file must indeed be invalid by the format's rules."""
     meta, members = model
     ok = (isinstance(meta, dict) and set(members) == {"meta", "params", "masks"}
-          and meta.get("format") == "fastlstm" and meta.get("version") == 1
+          and meta.get("format") == "fastlstm"
+          and type(meta.get("version")) is int and meta.get("version") in (1, 2)
           and isinstance(meta.get("config"), dict)
+          and not (meta.get("version") == 1 and _base._uses_family(meta["config"]))
           and members["meta"].dtype == np.uint8 and members["meta"].ndim == 1)
     if not ok:
         return

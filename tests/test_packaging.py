@@ -79,6 +79,7 @@ CYTHON_USER = textwrap.dedent('''
         d.output_gate = output_gate
         d.forget_gate = 0
         d.g = d.h = d.out = d.kernel = 0
+        d.sources = d.peepholes = 0          # the 1997 cell (zero every field)
         cdef lstm97_layout L
         cdef int rc = lstm97_layout_of(&d, &L)
         if rc == LSTM97_ERR_DIMS:

@@ -36,13 +36,21 @@ StateArg = Union[State, Sequence[State]]
 PathLike = Union[str, "os.PathLike[str]"]
 _Net = TypeVar("_Net", bound="NetBase")
 
-FORMAT_VERSION = 1
+#: version of the files written by ``save`` for a net using an option of the LSTM family
+#: (forget gate, peepholes, "cells" sources, softmax outputs); a 1997 net's file is
+#: still written as version 1, byte for byte as before, so older readers keep reading it
+FORMAT_VERSION = 2
+READ_VERSIONS = (1, 2)
 GROUPS = ("gates", "cells", "outputs")
 # the paper's squashing functions; "h1"/"id" as g and "g2"/"g1" as h test the swapped
 # reading of the caption of the paper's Table 10 (docs/model.md#squashing-functions)
 G_CHOICES = ("g2", "g1", "tanh", "h1", "id")
 H_CHOICES = ("h1", "id", "tanh", "g2", "g1")
-OUT_CHOICES = ("logistic", "linear")
+OUT_CHOICES = ("logistic", "linear", "softmax")
+SOURCES = ("full", "cells")
+# the options of the LSTM family and their values for the 1997 cell
+FAMILY_DEFAULTS = {"forget_gate": False, "forget_gate_bias": None, "peepholes": False,
+                   "sources": "full"}
 SCHEDULES = ("step", "sequence")
 DTYPES = {"float64": np.float64, "float32": np.float32}
 #: largest net accepted: parameters plus state (elements); building the largest float64
@@ -168,28 +176,104 @@ def _check_gate_bias(value: Any, name: str, B: int) -> Optional[List[float]]:
     return [float(v) for v in arr]
 
 
+def _check_family(forget_gate, forget_gate_bias, peepholes, sources, B, bias):
+    """Check the options of the LSTM family; return them normalised."""
+    forget_gate = _check_bool(forget_gate, "forget_gate")
+    peepholes = _check_bool(peepholes, "peepholes")
+    sources = _check_choice(sources, "sources", SOURCES)
+    forget_gate_bias = _check_gate_bias(forget_gate_bias, "forget_gate_bias", B)
+    if forget_gate_bias is not None:
+        if not forget_gate:
+            raise ValueError("forget_gate_bias: the net has no forget gate "
+                             "(forget_gate=False)")
+        if "gates" not in bias:
+            raise ValueError(f"forget_gate_bias: the gates have no bias weights "
+                             f"(bias={bias})")
+    return forget_gate, forget_gate_bias, peepholes, sources
+
+
 # --------------------------------------------------------------------------- layout
 
 
-def layout(I, K, B, S, output_gate):
-    """Offsets into the parameter block, in the order W_in, W_out, W_c, W_k (docs/model.md)."""
+def layout(I: int, K: int, B: int, S: int, output_gate: bool, forget_gate: bool = False,
+           peepholes: bool = False, sources: str = "full") -> Dict[str, Any]:
+    """Shapes and offsets of the parameter block and the state and work lengths.
+
+    The block holds, in this order, W_in (B, nz), W_out (B, nz) (with output gates),
+    W_phi (B, nz) (with forget gates), W_c (C, nz), W_k (K, 1+I+C), then with peepholes
+    P_in (C,), P_phi (C,) (with forget gates) and P_out (C,) (with output gates).  The
+    hidden source vector z(t) is [1, x(t), y_c(t-1), y_in(t-1), y_out(t-1), y_phi(t-1)]
+    with ``sources="full"`` (a gate kind that is absent is left out) and
+    [1, x(t), y_c(t-1)] with ``sources="cells"``.  With the default options this is the
+    1997 layout.
+
+    Parameters
+    ----------
+    I, K, B, S : int
+        Inputs, outputs, blocks and cells per block.
+    output_gate, forget_gate, peepholes : bool
+        Which gates and peephole weights the net has.
+    sources : {"full", "cells"}
+        What the gates and cell inputs read.
+
+    Returns
+    -------
+    dict
+        ``C``, ``nz``, ``nu``, ``shapes`` and ``offsets`` (by parameter name, in block
+        order), ``n_params``, ``state_len`` and ``work_len`` (``docs/model.md``).
+    """
     C = B * S
-    n_gates = 2 if output_gate else 1
-    nz = 1 + I + C + n_gates * B
+    n_gates = 1 + int(bool(output_gate)) + int(bool(forget_gate))
+    nz = 1 + I + C + (n_gates * B if sources == "full" else 0)
     nu = 1 + I + C
     shapes = {"W_in": (B, nz)}
     if output_gate:
         shapes["W_out"] = (B, nz)
+    if forget_gate:
+        shapes["W_phi"] = (B, nz)
     shapes["W_c"] = (C, nz)
     shapes["W_k"] = (K, nu)
+    if peepholes:
+        shapes["P_in"] = (C,)
+        if forget_gate:
+            shapes["P_phi"] = (C,)
+        if output_gate:
+            shapes["P_out"] = (C,)
     offsets, pos = {}, 0
     for name, shp in shapes.items():
         offsets[name] = pos
-        pos += shp[0] * shp[1]
+        pos += math.prod(shp)
+    # state: z, s, dS_c, dS_in (1997); dS_phi (C, nz) with a forget gate; the peephole
+    # traces dS_in_P (C, S) and, with a forget gate, dS_phi_P (C, S)
+    state_len = nz + C + 2 * C * nz
+    if forget_gate:
+        state_len += C * nz
+    if peepholes:
+        state_len += C * S * (2 if forget_gate else 1)
+    work_len = nu + 3 * B + 5 * C + 2 * K + (1 + int(bool(output_gate))) * B + C + K + I
+    if forget_gate:
+        work_len += 3 * B + C          # y_phi, s(t-1), a mask-flag row of W_phi, spare
+    elif peepholes:
+        work_len += C                  # s(t-1)
     return dict(C=C, nz=nz, nu=nu, shapes=shapes, offsets=offsets, n_params=pos,
-                state_len=nz + C + 2 * C * nz,
-                work_len=nu + 3 * B + 5 * C + 2 * K + n_gates * B + C + K + I)
+                state_len=state_len, work_len=work_len)
 
+
+
+def _uses_family(config):
+    """True if ``config`` asks for an option of the LSTM family (beyond the 1997 cell)."""
+    return (config.get("out") == "softmax"
+            or any(k in config and config[k] != v for k, v in FAMILY_DEFAULTS.items()))
+
+
+def _file_meta(config):
+    """The JSON record of a saved net: version 1 without the family's options (the
+    file a 1997 net has always had), else version ``FORMAT_VERSION``."""
+    if _uses_family(config):
+        return json.dumps({"format": "fastlstm", "version": FORMAT_VERSION,
+                           "config": config})
+    plain = {k: v for k, v in config.items() if k not in FAMILY_DEFAULTS}
+    return json.dumps({"format": "fastlstm", "version": 1, "config": plain})
 
 
 # The context of NetBase._transaction, written in Cython (see _core.Transaction) so that
@@ -268,7 +352,9 @@ class NetBase:
                  bias: Union[bool, str, Iterable[str], None] = True, g: str = "g2",
                  h: str = "h1", out: str = "logistic", init_range: float = 0.1,
                  in_gate_bias: Optional[ArrayLike] = None,
-                 out_gate_bias: Optional[ArrayLike] = None, dtype: DTypeLike = "float64",
+                 out_gate_bias: Optional[ArrayLike] = None, forget_gate: bool = False,
+                 forget_gate_bias: Optional[ArrayLike] = None, peepholes: bool = False,
+                 sources: str = "full", dtype: DTypeLike = "float64",
                  seed: Union[int, np.random.Generator, None] = None) -> None:
         I = _check_int(n_in, "n_in")
         K = _check_int(n_out, "n_out")
@@ -289,17 +375,26 @@ class NetBase:
         if (in_gate_bias is not None or out_gate_bias is not None) and "gates" not in bias:
             raise ValueError("in_gate_bias/out_gate_bias: the gates have no bias weights "
                              f"(bias={bias})")
+        forget_gate, forget_gate_bias, peepholes, sources = _check_family(
+            forget_gate, forget_gate_bias, peepholes, sources, B, bias)
+        if out == "softmax" and K < 2:
+            raise ValueError("out: 'softmax' needs n_out >= 2 (a softmax over one unit is "
+                             "the constant 1)")
+        family = dict(forget_gate=forget_gate, forget_gate_bias=forget_gate_bias,
+                      peepholes=peepholes, sources=sources)
+        self._check_backend_supports(family, out)
         dt = _check_dtype(dtype)
         fmax = float(np.finfo(dt).max)
         if init_range > fmax / 2:
             raise ValueError(f"init_range: must be <= {fmax / 2:g} for {dt.name}, "
                              f"got {init_range}")
-        for nm, v in (("in_gate_bias", in_gate_bias), ("out_gate_bias", out_gate_bias)):
+        for nm, v in (("in_gate_bias", in_gate_bias), ("out_gate_bias", out_gate_bias),
+                      ("forget_gate_bias", forget_gate_bias)):
             if v is not None and max(abs(b) for b in v) > fmax:
                 raise ValueError(f"{nm}: values must be finite in {dt.name}")
         if B * S > MAX_DIM:
             raise ValueError(f"n_blocks * block_size: must be <= {MAX_DIM}, got {B * S}")
-        lay = layout(I, K, B, S, output_gate)
+        lay = layout(I, K, B, S, output_gate, forget_gate, peepholes, sources)
         if lay["n_params"] + lay["state_len"] > MAX_ELEMENTS:
             raise ValueError(f"n_blocks/block_size/n_in/n_out: net too large "
                              f"({lay['n_params']} parameters, {lay['state_len']} state "
@@ -316,7 +411,7 @@ class NetBase:
                            output_gate=output_gate, recurrent=recurrent,
                            input_to_output=input_to_output, bias=list(bias), g=g, h=h,
                            out=out, init_range=init_range, in_gate_bias=in_gate_bias,
-                           out_gate_bias=out_gate_bias, dtype=dt.name)
+                           out_gate_bias=out_gate_bias, **family, dtype=dt.name)
         self.I, self.K, self.B, self.S = I, K, B, S
         self.C, self.nz, self.nu = lay["C"], lay["nz"], lay["nu"]
         self.dtype = dt
@@ -340,7 +435,7 @@ class NetBase:
         self._masks_ro = _Views(masks, "masks", "use net.set_mask({name!r}, mask)")
         _NETS.add(self)
         self._init_masks(bias, recurrent, input_to_output, output_gate)
-        self._init_weights(rng, init_range, in_gate_bias, out_gate_bias)
+        self._init_weights(rng, init_range, in_gate_bias, out_gate_bias, forget_gate_bias)
         self._init_backend()
 
     # ------------------------------------------------------------------- structure
@@ -362,14 +457,36 @@ class NetBase:
 
     def _view(self, flat, name):
         off = self._layout["offsets"][name]
-        r, c = self._layout["shapes"][name]
-        return flat[off:off + r * c].reshape(r, c)
+        shape = self._layout["shapes"][name]
+        return flat[off:off + math.prod(shape)].reshape(shape)
+
+    #: options of the LSTM family this backend computes (a subset of
+    #: ``("forget_gate", "peepholes", "sources", "softmax")``); the others are refused
+    _family_options: tuple = ()
+
+    def _check_backend_supports(self, family, out):
+        """NotImplementedError if the net asks for a family option this backend lacks."""
+        asked = []
+        if family["forget_gate"]:
+            asked.append(("forget_gate", "forget_gate=True"))
+        if family["peepholes"]:
+            asked.append(("peepholes", "peepholes=True"))
+        if family["sources"] != "full":
+            asked.append(("sources", f"sources={family['sources']!r}"))
+        if out == "softmax":
+            asked.append(("softmax", "out='softmax'"))
+        missing = [text for key, text in asked if key not in self._family_options]
+        if missing:
+            raise NotImplementedError(
+                f"{', '.join(missing)}: not implemented in the {self.backend!r} backend "
+                f"({type(self).__module__}.{type(self).__name__}) yet; the numpy oracle "
+                f"fastlstm.oracle.LSTM (same constructor and methods) computes it")
 
     def _init_masks(self, bias, recurrent, input_to_output, output_gate):
         I, C = self.I, self.C
         for m in self._masks_w.values():
             m[...] = 1
-        gate_names = ["W_in"] + (["W_out"] if output_gate else [])
+        gate_names = [n for n in ("W_in", "W_out", "W_phi") if n in self._masks_w]
         if "gates" not in bias:
             for n in gate_names:
                 self._masks_w[n][:, 0] = 0
@@ -377,19 +494,22 @@ class NetBase:
             self._masks_w["W_c"][:, 0] = 0
         if "outputs" not in bias:
             self._masks_w["W_k"][:, 0] = 0
-        if not recurrent:                 # columns y_c, y_in, y_out of z
+        if not recurrent:                 # columns y_c, y_in, y_out, y_phi of z
             for n in gate_names + ["W_c"]:
                 self._masks_w[n][:, 1 + I:] = 0
         if not input_to_output:           # x columns of W_k (topology F)
             self._masks_w["W_k"][:, 1:1 + I] = 0
 
-    def _init_weights(self, rng, init_range, in_gate_bias, out_gate_bias):
+    def _init_weights(self, rng, init_range, in_gate_bias, out_gate_bias,
+                      forget_gate_bias=None):
         w = rng.uniform(-init_range, init_range, size=self._theta.size)
         self._theta[...] = np.where(self._mask != 0, w, 0.0)     # +0, never -0
         if in_gate_bias is not None:
             self.params["W_in"][:, 0] = in_gate_bias
         if out_gate_bias is not None:
             self.params["W_out"][:, 0] = out_gate_bias
+        if forget_gate_bias is not None:
+            self.params["W_phi"][:, 0] = forget_gate_bias
 
     def _init_backend(self):
         """Hook for a backend to allocate its buffers."""
@@ -409,7 +529,8 @@ class NetBase:
 
         Parameters
         ----------
-        name : {"W_in", "W_out", "W_c", "W_k"}
+        name : {"W_in", "W_out", "W_phi", "W_c", "W_k", "P_in", "P_phi", "P_out"}
+            One of the net's parameters (``net.params``).
         mask : array-like of 0/1 (or bool) with the parameter's shape
         """
         if name not in self._masks_w:
@@ -801,17 +922,20 @@ class NetBase:
             As in :meth:`train_sequence`.
         truncated : bool, default False
             False: the exact gradient.  True: every recurrent entry of z(t) (the previous
-            step's cell outputs and gate activations) is a constant, the truncation of the
-            1997 rule; then ``-lr * grads`` is the summed update that
-            ``train_sequence(..., schedule="sequence")`` applies (``docs/model.md``, identities).
+            step's cell outputs and gate activations) and every peephole input is a
+            constant, the truncation of the 1997 rule; then ``-lr * grads`` is the summed
+            update that ``train_sequence(..., schedule="sequence")`` applies
+            (``docs/model.md``, identities).
 
         Returns
         -------
         loss : float
-            ``1/2 sum (y - y_k)^2`` over the target steps.
+            ``1/2 sum (y - y_k)^2`` over the target steps; with softmax outputs the
+            cross-entropy ``sum (log sum_k e^net_k - sum_k y_k net_k)`` over the target
+            steps (``-sum y log y_k`` when each target row sums to 1).
         grads : dict of ndarray
-            d loss / dW for W_in, W_out (with an output gate), W_c, W_k; entries where the
-            mask is 0 are 0.
+            d loss / dW for every parameter (``net.params``); entries where the mask is 0
+            are 0.
         outputs : ndarray, shape (T, n_out)
         """
         x, y, tmask = self._as_xy(x, y, mask)
@@ -923,6 +1047,26 @@ class NetBase:
         """
         return State(self._state_shape(), np.zeros(self._layout["state_len"], self.dtype))
 
+    # ------------------------------------------------------------------- PyTorch
+
+    @classmethod
+    def from_torch(cls, lstm: Any, head: Any = None, dtype: str = "float64") -> Any:
+        """A net with the weights of a one-layer ``torch.nn.LSTM`` (and an optional
+        ``torch.nn.Linear`` head; without one the outputs are the hidden states h_t).
+
+        The net has ``forget_gate=True, sources="cells", block_size=1, g="tanh",
+        h="tanh", out="linear"``; its forward pass is PyTorch's.  Needs torch (the
+        ``torch`` extra); see :mod:`fastlstm.torch_bridge` for the mapping.
+        """
+        from . import torch_bridge
+        return torch_bridge.from_torch(cls, lstm, head, dtype)
+
+    def to_torch(self) -> Tuple[Any, Any]:
+        """``(torch.nn.LSTM, torch.nn.Linear)`` with this net's weights (a net of the form
+        :meth:`from_torch` makes; ValueError otherwise).  Needs torch."""
+        from . import torch_bridge
+        return torch_bridge.to_torch(self)
+
     # ------------------------------------------------------------------- files
 
     def save(self, path: PathLike) -> None:
@@ -969,9 +1113,7 @@ class NetBase:
 
     def _parts(self):
         """(meta JSON, params copy, masks copy): what save writes (call under the lock)."""
-        meta = json.dumps({"format": "fastlstm", "version": FORMAT_VERSION,
-                           "config": self._config})
-        return meta, self._theta.copy(), self._mask.copy()
+        return _file_meta(self._config), self._theta.copy(), self._mask.copy()
 
     @classmethod
     def _from_parts(cls, meta, theta, mask):
@@ -1054,7 +1196,11 @@ class NetBase:
     # ------------------------------------------------------------------- explicit states
 
     def _state_shape(self) -> StateShape:
-        return (self.I, self.B, self.S, bool(self.config["output_gate"]))
+        c = self.config
+        shape: StateShape = (self.I, self.B, self.S, bool(c["output_gate"]))
+        if c["forget_gate"] or c["peepholes"] or c["sources"] != "full":
+            shape += (c["forget_gate"], c["peepholes"], c["sources"])
+        return shape
 
     def _state_data(self, state: object, name: str) -> FloatArray:
         """A fresh flat copy of ``state`` checked against this net (zeros for None)."""
@@ -1064,11 +1210,15 @@ class NetBase:
             raise TypeError(f"{name}: expected a fastlstm.State (see initial_state()), "
                             f"got {type(state).__name__}")
         if state.shape != self._state_shape():
-            I, B, S, og = state.shape
-            raise ValueError(f"{name}: made for a net with n_in={I}, n_blocks={B}, "
-                             f"block_size={S}, output_gate={og}; this net has "
-                             f"n_in={self.I}, n_blocks={self.B}, block_size={self.S}, "
-                             f"output_gate={self.config['output_gate']}")
+            def described(shape: StateShape) -> str:
+                text = (f"n_in={shape[0]}, n_blocks={shape[1]}, block_size={shape[2]}, "
+                        f"output_gate={shape[3]}")
+                if len(shape) == 7:
+                    text += (f", forget_gate={shape[4]}, peepholes={shape[5]}, "
+                             f"sources={shape[6]!r}")
+                return text
+            raise ValueError(f"{name}: made for a net with {described(state.shape)}; this "
+                             f"net has {described(self._state_shape())} (state shape)")
         if state.dtype != self.dtype:
             raise ValueError(f"{name}: dtype {state.dtype}, the net's is {self.dtype}")
         return state.data.copy()
@@ -1119,12 +1269,17 @@ def _parse_meta(meta):
     meta = json.loads(meta)
     if not isinstance(meta, dict) or meta.get("format") != "fastlstm":
         raise ValueError("not a fastlstm file")
-    if meta.get("version") != FORMAT_VERSION:
-        raise ValueError(f"format version {meta.get('version')!r}; this "
-                         f"fastlstm reads version {FORMAT_VERSION}")
+    version = meta.get("version")
+    if type(version) is not int or version not in READ_VERSIONS:
+        raise ValueError(f"format version {version!r}; this fastlstm reads "
+                         f"versions {', '.join(map(str, READ_VERSIONS))}")
     config = meta.get("config")
     if not isinstance(config, dict):
         raise ValueError("bad config record")
+    if version == 1 and _uses_family(config):
+        raise ValueError("a version 1 file cannot hold the options "
+                         f"{sorted(set(config) & set(FAMILY_DEFAULTS))} or "
+                         f"out={config.get('out')!r}")
     return config
 
 
@@ -1134,7 +1289,11 @@ def _expected(config):
     dims = [config.get(k) for k in ("n_in", "n_out", "n_blocks", "block_size")]
     if not all(type(v) is int and 1 <= v <= MAX_DIM for v in dims):
         return None
-    lay = layout(*dims, config.get("output_gate", True) is not False)
+    if config.get("sources", "full") not in SOURCES:
+        return None
+    lay = layout(*dims, config.get("output_gate", True) is not False,
+                 config.get("forget_gate", False) is True,
+                 config.get("peepholes", False) is True, config.get("sources", "full"))
     if lay["n_params"] + lay["state_len"] > MAX_ELEMENTS:
         raise ValueError("the net in the file is too large")
     try:
@@ -1287,9 +1446,9 @@ class Stream:
         """The (live, copy) pairs of the transactions for the current state."""
         # (live, copy) pairs for the transactions: an interrupted or failed call leaves
         # the state (and the pending update) as before it
-        # (the oracle's state is a dict whose "z" and "s" each step replaces; its traces
-        # are changed in place)
-        live = ([self._state[k] for k in ("dS_c", "dS_in")] if isinstance(self._state, dict)
+        # (the oracle's state is a dict whose "z" and "s" each step replaces, put back by
+        # _call; its traces are changed in place)
+        live = (list(self._state.values()) if isinstance(self._state, dict)
                 else [self._state])
         if self._mode == MODE_ACCUMULATE:
             live.append(self._dW)

@@ -23,7 +23,8 @@ cdef extern from "fastlstm.h" nogil:
 
     int LSTM97_G2, LSTM97_G1, LSTM97_G_TANH, LSTM97_G_H1, LSTM97_G_ID
     int LSTM97_H1, LSTM97_H_ID, LSTM97_H_TANH, LSTM97_H_G2, LSTM97_H_G1
-    int LSTM97_OUT_LOGISTIC, LSTM97_OUT_LINEAR
+    int LSTM97_OUT_LOGISTIC, LSTM97_OUT_LINEAR, LSTM97_OUT_SOFTMAX
+    int LSTM97_SOURCES_FULL, LSTM97_SOURCES_CELLS
     int LSTM97_KERNEL_FAST, LSTM97_KERNEL_NAIVE
     int LSTM97_STEP, LSTM97_SEQUENCE
     int LSTM97_FORWARD, LSTM97_LEARN, LSTM97_ACCUMULATE
@@ -34,12 +35,16 @@ cdef extern from "fastlstm.h" nogil:
         int32_t forget_gate
         int32_t g, h, out
         int32_t kernel
+        int32_t sources
+        int32_t peepholes
 
     ctypedef struct lstm97_layout:
         Py_ssize_t C, nz, nu
         Py_ssize_t W_in, W_out, W_c, W_k
         Py_ssize_t n_params
         Py_ssize_t state_len, work_len
+        Py_ssize_t W_phi
+        Py_ssize_t P_in, P_phi, P_out
 
     int lstm97_layout_of(const lstm97_dims *d, lstm97_layout *L)
 

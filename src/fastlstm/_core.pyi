@@ -8,7 +8,8 @@ import numpy as np
 from numpy.typing import NDArray
 from typing_extensions import disjoint_base
 
-# (I, K, B, S, output_gate, g, h, out[, kernel]): integer sizes and activation ids
+# (I, K, B, S, output_gate, g, h, out[, kernel[, sources[, forget_gate[, peepholes]]]]):
+# integer sizes and option ids
 _Dims: TypeAlias = Tuple[int, ...]
 # a float64 or float32 buffer (the dtype of params), C-contiguous
 _Buf: TypeAlias = NDArray[Any]
@@ -20,6 +21,7 @@ __test__: dict[str, str]  # Cython's doctest table (empty)
 G_IDS: dict[str, int]
 H_IDS: dict[str, int]
 OUT_IDS: dict[str, int]
+SOURCES_IDS: dict[str, int]
 SCHEDULES: dict[str, int]
 KERNEL_FAST: int
 KERNEL_NAIVE: int

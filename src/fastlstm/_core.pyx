@@ -5,9 +5,11 @@ Every function validates its buffers (dtype, C-contiguity, length, writability),
 the argument in the error, then makes one ``with nogil:`` call.  The buffers are owned by
 the caller (:class:`fastlstm.LSTM` keeps them); nothing here allocates per step.
 
-``dims`` is the tuple ``(I, K, B, S, output_gate, g, h, out[, kernel])`` with the integer
-ids of :data:`G_IDS`, :data:`H_IDS` and :data:`OUT_IDS`; ``kernel`` is KERNEL_FAST (the
-default) or KERNEL_NAIVE (the plain scalar reference).
+``dims`` is the tuple ``(I, K, B, S, output_gate, g, h, out[, kernel[, sources[,
+forget_gate[, peepholes]]]])`` with the integer ids of :data:`G_IDS`, :data:`H_IDS`,
+:data:`OUT_IDS` and :data:`SOURCES_IDS`; ``kernel`` is KERNEL_FAST (the default) or
+KERNEL_NAIVE (the plain scalar reference), ``sources`` "full" (the default) or "cells",
+``forget_gate`` and ``peepholes`` 0 (the default) or 1.
 """
 import os
 import threading
@@ -52,7 +54,9 @@ G_IDS = {"g2": LSTM97_G2, "g1": LSTM97_G1, "tanh": LSTM97_G_TANH, "h1": LSTM97_G
          "id": LSTM97_G_ID}
 H_IDS = {"h1": LSTM97_H1, "id": LSTM97_H_ID, "tanh": LSTM97_H_TANH, "g2": LSTM97_H_G2,
          "g1": LSTM97_H_G1}
-OUT_IDS = {"logistic": LSTM97_OUT_LOGISTIC, "linear": LSTM97_OUT_LINEAR}
+OUT_IDS = {"logistic": LSTM97_OUT_LOGISTIC, "linear": LSTM97_OUT_LINEAR,
+           "softmax": LSTM97_OUT_SOFTMAX}
+SOURCES_IDS = {"full": LSTM97_SOURCES_FULL, "cells": LSTM97_SOURCES_CELLS}
 SCHEDULES = {"step": LSTM97_STEP, "sequence": LSTM97_SEQUENCE}
 KERNEL_FAST = LSTM97_KERNEL_FAST
 KERNEL_NAIVE = LSTM97_KERNEL_NAIVE
@@ -131,12 +135,14 @@ def _raise_for(int rc, str where):
 
 cdef int _dims_from(tuple dims, lstm97_dims *d, lstm97_layout *L) except -1:
     cdef Py_ssize_t n = len(dims)
-    if n != 8 and n != 9:
-        raise ValueError(f"dims: expected 8 or 9 integers, got {n}")
+    if n < 8 or n > 12:
+        raise ValueError(f"dims: expected 8 to 12 integers, got {n}")
     d.I, d.K, d.B, d.S = dims[0], dims[1], dims[2], dims[3]
     d.output_gate, d.g, d.h, d.out = dims[4], dims[5], dims[6], dims[7]
-    d.kernel = dims[8] if n == 9 else LSTM97_KERNEL_FAST
-    d.forget_gate = 0
+    d.kernel = dims[8] if n >= 9 else LSTM97_KERNEL_FAST
+    d.sources = dims[9] if n >= 10 else LSTM97_SOURCES_FULL
+    d.forget_gate = dims[10] if n >= 11 else 0
+    d.peepholes = dims[11] if n == 12 else 0
     _raise_for(lstm97_layout_of(d, L), "dims")
     return 0
 
@@ -148,6 +154,10 @@ def layout(tuple dims):
     _dims_from(dims, &d, &L)
     return dict(C=L.C, nz=L.nz, nu=L.nu, W_in=L.W_in,
                 W_out=(L.W_out if L.W_out >= 0 else None),
+                W_phi=(L.W_phi if L.W_phi >= 0 else None),
+                P_in=(L.P_in if L.P_in >= 0 else None),
+                P_phi=(L.P_phi if L.P_phi >= 0 else None),
+                P_out=(L.P_out if L.P_out >= 0 else None),
                 W_c=L.W_c, W_k=L.W_k, n_params=L.n_params,
                 state_len=L.state_len, work_len=L.work_len)
 

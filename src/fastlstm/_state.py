@@ -8,16 +8,30 @@ from numpy.typing import NDArray
 
 __all__ = ["State"]
 
-#: (n_in, n_blocks, block_size, output_gate): what a state's layout depends on
-StateShape = Tuple[int, int, int, bool]
+#: (n_in, n_blocks, block_size, output_gate): what a state's layout depends on; a net
+#: using an option of the LSTM family adds (forget_gate, peepholes, sources)
+StateShape = Tuple[Any, ...]
+
+
+def _family(shape: StateShape) -> tuple[bool, bool, str]:
+    """(forget_gate, peepholes, sources) of ``shape`` (the 1997 cell for 4 entries)."""
+    if len(shape) == 7:
+        return bool(shape[4]), bool(shape[5]), str(shape[6])
+    return False, False, "full"
 
 
 def _sizes(shape: StateShape) -> tuple[int, int, int, int]:
-    """(C, nz, B, length) of a state of ``shape``."""
-    I, B, S, output_gate = shape
+    """(C, nz, B, length) of a state of ``shape``: z, s, dS_c, dS_in, then dS_phi with a
+    forget gate and the peephole traces dS_in_P, dS_phi_P (C, S each)."""
+    I, B, S, output_gate = shape[:4]
+    forget_gate, peepholes, sources = _family(shape)
     C = B * S
-    nz = 1 + I + C + (2 if output_gate else 1) * B
-    return C, nz, B, nz + C + 2 * C * nz
+    n_gates = (2 if output_gate else 1) + (1 if forget_gate else 0)
+    nz = 1 + I + C + (n_gates * B if sources == "full" else 0)
+    n = nz + C + (3 if forget_gate else 2) * C * nz
+    if peepholes:
+        n += C * S * (2 if forget_gate else 1)
+    return C, nz, B, n
 
 
 class State:
@@ -48,11 +62,19 @@ class State:
 
     def __init__(self, shape: StateShape, data: NDArray[np.floating[Any]]) -> None:
         try:
-            I, B, S, og = shape
+            I, B, S, og = shape[:4]
+            if len(shape) not in (4, 7):
+                raise ValueError
+            family = tuple(shape[4:])
         except (TypeError, ValueError):
-            raise TypeError(f"shape: expected (n_in, n_blocks, block_size, output_gate), "
-                            f"got {shape!r}") from None
+            raise TypeError(f"shape: expected (n_in, n_blocks, block_size, output_gate"
+                            f"[, forget_gate, peepholes, sources]), got {shape!r}") from None
         sh: StateShape = (int(I), int(B), int(S), bool(og))
+        if family:
+            if family[2] not in ("full", "cells"):
+                raise ValueError(f"shape: sources must be 'full' or 'cells', got "
+                                 f"{family[2]!r}")
+            sh += (bool(family[0]), bool(family[1]), str(family[2]))
         if min(sh[:3]) < 1:
             raise ValueError(f"shape: sizes must be >= 1, got {shape!r}")
         arr = np.asarray(data)
@@ -110,6 +132,9 @@ class State:
         """Input-gate activations of the last step, shape (B,) (read-only view)."""
         C, _, B, _ = _sizes(self._shape)
         I = self._shape[0]
+        if _family(self._shape)[2] != "full":
+            raise ValueError("y_in: a net with sources='cells' keeps no gate activations "
+                             "in its state")
         return self._part(1 + I + C, 1 + I + C + B)
 
     @property
@@ -120,6 +145,9 @@ class State:
             return None
         C, _, B, _ = _sizes(self._shape)
         I = self._shape[0]
+        if _family(self._shape)[2] != "full":
+            raise ValueError("y_out: a net with sources='cells' keeps no gate activations "
+                             "in its state")
         return self._part(1 + I + C + B, 1 + I + C + 2 * B)
 
     @property
@@ -131,8 +159,8 @@ class State:
     @property
     def dS_in(self) -> NDArray[np.floating[Any]]:
         """Trace ds_c / dW_in[block(c), :], shape (C, nz) (read-only view)."""
-        C, nz, _, n = _sizes(self._shape)
-        return self._part(nz + C + C * nz, n, C)
+        C, nz, _, _ = _sizes(self._shape)
+        return self._part(nz + C + C * nz, nz + C + 2 * C * nz, C)
 
     # ----------------------------------------------------------------- value semantics
 
@@ -158,6 +186,10 @@ class State:
     __hash__ = None  # type: ignore[assignment]   # mutable arrays inside: not hashable
 
     def __repr__(self) -> str:
-        I, B, S, og = self._shape
+        I, B, S, og = self._shape[:4]
+        family = ""
+        if len(self._shape) == 7:
+            fg, peep, src = _family(self._shape)
+            family = f", forget_gate={fg}, peepholes={peep}, sources={src!r}"
         return (f"fastlstm.State(n_in={I}, n_blocks={B}, block_size={S}, "
-                f"output_gate={og}, dtype={self._data.dtype.name!r})")
+                f"output_gate={og}{family}, dtype={self._data.dtype.name!r})")

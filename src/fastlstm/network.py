@@ -36,12 +36,27 @@ class LSTM(NetBase):
     h : {"h1", "id", "tanh", "g2", "g1"}, default "h1"
         Cell output squash (h1 = 2 sig - 1, range [-1, 1]).  "h1"/"id" as g and
         "g2"/"g1" as h are there to test the swapped reading of the paper's Table 10.
-    out : {"logistic", "linear"}, default "logistic"
-        Output-unit activation.
+    out : {"logistic", "linear", "softmax"}, default "logistic"
+        Output-unit activation: logistic or linear with squared error, or a softmax
+        layer (n_out >= 2) with cross-entropy (output error e_k = t_k - y_k).
     init_range : float, default 0.1
         Weights are drawn uniformly from [-init_range, init_range].
     in_gate_bias, out_gate_bias : float or sequence of B floats, optional
         Initial gate biases per block (None: random like the other weights).
+    sources : {"full", "cells"}, default "full"
+        What gates and cell inputs read: "full" z(t) = [1, x(t), y_c(t-1), y_in(t-1),
+        y_out(t-1)] (the 1997 topology) or "cells" z(t) = [1, x(t), y_c(t-1)] (the
+        modern LSTM's).
+    forget_gate : bool, default False
+        One forget gate per block (weights W_phi): s_c(t) = y_phi_j s_c(t-1) +
+        y_in_j g(net_c).
+    forget_gate_bias : float or sequence of B floats, optional
+        Initial forget-gate biases (None: random like the other weights).
+    peepholes : bool, default False
+        Peephole weights P_in, P_phi (with forget gates), P_out (with output gates), one
+        per cell, from the cell's state to the gates of its block: the input and forget
+        gates see s(t-1), the output gate s(t).  Nets with forget gates or peepholes run
+        the plain scalar step (no tuned step for them yet).
     dtype : {"float64", "float32"}, default "float64"
     seed : int or numpy.random.Generator, optional
         Seed of the initialisation (the same seed gives the same weights in the
@@ -69,6 +84,8 @@ class LSTM(NetBase):
     """
 
     backend: str = "c"
+    # the options of the LSTM family the kernels compute (the others: fastlstm.oracle.LSTM)
+    _family_options: tuple = ("forget_gate", "peepholes", "sources", "softmax")
 
     def __init__(self, n_in: int, n_out: int, n_blocks: int, block_size: int = 1, *,
                  output_gate: bool = True, recurrent: bool = True,
@@ -76,19 +93,25 @@ class LSTM(NetBase):
                  bias: Union[bool, str, Iterable[str], None] = True, g: str = "g2",
                  h: str = "h1", out: str = "logistic", init_range: float = 0.1,
                  in_gate_bias: Optional[ArrayLike] = None,
-                 out_gate_bias: Optional[ArrayLike] = None, dtype: DTypeLike = "float64",
+                 out_gate_bias: Optional[ArrayLike] = None, forget_gate: bool = False,
+                 forget_gate_bias: Optional[ArrayLike] = None, peepholes: bool = False,
+                 sources: str = "full", dtype: DTypeLike = "float64",
                  seed: Union[int, np.random.Generator, None] = None) -> None:
         # spelled out so that a missing argument is reported for LSTM, not NetBase
         super().__init__(n_in, n_out, n_blocks, block_size, output_gate=output_gate,
                          recurrent=recurrent, input_to_output=input_to_output, bias=bias,
                          g=g, h=h, out=out, init_range=init_range,
                          in_gate_bias=in_gate_bias, out_gate_bias=out_gate_bias,
-                         dtype=dtype, seed=seed)
+                         forget_gate=forget_gate, forget_gate_bias=forget_gate_bias,
+                         peepholes=peepholes, sources=sources, dtype=dtype, seed=seed)
 
     def _init_backend(self):
         c = self.config
         self._dims = (self.I, self.K, self.B, self.S, int(c["output_gate"]),
                       _core.G_IDS[c["g"]], _core.H_IDS[c["h"]], _core.OUT_IDS[c["out"]])
+        if c["sources"] != "full" or c["forget_gate"] or c["peepholes"]:
+            self._dims += (_core.KERNEL_FAST, _core.SOURCES_IDS[c["sources"]],
+                           int(c["forget_gate"]), int(c["peepholes"]))
         lay = _core.layout(self._dims)
         assert lay["n_params"] == self._theta.size and lay["state_len"] == self._layout["state_len"]
         self._state = np.zeros(lay["state_len"], dtype=self.dtype)

@@ -97,11 +97,26 @@ static void test_layout(void)
     e.h = -1;
     CHECK_RC(lstm97_layout_of(&e, &L), LSTM97_ERR_ACTIVATION);
     e = d;
-    e.out = 2;
+    e.out = 3;
     CHECK_RC(lstm97_layout_of(&e, &L), LSTM97_ERR_ACTIVATION);
     e = d;
+    e.forget_gate = 2;
+    CHECK_RC(lstm97_layout_of(&e, &L), LSTM97_ERR_DIMS);
+    e = d;
+    e.peepholes = 2;
+    CHECK_RC(lstm97_layout_of(&e, &L), LSTM97_ERR_DIMS);
+    e = d;
+    e.sources = 2;
+    CHECK_RC(lstm97_layout_of(&e, &L), LSTM97_ERR_DIMS);
+    e = d;
     e.forget_gate = 1;
-    CHECK_RC(lstm97_layout_of(&e, &L), LSTM97_ERR_UNSUPPORTED);
+    CHECK_RC(lstm97_layout_of(&e, &L), LSTM97_OK);
+    CHECK(L.W_phi >= 0);
+    {   /* the masks helpers build the 1997 cell's masks only */
+        double *mk = calloc((size_t)L.n_params, sizeof(double));
+        CHECK_RC(lstm97_masks_f64(&e, NULL, mk), LSTM97_ERR_UNSUPPORTED);
+        free(mk);
+    }
     e = d;
     e.output_gate = 0;
     CHECK_RC(lstm97_layout_of(&e, &L), LSTM97_OK);
