@@ -228,3 +228,19 @@ def test_train_batch_with_threads_after_fork():
             pytest.fail("train_batch with 2 threads hangs in a forked child")
         __import__("time").sleep(0.01)
     assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, status
+
+
+def test_stopping_the_kept_threads_is_safe_and_changes_no_result():
+    """_core.stop_threads (also run at interpreter exit) joins the kept workers; calling
+    it twice is safe and the next call starts new ones with the same bits."""
+    from fastlstm import _core
+    net = fastlstm.LSTM(3, 2, 4, 2, seed=0)
+    rng = np.random.default_rng(0)
+    x, y = rng.uniform(-1, 1, (8, 20, 3)), rng.uniform(0, 1, (8, 20, 2))
+    a = net.train_batch(x, y, lr=0.1, n_threads=2)
+    theta = net._theta.copy()
+    _core.stop_threads()
+    _core.stop_threads()
+    net2 = fastlstm.LSTM(3, 2, 4, 2, seed=0)
+    assert np.array_equal(net2.train_batch(x, y, lr=0.1, n_threads=2), a)
+    assert np.array_equal(net2._theta, theta)

@@ -11,6 +11,7 @@ forget_gate[, peepholes]]]])`` with the integer ids of :data:`G_IDS`, :data:`H_I
 KERNEL_NAIVE (the plain scalar reference), ``sources`` "full" (the default) or "cells",
 ``forget_gate`` and ``peepholes`` 0 (the default) or 1.
 """
+import atexit
 import os
 import threading
 
@@ -115,6 +116,17 @@ def set_poll(bint on):
 
 
 lstm97_set_poll(_poll, NULL)
+
+
+def stop_threads():
+    """Stop and join the worker threads that ``train_batch`` and the batched ``forward``
+    keep between calls (``lstm97_stop_threads``); a later call starts new ones.  Called
+    at interpreter exit, after a call still running in another thread has finished."""
+    with nogil:
+        lstm97_stop_threads()
+
+
+atexit.register(stop_threads)
 
 
 def _raise_for(int rc, str where):
