@@ -492,6 +492,11 @@ static int lstm97_barrier_wait(lstm97_barrier *b)
     return 0;
 }
 
+static void lstm97_barrier_abort(lstm97_barrier *b)
+{
+    (void)b;
+}
+
 static int lstm97_run_threads(int n, void *(*fn)(void *), void *jobs, size_t job_size)
 {
     (void)job_size;
