@@ -93,8 +93,6 @@ static inline void FN(traces_only)(ptrdiff_t n, REAL a, REAL b, const REAL *rest
     }
 }
 
-/* traces_update(_masked): the trace update fused with the updates of W_c and W_in; with
- * `masked` (a constant after inlining) the updates are multiplied by the mask rows */
 /* traces_only for cells c and c + 1 (rows dc, dc + n and di, di + n) in one pass over z */
 static inline void FN(traces_only2)(ptrdiff_t n, REAL a0, REAL b0, REAL a1, REAL b1,
                                     const REAL *restrict z, REAL *restrict dc,
@@ -120,6 +118,8 @@ static inline void FN(traces_only2)(ptrdiff_t n, REAL a0, REAL b0, REAL a1, REAL
     }
 }
 
+/* traces_update(_masked): the trace update fused with the updates of W_c and W_in; with
+ * `masked` (a constant after inlining) the updates are multiplied by the mask rows */
 static inline void FN(traces_update_impl)(ptrdiff_t n, REAL a, REAL b, REAL ae,
                                           const REAL *restrict z, REAL *restrict dc,
                                           REAL *restrict di, REAL *restrict pc,
