@@ -46,6 +46,7 @@ typedef struct FN(lstm97_work_view) {
     REAL *u;        /* (nu)  output source vector u(t) = [1, x(t), y_c(t)] */
     REAL *y_in;     /* (B)   input-gate activations y_in(t) */
     REAL *y_out;    /* (B)   output-gate activations y_out(t) (1 without output gates) */
+    REAL *y_phi;    /* (B)   forget-gate activations y_phi(t) (NULL without forget gates) */
     REAL *g_c;      /* (C)   g(net_c(t)) */
     REAL *h_s;      /* (C)   h(s_c(t)) */
     REAL *y_c;      /* (C)   cell outputs y_c(t) */
@@ -54,8 +55,7 @@ typedef struct FN(lstm97_work_view) {
     REAL *back_c;   /* (C)   sum_k W_k[k, cell c] e_k */
     REAL *e_s;      /* (C)   state errors, eq. 23 */
     REAL *e_out;    /* (B)   output-gate errors, eq. 21 */
-    REAL *y_phi;    /* (B)   forget-gate activations y_phi(t) (NULL without forget gates) */
-    REAL *s_prev;   /* (C)   s_c(t-1) (NULL without forget gates) */
+    REAL *s_prev;   /* (C)   s_c(t-1) (NULL without forget gates and peepholes) */
     REAL *full;     /* (rows) 1 where a row of the mask has no 0 (step_fast skips it) */
     int32_t *idx;   /* (I) int32 in REAL slots: indices of the nonzero inputs (step_fast) */
 } FN(lstm97_work_view);
@@ -68,6 +68,10 @@ static inline FN(lstm97_work_view) FN(work_view)(const lstm97_dims *d, const lst
     v.u = w;          w += L->nu;
     v.y_in = w;       w += B;
     v.y_out = w;      w += B;
+    v.y_phi = NULL;
+    if (d->forget_gate) {           /* y_in, y_out, y_phi, g_c: the order of their rows */
+        v.y_phi = w;  w += B;
+    }
     v.g_c = w;        w += C;
     v.h_s = w;        w += C;
     v.y_c = w;        w += C;
@@ -76,10 +80,7 @@ static inline FN(lstm97_work_view) FN(work_view)(const lstm97_dims *d, const lst
     v.back_c = w;     w += C;
     v.e_s = w;        w += C;
     v.e_out = w;      w += B;
-    v.y_phi = v.s_prev = NULL;
-    if (d->forget_gate) {
-        v.y_phi = w;  w += B;
-    }
+    v.s_prev = NULL;
     if (d->forget_gate || d->peepholes) {
         v.s_prev = w; w += C;
     }
@@ -88,7 +89,7 @@ static inline FN(lstm97_work_view) FN(work_view)(const lstm97_dims *d, const lst
     return v;
 }
 
-/* full[r] = 1 if row r of the mask (rows in parameter-block order: W_in, W_out, W_c,
+/* full[r] = 1 if row r of the mask (rows in parameter-block order: W_in, W_out, W_phi, W_c,
  * W_k) holds no 0, else 0. */
 static void FN(mask_rows)(const lstm97_layout *L, const REAL *masks, REAL *full)
 {

@@ -14,8 +14,7 @@ static inline int FN(step_core)(const lstm97_dims *d, const lstm97_layout *L,
                                 const REAL *x_t, const REAL *t_t, REAL alpha, int mode,
                                 REAL *y_t, REAL *state, REAL *work, REAL *dW)
 {
-    /* the forget gate and peepholes have no tuned step yet: the plain one computes them */
-    if (d->kernel == LSTM97_KERNEL_NAIVE || d->forget_gate || d->peepholes)
+    if (d->kernel == LSTM97_KERNEL_NAIVE)
         return FN(step_naive)(d, L, params, masks, x_t, t_t, alpha, mode, y_t, state, work, dW);
     return FN(step_fast)(d, L, params, masks, x_t, t_t, alpha, mode, y_t, state, work, dW);
 }

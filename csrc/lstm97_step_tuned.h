@@ -187,6 +187,84 @@ static inline void FN(axpy_masked)(ptrdiff_t n, REAL ae, const REAL *restrict v,
     for (; m < n; m++)
         p[m] += ae * v[m] * mk[m];
 }
+/* The traces of a cell whose block has a forget gate (Gers et al. 2000), element by
+ * element the operations of the plain step's loop: every trace row decays by phi = y_phi_j
+ * and dS_phi[c] (row df) is driven by s_c(t-1) through p:
+ *     dc = phi dc + a z,   di = phi di + b z,   df = phi df + p z;
+ * with `learn` (a constant after inlining) fused with the updates of W_c[c], W_in[j] and
+ * W_phi[j] (rows pc, pi, pf of P), multiplied by the mask rows mc, mi, mf when `masked`. */
+static inline void FN(traces_forget_impl)(ptrdiff_t n, REAL phi, REAL a, REAL b, REAL p,
+                                          REAL ae, const REAL *restrict z,
+                                          REAL *restrict dc, REAL *restrict di,
+                                          REAL *restrict df, REAL *restrict pc,
+                                          REAL *restrict pi, REAL *restrict pf,
+                                          const REAL *restrict mc, const REAL *restrict mi,
+                                          const REAL *restrict mf, const int learn,
+                                          const int masked)
+{
+    typedef FN(vreg) vreg;
+    const vreg vphi = (vreg){0} + phi, va = (vreg){0} + a, vb = (vreg){0} + b;
+    const vreg vp = (vreg){0} + p, vae = (vreg){0} + ae;
+    ptrdiff_t m = 0;
+    for (; m + NL_ <= n; m += NL_) {
+        vreg zm = VL_(z + m);
+        vreg tc = vphi * VL_(dc + m) + va * zm;
+        vreg ti = vphi * VL_(di + m) + vb * zm;
+        vreg tf = vphi * VL_(df + m) + vp * zm;
+        VS_(dc + m) = tc;
+        VS_(di + m) = ti;
+        VS_(df + m) = tf;
+        if (learn) {
+            VS_(pc + m) = VL_(pc + m) + (masked ? vae * tc * VL_(mc + m) : vae * tc);
+            VS_(pi + m) = VL_(pi + m) + (masked ? vae * ti * VL_(mi + m) : vae * ti);
+            VS_(pf + m) = VL_(pf + m) + (masked ? vae * tf * VL_(mf + m) : vae * tf);
+        }
+    }
+    for (; m < n; m++) {
+        REAL tc = phi * dc[m] + a * z[m];
+        REAL ti = phi * di[m] + b * z[m];
+        REAL tf = phi * df[m] + p * z[m];
+        dc[m] = tc;
+        di[m] = ti;
+        df[m] = tf;
+        if (learn) {
+            pc[m] += masked ? ae * tc * mc[m] : ae * tc;
+            pi[m] += masked ? ae * ti * mi[m] : ae * ti;
+            pf[m] += masked ? ae * tf * mf[m] : ae * tf;
+        }
+    }
+}
+
+/* the forget-gate traces alone (a step without a target) */
+static inline void FN(traces_forget)(ptrdiff_t n, REAL phi, REAL a, REAL b, REAL p,
+                                     const REAL *restrict z, REAL *restrict dc,
+                                     REAL *restrict di, REAL *restrict df)
+{
+    FN(traces_forget_impl)(n, phi, a, b, p, 0, z, dc, di, df, NULL, NULL, NULL,
+                           NULL, NULL, NULL, 0, 0);
+}
+
+static inline void FN(traces_forget_update)(ptrdiff_t n, REAL phi, REAL a, REAL b, REAL p,
+                                            REAL ae, const REAL *restrict z,
+                                            REAL *restrict dc, REAL *restrict di,
+                                            REAL *restrict df, REAL *restrict pc,
+                                            REAL *restrict pi, REAL *restrict pf)
+{
+    FN(traces_forget_impl)(n, phi, a, b, p, ae, z, dc, di, df, pc, pi, pf,
+                           NULL, NULL, NULL, 1, 0);
+}
+
+static inline void FN(traces_forget_update_masked)(ptrdiff_t n, REAL phi, REAL a, REAL b,
+                                                   REAL p, REAL ae, const REAL *restrict z,
+                                                   REAL *restrict dc, REAL *restrict di,
+                                                   REAL *restrict df, REAL *restrict pc,
+                                                   REAL *restrict pi, REAL *restrict pf,
+                                                   const REAL *restrict mc,
+                                                   const REAL *restrict mi,
+                                                   const REAL *restrict mf)
+{
+    FN(traces_forget_impl)(n, phi, a, b, p, ae, z, dc, di, df, pc, pi, pf, mc, mi, mf, 1, 1);
+}
 #undef VL_
 #undef VS_
 #undef NL_
@@ -255,31 +333,96 @@ static inline void FN(sp_traces)(ptrdiff_t n, REAL a, REAL b, const REAL *restri
     FN(traces_only)(n - cs->tail, a, b, z + cs->tail, dc + cs->tail, di + cs->tail);
 }
 
+/* ---- peepholes (Gers et al. 2002) ---------------------------------------------------------
+ * The traces of the input- and forget-gate peepholes, then (with a target) the updates of
+ * P_out, P_in and P_phi: the plain step's loops, C * S values per step.  c, c' = j S + q in
+ * the same block j; src = s(t-1) of the block's cells; phi = 1 without forget gates.
+ *     dS_in_P[c,c']  <- phi dS_in_P[c,c']  + g(net_c) f'(net_in_j) s_c'(t-1)
+ *     dS_phi_P[c,c'] <- phi dS_phi_P[c,c'] + s_c(t-1) f'(net_phi_j) s_c'(t-1)
+ *     dP_out[c] = alpha e_out_j s_c(t),  dP_in[c'] = alpha sum_{c in j} e_s_c dS_in_P[c,c']
+ *     (likewise P_phi) */
+static inline void FN(peep_traces_update)(const lstm97_dims *d, const lstm97_layout *L,
+                                          const FN(lstm97_work_view) *v, const REAL *s,
+                                          REAL *dS_in_P, REAL *dS_phi_P, int learn,
+                                          REAL alpha, REAL *P, const REAL *M)
+{
+    const ptrdiff_t B = d->B, S = d->S, C = L->C;
+    const int has_phi = d->forget_gate, has_P_phi = L->P_phi >= 0;
+    for (ptrdiff_t j = 0, c = 0; j < B; j++) {
+        REAL phi = has_phi ? v->y_phi[j] : (REAL)1;
+        REAL fin = v->y_in[j] * ((REAL)1 - v->y_in[j]);
+        REAL fphi = has_phi ? phi * ((REAL)1 - phi) : (REAL)0;
+        const REAL *src = v->s_prev + j * S;
+        for (ptrdiff_t q0 = 0; q0 < S; q0++, c++) {
+            REAL b = v->g_c[c] * fin;
+            REAL p = has_phi ? v->s_prev[c] * fphi : (REAL)0;
+            REAL *din = dS_in_P + c * S, *dphi = dS_phi_P + c * S;
+            for (ptrdiff_t q = 0; q < S; q++) {
+                din[q] = phi * din[q] + b * src[q];
+                if (has_P_phi)
+                    dphi[q] = phi * dphi[q] + p * src[q];
+            }
+        }
+    }
+    if (!learn)
+        return;
+    for (ptrdiff_t c = 0; L->P_out >= 0 && c < C; c++)
+        P[L->P_out + c] += alpha * v->e_out[c / S] * s[c] * M[L->P_out + c];
+    for (ptrdiff_t c = 0; c < C; c++) {
+        ptrdiff_t j = c / S;
+        REAL ae = alpha * v->e_s[c];
+        for (ptrdiff_t q = 0; q < S; q++) {
+            ptrdiff_t r = j * S + q;
+            P[L->P_in + r] += ae * dS_in_P[c * S + q] * M[L->P_in + r];
+            if (has_P_phi)
+                P[L->P_phi + r] += ae * dS_phi_P[c * S + q] * M[L->P_phi + r];
+        }
+    }
+}
+
 /* ---- one step, tuned ----------------------------------------------------------------------
  * The same arithmetic as step_naive, in the same order for every sum, reorganised:
  * the net inputs of all gates and cells come from one blocked matrix-vector product over
- * the contiguous rows W_in, W_out, W_c; the errors are computed before the traces, so
- * that the trace update (eqs. 25, 27) and the weight updates (eqs. 26, 28) share one pass
- * over each trace row. */
-static int FN(step_fast)(const lstm97_dims *d, const lstm97_layout *L,
-                         REAL *params, const REAL *masks,
-                         const REAL *x_t, const REAL *t_t, REAL alpha, int mode,
-                         REAL *y_t, REAL *state, REAL *work, REAL *dW)
+ * the contiguous rows W_in, W_out, W_phi, W_c; the errors are computed before the traces,
+ * so that the trace update (eqs. 25, 27, and dS_phi) and the weight updates (eqs. 26, 28,
+ * and dW_phi) share one pass over each trace row.
+ *
+ * The options of the family are branches on dims: a forget gate (y_phi, net_phi, dS_phi)
+ * makes every trace decay by y_phi, so its traces take dense loops even for sparse inputs;
+ * peepholes (P_in, P_phi, P_out) add s(t-1) terms to net_in and net_phi before the
+ * activations and an s(t) term to net_out after the state update, and their traces and
+ * updates run after the others (peep_traces_update).  Without either option the step is
+ * that of the 1997 cell. */
+static inline __attribute__((always_inline)) int FN(step_fast_impl)(
+    const lstm97_dims *d, const lstm97_layout *L, REAL *params, const REAL *masks,
+    const REAL *x_t, const REAL *t_t, REAL alpha, int mode, REAL *y_t, REAL *state,
+    REAL *work, REAL *dW, const int family)
 {
     const ptrdiff_t I = d->I, K = d->K, B = d->B, S = d->S;
     const ptrdiff_t C = L->C, nz = L->nz, nu = L->nu;
-    const int has_out = d->output_gate;
+    const int has_out = d->output_gate, has_phi = family && d->forget_gate;
     const REAL *W_k = params + L->W_k;
-    const ptrdiff_t row_c = (has_out ? 2 : 1) * B, row_k = row_c + C;   /* rows of full */
+    const int has_peep = family && d->peepholes;
+    const REAL *P_in = has_peep ? params + L->P_in : NULL;          /* peepholes (C) */
+    const REAL *P_phi = has_peep && has_phi ? params + L->P_phi : NULL;
+    const REAL *P_out = has_peep && has_out ? params + L->P_out : NULL;
+    /* rows of full (mask_rows), in parameter order: W_in, W_out, W_phi, W_c, W_k */
+    const ptrdiff_t row_phi = (has_out ? 2 : 1) * B, row_c = row_phi + (has_phi ? B : 0);
+    const ptrdiff_t row_k = row_c + C;
 
     REAL *z = state;                 /* (nz) */
     REAL *s = z + nz;                /* (C) */
     REAL *dS_c = s + C;              /* (C, nz) */
     REAL *dS_in = dS_c + C * nz;     /* (C, nz) */
+    REAL *dS_phi = has_phi ? dS_in + C * nz : NULL;          /* (C, nz) with forget gates */
+    REAL *dS_in_P = (has_phi ? dS_phi : dS_in) + C * nz;     /* (C, S) with peepholes */
+    REAL *dS_phi_P = dS_in_P + C * S;                        /* (C, S) with both */
     FN(lstm97_work_view) v = FN(work_view)(d, L, work);
-    /* net inputs land in the activation buffers, which are contiguous in work:
-       y_in (B), y_out (B), g_c (C) */
+    /* net inputs land in the activation buffers, which are contiguous in work in the order
+       of their rows in params: y_in (B), y_out (B), y_phi (B, forget gates), g_c (C).
+       Without output gates the rows after W_in (W_phi, W_c) go after the y_out slot. */
     REAL *net = v.y_in;
+    REAL *after_out = v.y_out + B;
 
     z[0] = 1;
     for (ptrdiff_t i = 0; i < I; i++)
@@ -297,43 +440,70 @@ static int FN(step_fast)(const lstm97_dims *d, const lstm97_layout *L,
         sparse = 4 * nnz <= I;
     }
 
-    /* net_in, net_out, net_c: rows W_in, W_out, W_c are consecutive in params */
+    /* net_in, net_out, net_phi, net_c: rows W_in, W_out, W_phi, W_c are consecutive */
+    const ptrdiff_t R = row_c + C;
     if (sparse) {
-        const ptrdiff_t R = (has_out ? 2 : 1) * B + C;
         const REAL *W = params + L->W_in;
-        REAL *out = has_out ? net : NULL;
         for (ptrdiff_t r = 0; r < R; r++) {
             REAL a = FN(sp_dot)(W + r * nz, z, &cols, nz);
-            if (out)
-                out[r] = a;
-            else if (r < B)
-                v.y_in[r] = a;
+            if (has_out || r < B)
+                net[r] = a;
             else
-                v.g_c[r - B] = a;
+                after_out[r - B] = a;
         }
     } else if (has_out) {
-        FN(matvec)(params + L->W_in, z, 2 * B + C, nz, net);
+        FN(matvec)(params + L->W_in, z, R, nz, net);
     } else {
         FN(matvec)(params + L->W_in, z, B, nz, v.y_in);
-        FN(matvec)(params + L->W_c, z, C, nz, v.g_c);
+        FN(matvec)(params + L->W_in + B * nz, z, R - B, nz, after_out);
     }
-    /* activations over whole arrays (two logistics at a time): the gates y_in, y_out and,
-       when g is built on sig, the cell inputs g_c in one pass over the contiguous net */
+    /* peepholes: the input and forget gates see s(t-1) */
+    for (ptrdiff_t j = 0; P_in && j < B; j++) {
+        v.y_in[j] += FN(peep)(P_in, s, j, S);
+        if (P_phi)
+            v.y_phi[j] += FN(peep)(P_phi, s, j, S);
+    }
+    /* activations over whole arrays (two logistics at a time): the gates y_in, y_out,
+       y_phi and, when g is built on sig, the cell inputs g_c in one pass over the
+       contiguous net.  With P_out the output gate waits for s(t). */
     const int f_g = FN(g_squash)(d->g);
-    if (has_out && FN(squash_is_sig)(f_g)) {
-        FN(sig_array)(2 * B + C, net, net);
+    const int out_now = has_out && !P_out;        /* y_out computed with the other gates */
+    if (out_now && FN(squash_is_sig)(f_g)) {
+        FN(sig_array)(R, net, net);
         FN(squash_from_sig)(f_g, C, v.g_c);
     } else {
-        FN(sig_array)(has_out ? 2 * B : B, v.y_in, v.y_in);
-        if (!has_out)
-            for (ptrdiff_t j = 0; j < B; j++)
-                v.y_out[j] = 1;
+        if (out_now) {
+            FN(sig_array)(row_c, net, net);           /* y_in, y_out, y_phi */
+        } else {
+            FN(sig_array)(B, v.y_in, v.y_in);
+            if (has_phi)
+                FN(sig_array)(B, v.y_phi, v.y_phi);
+            if (!has_out)
+                for (ptrdiff_t j = 0; j < B; j++)
+                    v.y_out[j] = 1;
+        }
         FN(squash_array)(f_g, C, v.g_c, v.g_c);
     }
-    for (ptrdiff_t j = 0, c = 0; j < B; j++)
-        for (ptrdiff_t q = 0; q < S; q++, c++)
-            s[c] += v.y_in[j] * v.g_c[c];
+    /* the state: s_c(t) = s_c(t-1) + y_in_j g(net_c) (CEC, weight 1.0), or with a forget
+       gate s_c(t) = y_phi_j s_c(t-1) + y_in_j g(net_c) */
+    if (has_phi || has_peep)
+        for (ptrdiff_t c = 0; c < C; c++)
+            v.s_prev[c] = s[c];
+    if (has_phi) {
+        for (ptrdiff_t j = 0, c = 0; j < B; j++)
+            for (ptrdiff_t q = 0; q < S; q++, c++)
+                s[c] = v.y_phi[j] * s[c] + v.y_in[j] * v.g_c[c];
+    } else {
+        for (ptrdiff_t j = 0, c = 0; j < B; j++)
+            for (ptrdiff_t q = 0; q < S; q++, c++)
+                s[c] += v.y_in[j] * v.g_c[c];
+    }
     FN(squash_array)(FN(h_squash)(d->h), C, s, v.h_s);
+    if (P_out) {        /* the output gate's peephole sees the new state s(t) */
+        for (ptrdiff_t j = 0; j < B; j++)
+            v.y_out[j] += FN(peep)(P_out, s, j, S);
+        FN(sig_array)(B, v.y_out, v.y_out);
+    }
     for (ptrdiff_t j = 0, c = 0; j < B; j++)
         for (ptrdiff_t q = 0; q < S; q++, c++)
             v.y_c[c] = v.y_out[j] * v.h_s[c];
@@ -410,10 +580,41 @@ static int FN(step_fast)(const lstm97_dims *d, const lstm97_layout *L,
                 }
             }
         }
-        /* traces (eqs. 27, 25) fused with the updates of W_c (eq. 28) and W_in (eq. 26);
-           without a target and dense inputs, two cells of a block per pass over z, g'
-           of every cell first (into e_s, which a step without a target does not use) */
-        if (!learn && !sparse) {
+        if (has_phi) {
+            /* forget gate: traces (decaying by y_phi, dS_phi driven by s_c(t-1)) fused
+               with the updates of W_c, W_in and W_phi; dense loops, since a zero input
+               no longer leaves a trace entry unchanged */
+            for (ptrdiff_t j = 0, c = 0; j < B; j++) {
+                REAL phi = v.y_phi[j];
+                REAL fin = v.y_in[j] * ((REAL)1 - v.y_in[j]);
+                REAL fphi = phi * ((REAL)1 - phi);
+                for (ptrdiff_t q = 0; q < S; q++, c++) {
+                    REAL a = FN(g_prime)(d->g, v.g_c[c]) * v.y_in[j];
+                    REAL b = v.g_c[c] * fin;
+                    REAL p = v.s_prev[c] * fphi;
+                    REAL *dc = dS_c + c * nz, *di = dS_in + c * nz, *df = dS_phi + c * nz;
+                    if (!learn) {
+                        FN(traces_forget)(nz, phi, a, b, p, z, dc, di, df);
+                        continue;
+                    }
+                    REAL ae = alpha * v.e_s[c];
+                    REAL *pc = P + L->W_c + c * nz;
+                    REAL *pi = P + L->W_in + j * nz;
+                    REAL *pf = P + L->W_phi + j * nz;
+                    if (v.full[row_c + c] != 0 && v.full[j] != 0 && v.full[row_phi + j] != 0)
+                        FN(traces_forget_update)(nz, phi, a, b, p, ae, z, dc, di, df,
+                                                 pc, pi, pf);
+                    else
+                        FN(traces_forget_update_masked)(nz, phi, a, b, p, ae, z, dc, di, df,
+                                                        pc, pi, pf, M + L->W_c + c * nz,
+                                                        M + L->W_in + j * nz,
+                                                        M + L->W_phi + j * nz);
+                }
+            }
+        } else if (!learn && !sparse) {
+            /* traces (eqs. 27, 25) without a target and dense inputs: two cells of a
+               block per pass over z, g' of every cell first (into e_s, which a step
+               without a target does not use) */
             FN(squash_prime_array)(FN(g_squash)(d->g), C, v.g_c, v.e_s);
             for (ptrdiff_t j = 0, c = 0; j < B; j++) {
                 REAL fin = v.y_in[j] * ((REAL)1 - v.y_in[j]);
@@ -426,46 +627,54 @@ static int FN(step_fast)(const lstm97_dims *d, const lstm97_layout *L,
                     FN(traces_only)(nz, v.e_s[c] * v.y_in[j], v.g_c[c] * fin, z,
                                     dS_c + c * nz, dS_in + c * nz);
             }
-        } else
-        for (ptrdiff_t j = 0, c = 0; j < B; j++) {
-            REAL fin = v.y_in[j] * ((REAL)1 - v.y_in[j]);
-            for (ptrdiff_t q = 0; q < S; q++, c++) {
-                REAL a = FN(g_prime)(d->g, v.g_c[c]) * v.y_in[j];
-                REAL b = v.g_c[c] * fin;
-                REAL *dc = dS_c + c * nz;
-                REAL *di = dS_in + c * nz;
-                if (sparse) {
-                    /* traces on the nonzero columns, then (target) dense updates:
-                       the same values as the fused loops below */
-                    FN(sp_traces)(nz, a, b, z, dc, di, &cols);
-                    if (learn) {
+        } else {
+            /* traces (eqs. 27, 25) fused with the updates of W_c (eq. 28) and W_in
+               (eq. 26) */
+            for (ptrdiff_t j = 0, c = 0; j < B; j++) {
+                REAL fin = v.y_in[j] * ((REAL)1 - v.y_in[j]);
+                for (ptrdiff_t q = 0; q < S; q++, c++) {
+                    REAL a = FN(g_prime)(d->g, v.g_c[c]) * v.y_in[j];
+                    REAL b = v.g_c[c] * fin;
+                    REAL *dc = dS_c + c * nz;
+                    REAL *di = dS_in + c * nz;
+                    if (sparse) {
+                        /* traces on the nonzero columns, then (target) dense updates:
+                           the same values as the fused loops below */
+                        FN(sp_traces)(nz, a, b, z, dc, di, &cols);
+                        if (learn) {
+                            REAL ae = alpha * v.e_s[c];
+                            REAL *pc = P + L->W_c + c * nz;
+                            REAL *pi = P + L->W_in + j * nz;
+                            if (v.full[row_c + c] != 0 && v.full[j] != 0) {
+                                FN(axpy)(nz, ae, dc, pc);
+                                FN(axpy)(nz, ae, di, pi);
+                            } else {
+                                FN(axpy_masked)(nz, ae, dc, pc, M + L->W_c + c * nz);
+                                FN(axpy_masked)(nz, ae, di, pi, M + L->W_in + j * nz);
+                            }
+                        }
+                    } else if (!learn) {
+                        FN(traces_only)(nz, a, b, z, dc, di);
+                    } else {
                         REAL ae = alpha * v.e_s[c];
                         REAL *pc = P + L->W_c + c * nz;
                         REAL *pi = P + L->W_in + j * nz;
-                        if (v.full[row_c + c] != 0 && v.full[j] != 0) {
-                            FN(axpy)(nz, ae, dc, pc);
-                            FN(axpy)(nz, ae, di, pi);
-                        } else {
-                            FN(axpy_masked)(nz, ae, dc, pc, M + L->W_c + c * nz);
-                            FN(axpy_masked)(nz, ae, di, pi, M + L->W_in + j * nz);
-                        }
+                        if (v.full[row_c + c] != 0 && v.full[j] != 0)
+                            FN(traces_update)(nz, a, b, ae, z, dc, di, pc, pi);
+                        else
+                            FN(traces_update_masked)(nz, a, b, ae, z, dc, di, pc, pi,
+                                                     M + L->W_c + c * nz,
+                                                     M + L->W_in + j * nz);
                     }
-                } else if (!learn) {
-                    FN(traces_only)(nz, a, b, z, dc, di);
-                } else {
-                    REAL ae = alpha * v.e_s[c];
-                    REAL *pc = P + L->W_c + c * nz;
-                    REAL *pi = P + L->W_in + j * nz;
-                    if (v.full[row_c + c] != 0 && v.full[j] != 0)
-                        FN(traces_update)(nz, a, b, ae, z, dc, di, pc, pi);
-                    else
-                        FN(traces_update_masked)(nz, a, b, ae, z, dc, di, pc, pi,
-                                                 M + L->W_c + c * nz, M + L->W_in + j * nz);
                 }
             }
         }
+        if (has_peep)
+            FN(peep_traces_update)(d, L, &v, s, dS_in_P, dS_phi_P, learn, alpha, P, M);
     }
 
+    /* recurrent part of z(t+1): y_c(t), and with "full" sources y_in(t), y_out(t),
+       y_phi(t) */
     for (ptrdiff_t c = 0; c < C; c++)
         z[1 + I + c] = v.y_c[c];
     if (d->sources == LSTM97_SOURCES_FULL)
@@ -473,6 +682,43 @@ static int FN(step_fast)(const lstm97_dims *d, const lstm97_layout *L,
             z[1 + I + C + j] = v.y_in[j];
             if (has_out)
                 z[1 + I + C + B + j] = v.y_out[j];
+            if (has_phi)
+                z[1 + I + C + row_phi + j] = v.y_phi[j];
         }
     return finite ? LSTM97_OK : LSTM97_ERR_NONFINITE;
+}
+
+/* Two variants of the one source, each its own function with the options constant: the
+ * 1997 cell (family = 0: every branch of the forget gate and the peepholes compiled away,
+ * so that the 1997 step pays nothing for them) and the family (forget gates and peepholes
+ * read from dims).  noinline keeps each the size of one step, within the compiler's
+ * inlining budget for the helpers it calls. */
+static __attribute__((noinline)) int FN(step_fast_cell97)(
+    const lstm97_dims *d, const lstm97_layout *L, REAL *params, const REAL *masks,
+    const REAL *x_t, const REAL *t_t, REAL alpha, int mode, REAL *y_t, REAL *state,
+    REAL *work, REAL *dW)
+{
+    return FN(step_fast_impl)(d, L, params, masks, x_t, t_t, alpha, mode, y_t, state, work,
+                              dW, 0);
+}
+
+static __attribute__((noinline)) int FN(step_fast_family)(
+    const lstm97_dims *d, const lstm97_layout *L, REAL *params, const REAL *masks,
+    const REAL *x_t, const REAL *t_t, REAL alpha, int mode, REAL *y_t, REAL *state,
+    REAL *work, REAL *dW)
+{
+    return FN(step_fast_impl)(d, L, params, masks, x_t, t_t, alpha, mode, y_t, state, work,
+                              dW, 1);
+}
+
+static inline int FN(step_fast)(const lstm97_dims *d, const lstm97_layout *L,
+                                REAL *params, const REAL *masks,
+                                const REAL *x_t, const REAL *t_t, REAL alpha, int mode,
+                                REAL *y_t, REAL *state, REAL *work, REAL *dW)
+{
+    if (d->forget_gate || d->peepholes)
+        return FN(step_fast_family)(d, L, params, masks, x_t, t_t, alpha, mode, y_t, state,
+                                    work, dW);
+    return FN(step_fast_cell97)(d, L, params, masks, x_t, t_t, alpha, mode, y_t, state,
+                                work, dW);
 }

@@ -55,8 +55,7 @@ class LSTM(NetBase):
     peepholes : bool, default False
         Peephole weights P_in, P_phi (with forget gates), P_out (with output gates), one
         per cell, from the cell's state to the gates of its block: the input and forget
-        gates see s(t-1), the output gate s(t).  Nets with forget gates or peepholes run
-        the plain scalar step (no tuned step for them yet).
+        gates see s(t-1), the output gate s(t).
     dtype : {"float64", "float32"}, default "float64"
     seed : int or numpy.random.Generator, optional
         Seed of the initialisation (the same seed gives the same weights in the
