@@ -343,39 +343,50 @@ static inline void FN(sp_traces)(ptrdiff_t n, REAL a, REAL b, const REAL *restri
  *     (likewise P_phi) */
 static inline void FN(peep_traces_update)(const lstm97_dims *d, const lstm97_layout *L,
                                           const FN(lstm97_work_view) *v, const REAL *s,
-                                          REAL *dS_in_P, REAL *dS_phi_P, int learn,
-                                          REAL alpha, REAL *P, const REAL *M)
+                                          REAL *restrict dS_in_P, REAL *restrict dS_phi_P,
+                                          int learn, REAL alpha, REAL *P, const REAL *M)
 {
-    const ptrdiff_t B = d->B, S = d->S, C = L->C;
-    const int has_phi = d->forget_gate, has_P_phi = L->P_phi >= 0;
+    const ptrdiff_t B = d->B, S = d->S;
+    const int has_phi = d->forget_gate;
     for (ptrdiff_t j = 0, c = 0; j < B; j++) {
-        REAL phi = has_phi ? v->y_phi[j] : (REAL)1;
-        REAL fin = v->y_in[j] * ((REAL)1 - v->y_in[j]);
-        REAL fphi = has_phi ? phi * ((REAL)1 - phi) : (REAL)0;
         const REAL *src = v->s_prev + j * S;
+        const REAL fin = v->y_in[j] * ((REAL)1 - v->y_in[j]);
+        if (!has_phi) {                          /* phi = 1: 1 * x is x */
+            for (ptrdiff_t q0 = 0; q0 < S; q0++, c++) {
+                REAL b = v->g_c[c] * fin;
+                REAL *din = dS_in_P + c * S;
+                for (ptrdiff_t q = 0; q < S; q++)
+                    din[q] = din[q] + b * src[q];
+            }
+            continue;
+        }
+        const REAL phi = v->y_phi[j], fphi = phi * ((REAL)1 - phi);
         for (ptrdiff_t q0 = 0; q0 < S; q0++, c++) {
-            REAL b = v->g_c[c] * fin;
-            REAL p = has_phi ? v->s_prev[c] * fphi : (REAL)0;
+            REAL b = v->g_c[c] * fin, p = v->s_prev[c] * fphi;
             REAL *din = dS_in_P + c * S, *dphi = dS_phi_P + c * S;
             for (ptrdiff_t q = 0; q < S; q++) {
                 din[q] = phi * din[q] + b * src[q];
-                if (has_P_phi)
-                    dphi[q] = phi * dphi[q] + p * src[q];
+                dphi[q] = phi * dphi[q] + p * src[q];
             }
         }
     }
     if (!learn)
         return;
-    for (ptrdiff_t c = 0; L->P_out >= 0 && c < C; c++)
-        P[L->P_out + c] += alpha * v->e_out[c / S] * s[c] * M[L->P_out + c];
-    for (ptrdiff_t c = 0; c < C; c++) {
-        ptrdiff_t j = c / S;
-        REAL ae = alpha * v->e_s[c];
-        for (ptrdiff_t q = 0; q < S; q++) {
-            ptrdiff_t r = j * S + q;
-            P[L->P_in + r] += ae * dS_in_P[c * S + q] * M[L->P_in + r];
-            if (has_P_phi)
-                P[L->P_phi + r] += ae * dS_phi_P[c * S + q] * M[L->P_phi + r];
+    REAL *P_in = P + L->P_in, *P_phi = has_phi ? P + L->P_phi : NULL;
+    const REAL *M_in = M + L->P_in, *M_phi = has_phi ? M + L->P_phi : NULL;
+    for (ptrdiff_t j = 0, c = 0; j < B; j++) {
+        if (L->P_out >= 0) {
+            REAL ae = alpha * v->e_out[j];
+            for (ptrdiff_t q = 0; q < S; q++)
+                P[L->P_out + j * S + q] += ae * s[j * S + q] * M[L->P_out + j * S + q];
+        }
+        for (ptrdiff_t q0 = 0; q0 < S; q0++, c++) {
+            REAL ae = alpha * v->e_s[c];
+            const REAL *din = dS_in_P + c * S, *dphi = dS_phi_P + c * S;
+            for (ptrdiff_t q = 0; q < S; q++)
+                P_in[j * S + q] += ae * din[q] * M_in[j * S + q];
+            for (ptrdiff_t q = 0; P_phi && q < S; q++)
+                P_phi[j * S + q] += ae * dphi[q] * M_phi[j * S + q];
         }
     }
 }
@@ -465,22 +476,25 @@ static inline __attribute__((always_inline)) int FN(step_fast_impl)(
     }
     /* activations over whole arrays (two logistics at a time): the gates y_in, y_out,
        y_phi and, when g is built on sig, the cell inputs g_c in one pass over the
-       contiguous net.  With P_out the output gate waits for s(t). */
+       contiguous net. */
     const int f_g = FN(g_squash)(d->g);
-    const int out_now = has_out && !P_out;        /* y_out computed with the other gates */
-    if (out_now && FN(squash_is_sig)(f_g)) {
+    /* with P_out, net_out waits in e_out (unused until the errors) for the s(t) term,
+       and the logistic pass gives y_out a value that the second pass replaces */
+    if (P_out)
+        for (ptrdiff_t j = 0; j < B; j++)
+            v.e_out[j] = v.y_out[j];
+    if (has_out && FN(squash_is_sig)(f_g)) {
         FN(sig_array)(R, net, net);
         FN(squash_from_sig)(f_g, C, v.g_c);
     } else {
-        if (out_now) {
+        if (has_out) {
             FN(sig_array)(row_c, net, net);           /* y_in, y_out, y_phi */
         } else {
             FN(sig_array)(B, v.y_in, v.y_in);
             if (has_phi)
                 FN(sig_array)(B, v.y_phi, v.y_phi);
-            if (!has_out)
-                for (ptrdiff_t j = 0; j < B; j++)
-                    v.y_out[j] = 1;
+            for (ptrdiff_t j = 0; j < B; j++)
+                v.y_out[j] = 1;
         }
         FN(squash_array)(f_g, C, v.g_c, v.g_c);
     }
@@ -501,7 +515,7 @@ static inline __attribute__((always_inline)) int FN(step_fast_impl)(
     FN(squash_array)(FN(h_squash)(d->h), C, s, v.h_s);
     if (P_out) {        /* the output gate's peephole sees the new state s(t) */
         for (ptrdiff_t j = 0; j < B; j++)
-            v.y_out[j] += FN(peep)(P_out, s, j, S);
+            v.y_out[j] = v.e_out[j] + FN(peep)(P_out, s, j, S);
         FN(sig_array)(B, v.y_out, v.y_out);
     }
     for (ptrdiff_t j = 0, c = 0; j < B; j++)
