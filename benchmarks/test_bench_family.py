@@ -24,7 +24,7 @@ CELLS = {
     "forget": dict(forget_gate=True, sources="cells"),
     "forget-peepholes": dict(forget_gate=True, peepholes=True, sources="cells"),
 }
-# (B, S): sizes of benchmarks/scaling.py (its --quick set for S = 2), ~1e2 to ~4e5 weights
+# (B, S): sizes of benchmarks/scaling.py (its --quick set for S = 2): 1e2 to 3e5 weights
 SIZES = [(2, 2), (16, 2), (128, 2)]
 KERNELS = {"tuned": _core.KERNEL_FAST, "plain": _core.KERNEL_NAIVE}
 
