@@ -10,6 +10,7 @@
  */
 #include <float.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,36 +78,40 @@ static void test_layout(void)
     CHECK(L.state_len == 11 + 4 + 2 * 4 * 11);
     CHECK_RC(lstm97_layout_of(NULL, &L), LSTM97_ERR_NULL);
     CHECK_RC(lstm97_layout_of(&d, NULL), LSTM97_ERR_NULL);
+    /* one field of the adding net's dims set to a bad value at a time, and the status */
+    static const struct {
+        const char *field;
+        size_t offset;
+        int32_t value;
+        int want;
+    } bad[] = {
+        {"I", offsetof(lstm97_dims, I), 0, LSTM97_ERR_DIMS},
+        {"K", offsetof(lstm97_dims, K), -1, LSTM97_ERR_DIMS},
+        {"B", offsetof(lstm97_dims, B), -2, LSTM97_ERR_DIMS},
+        {"S", offsetof(lstm97_dims, S), 0, LSTM97_ERR_DIMS},
+        {"output_gate", offsetof(lstm97_dims, output_gate), 2, LSTM97_ERR_DIMS},
+        {"kernel", offsetof(lstm97_dims, kernel), 7, LSTM97_ERR_DIMS},
+        {"g", offsetof(lstm97_dims, g), 99, LSTM97_ERR_ACTIVATION},
+        {"h", offsetof(lstm97_dims, h), -1, LSTM97_ERR_ACTIVATION},
+        {"out", offsetof(lstm97_dims, out), 3, LSTM97_ERR_ACTIVATION},
+        {"forget_gate", offsetof(lstm97_dims, forget_gate), 2, LSTM97_ERR_DIMS},
+        {"peepholes", offsetof(lstm97_dims, peepholes), 2, LSTM97_ERR_DIMS},
+        {"sources", offsetof(lstm97_dims, sources), 2, LSTM97_ERR_DIMS},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        lstm97_dims e = d;
+        memcpy((char *)&e + bad[i].offset, &bad[i].value, sizeof(int32_t));
+        int rc = lstm97_layout_of(&e, &L);
+        check_count++;
+        if (rc != bad[i].want) {
+            check_failures++;
+            fprintf(stderr, "%s:%d: lstm97_layout_of with %s = %d returned %d, expected %d\n",
+                    __FILE__, __LINE__, bad[i].field, (int)bad[i].value, rc, bad[i].want);
+        }
+    }
     lstm97_dims e = d;
-    e.I = 0;
-    CHECK_RC(lstm97_layout_of(&e, &L), LSTM97_ERR_DIMS);
-    e = d;
-    e.B = 1 << 20;
+    e.B = 1 << 20;                      /* B and S each allowed, their product too large */
     e.S = 1 << 20;
-    CHECK_RC(lstm97_layout_of(&e, &L), LSTM97_ERR_DIMS);
-    e = d;
-    e.output_gate = 2;
-    CHECK_RC(lstm97_layout_of(&e, &L), LSTM97_ERR_DIMS);
-    e = d;
-    e.kernel = 7;
-    CHECK_RC(lstm97_layout_of(&e, &L), LSTM97_ERR_DIMS);
-    e = d;
-    e.g = 99;
-    CHECK_RC(lstm97_layout_of(&e, &L), LSTM97_ERR_ACTIVATION);
-    e = d;
-    e.h = -1;
-    CHECK_RC(lstm97_layout_of(&e, &L), LSTM97_ERR_ACTIVATION);
-    e = d;
-    e.out = 3;
-    CHECK_RC(lstm97_layout_of(&e, &L), LSTM97_ERR_ACTIVATION);
-    e = d;
-    e.forget_gate = 2;
-    CHECK_RC(lstm97_layout_of(&e, &L), LSTM97_ERR_DIMS);
-    e = d;
-    e.peepholes = 2;
-    CHECK_RC(lstm97_layout_of(&e, &L), LSTM97_ERR_DIMS);
-    e = d;
-    e.sources = 2;
     CHECK_RC(lstm97_layout_of(&e, &L), LSTM97_ERR_DIMS);
     e = d;
     e.forget_gate = 1;
