@@ -382,11 +382,11 @@ static inline void FN(peep_traces_update)(const lstm97_dims *d, const lstm97_lay
         }
         for (ptrdiff_t q0 = 0; q0 < S; q0++, c++) {
             REAL ae = alpha * v->e_s[c];
-            const REAL *din = dS_in_P + c * S, *dphi = dS_phi_P + c * S;
+            const REAL *din = dS_in_P + c * S;
             for (ptrdiff_t q = 0; q < S; q++)
                 P_in[j * S + q] += ae * din[q] * M_in[j * S + q];
             for (ptrdiff_t q = 0; P_phi && q < S; q++)
-                P_phi[j * S + q] += ae * dphi[q] * M_phi[j * S + q];
+                P_phi[j * S + q] += ae * dS_phi_P[c * S + q] * M_phi[j * S + q];
         }
     }
 }
@@ -426,8 +426,8 @@ static inline __attribute__((always_inline)) int FN(step_fast_impl)(
     REAL *dS_c = s + C;              /* (C, nz) */
     REAL *dS_in = dS_c + C * nz;     /* (C, nz) */
     REAL *dS_phi = has_phi ? dS_in + C * nz : NULL;          /* (C, nz) with forget gates */
-    REAL *dS_in_P = (has_phi ? dS_phi : dS_in) + C * nz;     /* (C, S) with peepholes */
-    REAL *dS_phi_P = dS_in_P + C * S;                        /* (C, S) with both */
+    REAL *dS_in_P = has_peep ? (has_phi ? dS_phi : dS_in) + C * nz : NULL;  /* (C, S) */
+    REAL *dS_phi_P = has_peep && has_phi ? dS_in_P + C * S : NULL;      /* (C, S), both */
     FN(lstm97_work_view) v = FN(work_view)(d, L, work);
     /* net inputs land in the activation buffers, which are contiguous in work in the order
        of their rows in params: y_in (B), y_out (B), y_phi (B, forget gates), g_c (C).
