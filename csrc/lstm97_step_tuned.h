@@ -5,7 +5,10 @@
  * truncated gradient, computed forward in time" in docs/model.md: eqs. 19 and 21-28) in
  * the same order for every sum, reorganised: a blocked mat-vec for the net inputs, vector
  * loops that fuse the trace update (eqs. 25, 27) with the weight changes (eqs. 26, 28),
- * and loops over the nonzero inputs only for sparse (one-hot) inputs.  Part of
+ * and loops over the nonzero inputs only for sparse (one-hot) inputs.  The forget gate
+ * (y_phi, net_phi, the trace dS_phi and dW_phi) and the peepholes (P_in, P_phi, P_out and
+ * their traces) of "The LSTM family" in docs/model.md are branches of the same step,
+ * compiled away in the variant for the 1997 cell (step_fast_cell97).  Part of
  * lstm97_impl.h: no include guard.
  */
 
