@@ -27,8 +27,11 @@ Semantics (``docs/river.md`` has the details):
   key, or a value ``None``, enters as 0 (after scaling: the running mean) and is left out
   of the running statistics.
 * **Scaling.** ``scale_inputs=True`` standardises each input with its running mean and
-  standard deviation (taken before the sample, so that ``learn_one`` sees the input that
-  ``predict_one`` saw; 0 while the deviation is 0); ``scale_target=True`` (regressor)
+  standard deviation over the samples learnt and this one (as river's
+  ``StandardScaler`` does when it learns, then transforms; ``predict_one`` computes the
+  same without storing it, so that ``learn_one`` sees the input ``predict_one`` saw; 0
+  while the deviation is 0; a scaled value is at most sqrt(n - 1) in size after n
+  samples, however far out the sample is); ``scale_target=True`` (regressor)
   learns ``(y - mean) / std`` with the target's running statistics (including ``y``) and
   predicts ``mean + std * output``.
 * **Classes.** Softmax outputs, one unit per class in the order of first appearance.  A
@@ -99,7 +102,7 @@ class _LSTMEstimator(base.Estimator):
 
     _scale_target: bool = False
 
-    def __init__(self, n_blocks: int = 4, block_size: int = 1, lr: float = 0.05, *,
+    def __init__(self, n_blocks: int = 4, block_size: int = 1, lr: float = 0.03, *,
                  forget_gate: bool = True, forget_gate_bias: Optional[float] = 1.0,
                  sources: str = "cells", input_to_output: bool = True,
                  init_range: float = 0.1, scale_inputs: bool = True,
@@ -259,44 +262,48 @@ class _LSTMEstimator(base.Estimator):
         return pairs, new
 
     def _input(self, pairs: List[Tuple[Hashable, float]]
-               ) -> Tuple[NDArray[Any], List[int], List[float]]:
-        """The net's input for ``pairs`` (known keys only), with the statistics as they
-        are; also the indices and raw values of the present features.  (Plain Python:
-        for the few features of a stream it is faster than numpy.)"""
+               ) -> Tuple[NDArray[Any], List[Tuple[int, float, float]]]:
+        """The net's input for ``pairs`` (known keys only), scaled by running statistics
+        that include this sample (as a river StandardScaler that learns, then
+        transforms; computed, not stored); also the updated statistics (index, mean,
+        m2) of the present features, for :meth:`_learn` to store.  (Plain Python: for
+        the few features of a stream it is faster than numpy.)"""
         net = self._net
         assert net is not None
         index, scale = self._index, self.scale_inputs
         n, mean, m2 = self._n, self._mean, self._m2
         u = [0.0] * net.I
-        idx: List[int] = []
-        raw: List[float] = []
+        stats: List[Tuple[int, float, float]] = []
         for key, v in pairs:
             i = index.get(key)
             if i is None:
                 continue
-            idx.append(i)
-            raw.append(v)
             if not scale:
                 u[i] = v
-            elif n[i] > 0 and m2[i] > 0:
-                try:
-                    u[i] = (v - mean[i]) / math.sqrt(m2[i] / n[i])
-                except OverflowError:
-                    u[i] = math.inf
+                continue
+            n1 = n[i] + 1
+            delta = v - mean[i]
+            mean1 = mean[i] + delta / n1
+            m2_1 = m2[i] + delta * (v - mean1)
+            if not math.isfinite(m2_1):
+                raise ValueError(f"x[{key!r}]: {v} is too large for the running "
+                                 f"statistics of the input scaling")
+            stats.append((i, mean1, m2_1))
+            if m2_1 > 0:
+                # |u| <= sqrt(n1 - 1): the sample is in its own statistics
+                u[i] = (v - mean1) / math.sqrt(m2_1 / n1)
         with np.errstate(over="ignore"):
             arr = np.array(u, dtype=net.dtype)
         if not np.isfinite(arr).all():
-            raise ValueError(f"x: a value too large for the net's {net.dtype} (after "
-                             f"scaling)")
-        return arr, idx, raw
+            raise ValueError(f"x: a value too large for the net's {net.dtype}")
+        return arr, stats
 
-    def _update_stats(self, idx: List[int], raw: List[float]) -> None:
+    def _update_stats(self, stats: List[Tuple[int, float, float]]) -> None:
         n, mean, m2 = self._n, self._mean, self._m2
-        for i, v in zip(idx, raw):
+        for i, mean1, m2_1 in stats:
             n[i] += 1
-            delta = v - mean[i]
-            mean[i] += delta / n[i]
-            m2[i] += delta * (v - mean[i])
+            mean[i] = mean1
+            m2[i] = m2_1
 
     # ----------------------------------------------------------------- steps
 
@@ -306,7 +313,7 @@ class _LSTMEstimator(base.Estimator):
         pairs, _ = self._read(x)
         if self._net is None:
             return None
-        u, _, _ = self._input(pairs)
+        u, _ = self._input(pairs)
         return self._net.forward(u[None], self._stream.state)[0]
 
     def _learn(self, x: Any, target: Optional[NDArray[Any]], n_out: int) -> None:
@@ -320,10 +327,9 @@ class _LSTMEstimator(base.Estimator):
                 raise TypeError(f"x: feature names {new!r} cannot be ordered with the "
                                 f"others (the inputs are in sorted order)") from None
             self._resize(features, n_out)
-        u, idx, raw = self._input(pairs)
+        u, stats = self._input(pairs)
         self._stream.step(u, target)
-        if self.scale_inputs:
-            self._update_stats(idx, raw)
+        self._update_stats(stats)
         self.n_samples += 1
 
     # ----------------------------------------------------------------- river
@@ -375,7 +381,7 @@ class LSTMRegressor(_LSTMEstimator, base.Regressor):
         Memory blocks.
     block_size : int, default 1
         Cells per block.
-    lr : float, default 0.05
+    lr : float, default 0.03
         Learning rate of the on-line rule.
     forget_gate : bool, default True
         A forget gate per block (Gers et al. 2000); False gives the 1997 cell, whose
@@ -412,7 +418,7 @@ class LSTMRegressor(_LSTMEstimator, base.Regressor):
 
     _scale_target = True
 
-    def __init__(self, n_blocks: int = 4, block_size: int = 1, lr: float = 0.05, *,
+    def __init__(self, n_blocks: int = 4, block_size: int = 1, lr: float = 0.03, *,
                  forget_gate: bool = True, forget_gate_bias: Optional[float] = 1.0,
                  sources: str = "cells", input_to_output: bool = True,
                  init_range: float = 0.1, scale_inputs: bool = True,
@@ -496,7 +502,7 @@ class LSTMClassifier(_LSTMEstimator, base.Classifier):
     {'yes': 1.0}
     """
 
-    def __init__(self, n_blocks: int = 4, block_size: int = 1, lr: float = 0.05, *,
+    def __init__(self, n_blocks: int = 4, block_size: int = 1, lr: float = 0.03, *,
                  forget_gate: bool = True, forget_gate_bias: Optional[float] = 1.0,
                  sources: str = "cells", input_to_output: bool = True,
                  init_range: float = 0.1, scale_inputs: bool = True,
