@@ -5,7 +5,8 @@ An explicit forecast-then-learn loop over each series: at step t the model forec
 y(t) from x(t), the forecast is scored (absolute error), then the model learns (x(t),
 y(t)).  x(t) holds the series' previous value ``y_lag1`` = y(t-1) and the dataset's
 numeric features at t (TrumpApproval's poll averages; the other series have only a
-date, left out).  The series' first value only serves as the first ``y_lag1``: the loop
+date, left out).  Beside river's three bundled series, ``Sine7`` is a synthetic series
+on which memory pays (see :func:`sine7`).  The series' first value only serves as the first ``y_lag1``: the loop
 starts at its second value, and every step is scored.  Reported per model: the progressive-validation MAE and the
 samples per second of the whole loop (forecast, score, learn), one thread.
 
@@ -54,19 +55,20 @@ import sys
 import time
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-DATASETS = ("AirlinePassengers", "TrumpApproval", "WaterFlow")
+DATASETS = ("AirlinePassengers", "TrumpApproval", "WaterFlow", "Sine7")
 MODELS = ("fastlstm, forget gate", "fastlstm, 1997 cell", "fastlstm, forget gate, 32 blocks",
           "deep-river LSTM", "river linear", "naive")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def load_series(name: str) -> List[Tuple[Dict[str, float], float]]:
-    """The samples (x(t), y(t)) of a bundled river dataset, x(t) with ``y_lag1``, from
-    the series' second value on."""
+    """The samples (x(t), y(t)) of a bundled river dataset (or of ``Sine7``), x(t) with
+    ``y_lag1``, from the series' second value on."""
     from river import datasets
     rows = []
     prev: Optional[float] = None
-    for x, y in getattr(datasets, name)():
+    series = sine7() if name == "Sine7" else getattr(datasets, name)()
+    for x, y in series:
         feats = {k: float(v) for k, v in x.items()
                  if isinstance(v, (int, float)) and not isinstance(v, bool)}
         if prev is not None:
@@ -74,6 +76,17 @@ def load_series(name: str) -> List[Tuple[Dict[str, float], float]]:
             rows.append((feats, float(y)))
         prev = float(y)
     return rows
+
+
+def sine7(n: int = 2000, seed: int = 0) -> List[Tuple[Dict[str, float], float]]:
+    """A synthetic series where memory pays: y(t) = 10 + sin(2 pi t / 7) + N(0, 0.05^2).
+    With y(t-1) alone as input a forecast cannot tell a rising from a falling phase;
+    it needs y(t-2) too (y(t) = 2 cos(2 pi / 7) y(t-1) - y(t-2) without noise), which a
+    model with memory keeps."""
+    import numpy as np
+    rng = np.random.default_rng(seed)
+    y = 10 + np.sin(2 * np.pi * np.arange(n) / 7) + 0.05 * rng.normal(size=n)
+    return [({}, float(v)) for v in y]
 
 
 class Naive:
