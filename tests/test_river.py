@@ -393,3 +393,23 @@ def test_divergence_raises_and_restores():
             before = pickle.dumps(model)
             model.learn_one({"a": 1e5}, -1e5)
     assert pickle.dumps(model) == before
+
+
+# --------------------------------------------------------------------------- the docs page
+
+
+DOCS = __import__("pathlib").Path(__file__).resolve().parent.parent / "docs" / "river.md"
+
+
+@pytest.mark.skipif(not DOCS.exists(), reason="docs/river.md not beside tests/")
+def test_docs_examples_run(capsys):
+    """The Python blocks of docs/river.md run as written, in order, in one namespace,
+    and print what their comments say."""
+    import re
+    blocks = re.findall(r"^```python\n(.*?)^```", DOCS.read_text(), re.S | re.M)
+    assert len(blocks) >= 2
+    namespace = {"__name__": "river_docs"}
+    for i, block in enumerate(blocks):
+        exec(compile(block, f"river.md, python block {i + 1}", "exec"), namespace)
+    out = capsys.readouterr().out.splitlines()
+    assert out == ["0.236", "{'one': 1.0}", "['one', 'zero', 'two'] 3"]

@@ -314,7 +314,8 @@ class _LSTMEstimator(base.Estimator):
         if self._net is None:
             return None
         u, _ = self._input(pairs)
-        return self._net.forward(u[None], self._stream.state)[0]
+        out: NDArray[Any] = self._net.forward(u[None], self._stream.state)[0]
+        return out
 
     def _learn(self, x: Any, target: Optional[NDArray[Any]], n_out: int) -> None:
         """One learning step on ``x`` towards ``target`` (None: traces only), after
@@ -511,8 +512,8 @@ class LSTMClassifier(_LSTMEstimator, base.Classifier):
                          forget_gate_bias=forget_gate_bias, sources=sources,
                          input_to_output=input_to_output, init_range=init_range,
                          scale_inputs=scale_inputs, dtype=dtype, seed=seed)
-        self._classes: List[Hashable] = []
-        self._class_index: Dict[Hashable, int] = {}
+        self._classes: List[base.typing.ClfTarget] = []
+        self._class_index: Dict[base.typing.ClfTarget, int] = {}
 
     def _initial_outputs(self) -> int:
         return 2
@@ -525,7 +526,7 @@ class LSTMClassifier(_LSTMEstimator, base.Classifier):
         return "softmax"
 
     @property
-    def classes(self) -> List[Hashable]:
+    def classes(self) -> List[base.typing.ClfTarget]:
         """The classes seen so far, in the order of the output units."""
         return list(self._classes)
 
@@ -558,9 +559,11 @@ class LSTMClassifier(_LSTMEstimator, base.Classifier):
             self._class_index[y] = len(self._classes)
             self._classes.append(y)
 
-    def predict_proba_one(self, x: Dict[Hashable, Any]) -> Dict[Hashable, float]:
+    def predict_proba_one(self, x: Dict[Hashable, Any],
+                          **kwargs: Any) -> Dict[base.typing.ClfTarget, float]:
         """The class probabilities of the step the next :meth:`learn_one` takes with
-        input ``x`` (the softmax outputs); changes nothing.  ``{}`` before the first
+        input ``x`` (the softmax outputs); changes nothing (``kwargs``: accepted for
+        river's signature, unused).  ``{}`` before the first
         :meth:`learn_one`, ``{class: 1.0}`` while one class has been seen."""
         out = self._forecast(x)
         if out is None or not self._classes:
