@@ -886,6 +886,10 @@ class NetBase:
         State
             Only with ``return_state=True``: the state after the last step.
         """
+        if state is None and return_state is False:
+            out = self._train_fast(x, y, mask, lr, schedule)
+            if out is not None:
+                return out
         x, y, tmask = self._as_xy(x, y, mask)
         lr = _check_real(lr, "lr", minimum=0.0)
         schedule = self._as_schedule(schedule)
@@ -1172,6 +1176,11 @@ class NetBase:
 
     def _forward_kernel(self, x):
         raise NotImplementedError
+
+    def _train_fast(self, x, y, mask, lr, schedule):
+        """train_sequence's shortcut for arguments that need no conversion (None: take
+        the general path)."""
+        return None
 
     def _train_kernel(self, x, y, tmask, lr, schedule):
         raise NotImplementedError
