@@ -16,7 +16,7 @@ each forecast one step off; this loop does not use it.)
 Models, all with their inputs and target standardised on-line:
 
 * ``fastlstm, forget gate``: ``fastlstm.river.LSTMRegressor()`` (its defaults);
-* ``fastlstm, 1997 cell``: the same with ``forget_gate=False, forget_gate_bias=None``;
+* ``fastlstm, 1997 cell``: the same with ``forget_gate=False``;
 * ``fastlstm, forget gate, 32 blocks``: ``n_blocks=32``, deep-river's width;
 * ``deep-river LSTM``: ``deep_river.regression.zoo.LSTMRegressor`` with its defaults
   (hidden size 32, Adam, learning rate 1e-3, a rolling window of 10 samples replayed by
@@ -107,7 +107,7 @@ def make_model(name: str, seed: int, n_features: int, lr: Optional[float] = None
         from fastlstm.river import LSTMRegressor
         kw: Dict[str, Any] = {"seed": seed} if lr is None else {"seed": seed, "lr": lr}
         if name == "fastlstm, 1997 cell":
-            return LSTMRegressor(forget_gate=False, forget_gate_bias=None, **kw)
+            return LSTMRegressor(forget_gate=False, **kw)
         if name == "fastlstm, forget gate, 32 blocks":
             return LSTMRegressor(n_blocks=32, **kw)
         return LSTMRegressor(**kw)

@@ -50,7 +50,7 @@ def _net_like(model, n_in, n_out, out):
     fg = model.forget_gate
     return fastlstm.LSTM(n_in=n_in, n_out=n_out, n_blocks=model.n_blocks,
                          block_size=model.block_size, out=out, forget_gate=fg,
-                         forget_gate_bias=model.forget_gate_bias if fg else None,
+                         forget_gate_bias=1.0 if fg else None,   # the default
                          sources=model.sources, input_to_output=model.input_to_output,
                          init_range=model.init_range, dtype=model.dtype,
                          seed=np.random.default_rng(model.seed))
@@ -306,7 +306,7 @@ def test_pickle_and_deepcopy_continue_bit_for_bit(cls):
 
 @pytest.mark.parametrize("cls", ESTIMATORS)
 def test_clone_is_fresh_with_the_same_parameters(cls):
-    model = cls(n_blocks=3, block_size=2, lr=0.2, forget_gate=False, forget_gate_bias=None,
+    model = cls(n_blocks=3, block_size=2, lr=0.2, forget_gate=False,
                 seed=7)
     model.learn_one({"a": 1.0}, 1)
     clone = model.clone()
@@ -325,7 +325,7 @@ def test_clone_is_fresh_with_the_same_parameters(cls):
     ({"lr": -0.1}, ValueError, "lr"),
     ({"lr": float("nan")}, ValueError, "lr"),
     ({"forget_gate": 1}, TypeError, "forget_gate"),
-    ({"forget_gate": False}, ValueError, "forget_gate_bias"),
+    ({"forget_gate": False, "forget_gate_bias": 1.0}, ValueError, "forget_gate_bias"),
     ({"sources": "all"}, ValueError, "sources"),
     ({"dtype": "float16"}, ValueError, "dtype"),
     ({"seed": -1}, ValueError, "seed"),

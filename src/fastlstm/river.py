@@ -100,10 +100,8 @@ class _LSTMEstimator(base.Estimator):
     """What the regressor and the classifier share: the net, its endless stream, the
     feature order and the running input statistics."""
 
-    _scale_target: bool = False
-
     def __init__(self, n_blocks: int = 4, block_size: int = 1, lr: float = 0.03, *,
-                 forget_gate: bool = True, forget_gate_bias: Optional[float] = 1.0,
+                 forget_gate: bool = True, forget_gate_bias: Optional[float] = None,
                  sources: str = "cells", input_to_output: bool = True,
                  init_range: float = 0.1, scale_inputs: bool = True,
                  dtype: str = "float64", seed: Optional[int] = None) -> None:
@@ -127,7 +125,7 @@ class _LSTMEstimator(base.Estimator):
             _check_real(forget_gate_bias, "forget_gate_bias")
             if not forget_gate:
                 raise ValueError("forget_gate_bias: the 1997 cell (forget_gate=False) has "
-                                 "no forget gate; pass forget_gate_bias=None")
+                                 "no forget gate; leave forget_gate_bias at None")
         _check_choice(sources, "sources", _SOURCES)
         _check_bool(input_to_output, "input_to_output")
         _check_real(init_range, "init_range", minimum=0.0)
@@ -159,7 +157,9 @@ class _LSTMEstimator(base.Estimator):
     # ----------------------------------------------------------------- the net
 
     def _new_net(self, n_in: int, n_out: int) -> LSTM:
-        fgb = self.forget_gate_bias if self.forget_gate else None
+        fgb = None
+        if self.forget_gate:
+            fgb = 1.0 if self.forget_gate_bias is None else self.forget_gate_bias
         return LSTM(n_in=n_in, n_out=n_out, n_blocks=self.n_blocks,
                     block_size=self.block_size, out=self._out(),
                     forget_gate=self.forget_gate, forget_gate_bias=fgb,
@@ -365,7 +365,7 @@ class _LSTMEstimator(base.Estimator):
     @classmethod
     def _unit_test_params(cls) -> Iterator[Dict[str, Any]]:
         yield {"n_blocks": 2, "block_size": 2, "seed": 0}
-        yield {"n_blocks": 2, "forget_gate": False, "forget_gate_bias": None, "seed": 0}
+        yield {"n_blocks": 2, "forget_gate": False, "seed": 0}
 
 
 class LSTMRegressor(_LSTMEstimator, base.Regressor):
@@ -387,9 +387,9 @@ class LSTMRegressor(_LSTMEstimator, base.Regressor):
     forget_gate : bool, default True
         A forget gate per block (Gers et al. 2000); False gives the 1997 cell, whose
         state is never reset on an endless stream and may drift.
-    forget_gate_bias : float or None, default 1.0
-        Initial forget-gate bias (positive: the cell starts by remembering); None: drawn
-        like the other weights.  Must be None with ``forget_gate=False``.
+    forget_gate_bias : float or None, default None
+        Initial forget-gate bias; None: 1.0 (positive: the cell starts by remembering).
+        Must be None with ``forget_gate=False``.
     sources : {"full", "cells"}, default "cells"
         What gates and cell inputs read: inputs, cell outputs and gate activations
         ("full", 1997), or inputs and cell outputs ("cells").
@@ -417,10 +417,8 @@ class LSTMRegressor(_LSTMEstimator, base.Regressor):
     ['a']
     """
 
-    _scale_target = True
-
     def __init__(self, n_blocks: int = 4, block_size: int = 1, lr: float = 0.03, *,
-                 forget_gate: bool = True, forget_gate_bias: Optional[float] = 1.0,
+                 forget_gate: bool = True, forget_gate_bias: Optional[float] = None,
                  sources: str = "cells", input_to_output: bool = True,
                  init_range: float = 0.1, scale_inputs: bool = True,
                  scale_target: bool = True, dtype: str = "float64",
@@ -504,7 +502,7 @@ class LSTMClassifier(_LSTMEstimator, base.Classifier):
     """
 
     def __init__(self, n_blocks: int = 4, block_size: int = 1, lr: float = 0.03, *,
-                 forget_gate: bool = True, forget_gate_bias: Optional[float] = 1.0,
+                 forget_gate: bool = True, forget_gate_bias: Optional[float] = None,
                  sources: str = "cells", input_to_output: bool = True,
                  init_range: float = 0.1, scale_inputs: bool = True,
                  dtype: str = "float64", seed: Optional[int] = None) -> None:
