@@ -6,9 +6,10 @@ y(t) from x(t), the forecast is scored (absolute error), then the model learns (
 y(t)).  x(t) holds the series' previous value ``y_lag1`` = y(t-1) and the dataset's
 numeric features at t (TrumpApproval's poll averages; the other series have only a
 date, left out).  Beside river's three bundled series, ``Sine7`` is a synthetic series
-on which memory pays (see :func:`sine7`).  The series' first value only serves as the first ``y_lag1``: the loop
-starts at its second value, and every step is scored.  Reported per model: the progressive-validation MAE and the
-samples per second of the whole loop (forecast, score, learn), one thread.
+on which memory pays (see :func:`sine7`).  The series' first value only serves as the
+first ``y_lag1``: the loop starts at its second value, and every step is scored.
+Reported per model: the progressive-validation MAE and the samples per second of the
+whole loop (forecast, score, learn), one thread.
 
 (river's ``evaluate.progressive_val_score`` with a ``time_series`` forecaster scores
 each forecast one step off; this loop does not use it.)

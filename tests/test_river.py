@@ -36,7 +36,8 @@ def test_river_check_estimator(cls, params):
 
 
 def test_import_fastlstm_does_not_import_river():
-    code = "import sys, fastlstm; print('river' in sys.modules, 'fastlstm.river' in sys.modules)"
+    code = ("import sys, fastlstm; "
+            "print('river' in sys.modules, 'fastlstm.river' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.split()
     assert out == ["False", "False"]
@@ -294,7 +295,8 @@ def test_pickle_and_deepcopy_continue_bit_for_bit(cls):
     assert twin.state == model.state == deep.state
     infer = "predict_proba_one" if cls is LSTMClassifier else "predict_one"
     for x, y in data[40:]:
-        assert getattr(twin, infer)(x) == getattr(model, infer)(x) == getattr(deep, infer)(x)
+        pred = getattr(model, infer)(x)
+        assert getattr(twin, infer)(x) == pred == getattr(deep, infer)(x)
         for m in (model, twin, deep):
             m.learn_one(x, y)
     assert twin.state == model.state == deep.state

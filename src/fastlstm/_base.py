@@ -1525,6 +1525,24 @@ class Stream:
             self._pending = True
         return out
 
+    def peek(self, x_t: ArrayLike) -> FloatArray:
+        """The outputs ``(n_out,)`` of the step that :meth:`step` would take now with
+        input ``x_t``, without taking it.
+
+        A forward step from a copy of the stream's state: the state, the traces, the
+        pending update and the weights stay as they are, and the outputs are bitwise
+        those of the next ``step(x_t, ...)`` (which computes its outputs before it
+        learns).  For a forecast-then-learn loop: ``peek(x_t)``, score, then
+        ``step(x_t, y_t)``.
+        """
+        net = self.net
+        x_t = _as_vector(x_t, "x_t", net.I, net.dtype)
+        with net._guard():
+            copy = net._state_to_backend(net._state_from_backend(self._state).copy())
+            out: FloatArray = net._step_kernel(copy, x_t, None, 0.0, MODE_FORWARD,
+                                               net._dW)
+        return out
+
     def feed(self, x: ArrayLike, y: Optional[ArrayLike] = None,
              mask: Optional[ArrayLike] = None) -> FloatArray:
         """Advance over a piece ``x (t, n_in)`` of the sequence in one kernel call.

@@ -17,8 +17,9 @@ Semantics (``docs/river.md`` has the details):
 
 * **Predict, then learn.** ``predict_one(x)`` returns the output of the step that
   ``learn_one(x, y)`` would take next, from the current state and weights, and changes
-  nothing (a forward step from a copy of the state).  ``learn_one(x, y)`` takes that step
-  (same input, same output) and learns from ``y``: it advances the state by one step.
+  nothing (a forward step from a copy of the state: :meth:`fastlstm.Stream.peek`).
+  ``learn_one(x, y)`` takes that step (same input, same output) and learns from ``y``:
+  it advances the state by one step.
   A forecast-then-learn loop therefore runs one learning step and one forward step per
   sample.  ``predict_one`` called twice, or never, changes nothing.
 * **Features.** Numbers under any sortable keys, in sorted key order.  A key not seen
@@ -86,7 +87,8 @@ def _as_number(key: Hashable, value: Any) -> Optional[float]:
         try:
             v = float(value)
         except (TypeError, ValueError, OverflowError):
-            raise ValueError(f"x[{key!r}]: cannot be read as a float, got {value!r}") from None
+            raise ValueError(f"x[{key!r}]: cannot be read as a float, "
+                             f"got {value!r}") from None
         if not math.isfinite(v):
             raise ValueError(f"x[{key!r}]: must be finite, got {v}")
         return v
@@ -314,7 +316,7 @@ class _LSTMEstimator(base.Estimator):
         if self._net is None:
             return None
         u, _ = self._input(pairs)
-        out: NDArray[Any] = self._net.forward(u[None], self._stream.state)[0]
+        out: NDArray[Any] = self._stream.peek(u)
         return out
 
     def _learn(self, x: Any, target: Optional[NDArray[Any]], n_out: int) -> None:
