@@ -1067,6 +1067,24 @@ class NetBase:
         from . import torch_bridge
         return torch_bridge.to_torch(self)
 
+    def to_torch_module(self) -> Any:
+        """A ``torch.nn.Module`` computing this net's forward pass, for any net.
+
+        Its parameters are ``torch.nn.Parameter`` named as in :attr:`params` (a copy);
+        ``module(x)`` equals :meth:`forward` and ``module.loss(x, y, mask)`` the loss of
+        :meth:`gradient`, so that autograd gives the same gradient.  Needs torch; see
+        :func:`fastlstm.torch_bridge.to_torch_module`.
+        """
+        from . import torch_bridge
+        return torch_bridge.to_torch_module(self)
+
+    def load_torch_module(self, module: Any) -> None:
+        """Copy the parameters of a module from :meth:`to_torch_module` (trained in
+        PyTorch, say) into this net, which must have the module's architecture and
+        masks.  See :func:`fastlstm.torch_bridge.load_torch_module`."""
+        from . import torch_bridge
+        torch_bridge.load_torch_module(self, module)
+
     # ------------------------------------------------------------------- files
 
     def save(self, path: PathLike) -> None:
