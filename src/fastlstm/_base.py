@@ -1085,6 +1085,17 @@ class NetBase:
         from . import torch_bridge
         torch_bridge.load_torch_module(self, module)
 
+    # ------------------------------------------------------------------- ONNX
+
+    def to_onnx(self, path: Optional[PathLike] = None, op: str = "auto") -> Any:
+        """This net as an ONNX model (float32), written to ``path`` if given; returns the
+        ``onnx.ModelProto``.  ``op``: "lstm" (the standard ``LSTM`` operator and the
+        output layer; ValueError for what it cannot express), "scan" (a ``Scan`` over
+        one step of the net, any net) or "auto" (the first where it fits).  Needs onnx
+        (the ``onnx`` extra); see :func:`fastlstm.onnx_export.to_onnx`."""
+        from . import onnx_export
+        return onnx_export.to_onnx(self, path, op)
+
     # ------------------------------------------------------------------- files
 
     def save(self, path: PathLike) -> None:
