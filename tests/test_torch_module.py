@@ -281,3 +281,16 @@ def test_bad_input_is_refused():
         module.loss(np.zeros((4, 3)), np.zeros((4, 3)))
     with pytest.raises(ValueError, match="mask: expected shape"):
         module.loss(np.zeros((4, 3)), np.zeros((4, 2)), np.ones(3, bool))
+
+
+def test_the_bridges_import_neither_torch_nor_onnx():
+    """torch and onnx are imported by the calls that need them, not by the modules."""
+    import subprocess
+    import sys
+    code = ("import sys, fastlstm, fastlstm.torch_bridge, fastlstm.onnx_export; "
+            "fastlstm.onnx_export.onnx_problems(fastlstm.LSTM(2, 2, 2)); "
+            "print(' '.join(m for m in ('torch', 'onnx', 'onnxruntime') if m in sys.modules))")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == ""

@@ -154,10 +154,10 @@ def _squashes(torch: Any) -> Dict[str, Callable[[Any], Any]]:
 
 @functools.lru_cache(maxsize=None)
 def _module_class() -> Any:
-    """The class :class:`LSTMModule`, made on first use (it needs torch)."""
+    """The class ``LSTMModule``, made on first use (it needs torch)."""
     torch = _torch()
 
-    class LSTMModule(torch.nn.Module):
+    class LSTMModule(torch.nn.Module):  # type: ignore[name-defined]
         __doc__ = _MODULE_DOC
 
         def __init__(self, net: Any) -> None:
@@ -341,8 +341,8 @@ def to_torch_module(net: Any) -> Any:
     LSTMModule
         ``module(x)`` equals ``net.forward(x)`` (float64: to rounding, within 1e-12);
         ``module.loss(x, y, mask)`` is the loss of ``net.gradient``; parameters named as
-        in ``net.params``.  See :data:`LSTMModule` (this module's attribute, made when
-        torch is first needed).
+        in ``net.params``.  Its class is ``fastlstm.torch_bridge.LSTMModule``
+        (made when torch is first needed).
     """
     return _module_class()(net)
 
