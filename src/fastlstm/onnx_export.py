@@ -1,15 +1,19 @@
-"""A fastlstm net as an ONNX graph: the standard ``LSTM`` operator and the output layer.
+"""A fastlstm net as an ONNX graph: the standard ``LSTM`` operator and the output layer,
+or, for what that operator cannot express, a ``Scan`` over one step of the net.
 
 onnx is imported here only, when :func:`to_onnx` is called (the ``onnx`` extra);
-``import fastlstm`` never needs it.
+``import fastlstm`` never needs it.  The page "PyTorch and ONNX" of the documentation
+(``docs/interop.md``) has the mapping and the measured agreement with ONNX Runtime.
 
-The graph (opset :data:`OPSET`, IR version :data:`IR_VERSION`, float32) has one input
+Both graphs (opset :data:`OPSET`, IR version :data:`IR_VERSION`, float32) have one input
 ``x`` of shape (N, T, n_in) and one output ``y`` of shape (N, T, n_out) (N and T free;
-every sequence starts from zero, as in ``net.forward``)::
+every sequence starts from zero, as in ``net.forward``).
+
+**The LSTM operator** (``op="lstm"``)::
 
     x -> Transpose -> LSTM -> Squeeze -> MatMul (+ MatMul of x) + bias -> f_out -> Transpose -> y
 
-Mapping onto the ``LSTM`` operator (hidden size C, one row of each gate per *cell*):
+with hidden size C and one row of each gate per *cell*:
 
 * gate rows i, o, f, c of ``W`` (inputs), ``R`` (previous cell outputs) and ``B`` (bias,
   in ``Wb``; ``Rb`` is 0) are ``W_in``, ``W_out``, ``W_phi``, ``W_c``; a block's shared
@@ -24,15 +28,22 @@ Mapping onto the ``LSTM`` operator (hidden size C, one row of each gate per *cel
 * peepholes go to ``P`` (order i, o, f): the input and forget gates see c_{t-1}, the
   output gate c_t, as in fastlstm.
 
-What the operator cannot express, and :func:`to_onnx` refuses with ValueError naming it
-(:func:`onnx_problems` lists it without onnx installed):
+What the operator cannot express (:func:`onnx_problems` lists it, without onnx):
 
 * ``sources="full"`` with nonzero weights from the previous *gate* activations (z's
-  y_in, y_out, y_phi columns): the operator's recurrence carries the cell outputs only;
+  y_in, y_out, y_phi columns; the default 1997 net): the operator's recurrence carries
+  the cell outputs only;
 * peepholes in blocks of several cells (a block's gate sums its cells' states; the
-  operator has one peephole per cell and gate), unless those weights are 0.
+  operator has one peephole per cell and gate).
 
 A weight that is 0 (masked or not) is not an obstacle: the check looks at the values.
+
+**The Scan graph** (``op="scan"``, any net): ``Scan`` over the time axis of ``x``, its
+state s(t) and the recurrent part of z(t), its body one step of the net in ``MatMul``,
+``Add``, ``Mul``, ``Sigmoid``, ``Tanh`` and ``Concat`` (a block's gate values reach its
+cells through a 0/1 matrix), the output layer included.
+
+``op="auto"`` (the default) writes the first of the two that fits the net.
 """
 from __future__ import annotations
 
