@@ -281,6 +281,15 @@ def test_bad_input_is_refused():
         module.loss(np.zeros((4, 3)), np.zeros((4, 3)))
     with pytest.raises(ValueError, match="mask: expected shape"):
         module.loss(np.zeros((4, 3)), np.zeros((4, 2)), np.ones(3, bool))
+    with pytest.raises(ValueError, match="x: contains NaN"):
+        module(np.full((4, 3), np.nan))
+    y = np.zeros((4, 2))
+    y[1, 0] = np.inf
+    with pytest.raises(ValueError, match="y: contains NaN"):
+        module.loss(np.zeros((4, 3)), y)
+    mask = np.ones(4, bool)
+    mask[1] = False                          # no target at the step with the inf
+    assert np.isfinite(float(module.loss(np.zeros((4, 3)), y, mask).detach()))
 
 
 def test_the_bridges_import_neither_torch_nor_onnx():

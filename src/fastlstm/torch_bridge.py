@@ -185,13 +185,14 @@ def _module_class() -> Any:
                     for n in self.param_names}
 
         def _as_x(self, x: Any) -> Tuple[Any, bool]:
-            dt = self.W_k.dtype
-            x = torch.as_tensor(x).to(dt)
+            x = torch.as_tensor(x).to(device=self.W_k.device, dtype=self.W_k.dtype)
             if x.ndim not in (2, 3) or x.shape[-1] != self.I:
                 raise ValueError(f"x: expected shape (T, {self.I}) or (N, T, {self.I}), "
                                  f"got {tuple(x.shape)}")
             if x.shape[-2] < 1:
                 raise ValueError(f"x: T must be >= 1, got shape {tuple(x.shape)}")
+            if not bool(torch.isfinite(x).all()):
+                raise ValueError(f"x: contains NaN or infinite values (as {x.dtype})")
             return (x if x.ndim == 3 else x.unsqueeze(0)), x.ndim == 2
 
         def net_inputs(self, x: Any, truncated: bool = False) -> Any:
@@ -273,21 +274,26 @@ def _module_class() -> Any:
             :meth:`net_inputs`.
             """
             net_k = self.net_inputs(x, truncated)
-            y = torch.as_tensor(y).to(net_k.dtype)
+            y = torch.as_tensor(y).to(device=net_k.device, dtype=net_k.dtype)
             if y.shape != net_k.shape:
                 raise ValueError(f"y: expected shape {tuple(net_k.shape)} to match x, "
                                  f"got {tuple(y.shape)}")
+            steps = net_k.shape[:-1]
+            if mask is None:
+                m = torch.ones(steps, dtype=torch.bool, device=net_k.device)
+            else:
+                m = torch.as_tensor(mask).to(net_k.device)
+                if m.shape != steps:
+                    raise ValueError(f"mask: expected shape {tuple(steps)} to match x, "
+                                     f"got {tuple(m.shape)}")
+                m = m.to(torch.bool)
+            if not bool(torch.isfinite(y[m]).all()):
+                raise ValueError("y: contains NaN or infinite values at target steps")
             if self.config["out"] == "softmax":
                 per_step = torch.logsumexp(net_k, dim=-1) - (y * net_k).sum(dim=-1)
             else:
                 per_step = 0.5 * ((y - self.activate(net_k)) ** 2).sum(dim=-1)
-            if mask is None:
-                return per_step.sum()
-            m = torch.as_tensor(mask)
-            if m.shape != per_step.shape:
-                raise ValueError(f"mask: expected shape {tuple(per_step.shape)} to match "
-                                 f"x, got {tuple(m.shape)}")
-            return per_step[m.to(torch.bool)].sum()
+            return per_step[m].sum()
 
     LSTMModule.__module__ = __name__
     LSTMModule.__qualname__ = "LSTMModule"
