@@ -166,11 +166,12 @@ def _module_class() -> Any:
             self.I, self.K, self.B, self.S, self.C = net.I, net.K, net.B, net.S, net.C
             dt = torch.float64 if net.dtype == np.float64 else torch.float32
             self.param_names: Tuple[str, ...] = tuple(net.params)
+            with net._lock:                 # a consistent copy, not one mid-update
+                values = {n: np.array(net.params[n]) for n in self.param_names}
+                masks = {n: np.array(net.masks[n]) for n in self.param_names}
             for name in self.param_names:
-                setattr(self, name, torch.nn.Parameter(
-                    torch.tensor(np.array(net.params[name]), dtype=dt)))
-                self.register_buffer(name + "_mask", torch.tensor(
-                    np.array(net.masks[name]), dtype=dt))
+                setattr(self, name, torch.nn.Parameter(torch.tensor(values[name], dtype=dt)))
+                self.register_buffer(name + "_mask", torch.tensor(masks[name], dtype=dt))
 
         def extra_repr(self) -> str:
             c = self.config
