@@ -56,7 +56,9 @@ def accumulated_update(net, x, y, mask, lr):
     s = net.stream(learn=True, lr=lr, schedule="sequence")
     for t in range(len(x)):
         s.step(x[t], y[t] if mask[t] else None)
-    return {name: net._view(s._dW.copy(), name) for name in net.params}
+    dW = {name: net._view(s._dW.copy(), name) for name in net.params}
+    s.reset()                          # discarded on purpose: the net keeps its weights
+    return dW
 
 
 def finite_differences(net, x, y, mask, eps=1e-6):

@@ -284,6 +284,27 @@ def test_interrupted_saves_leave_no_temporary_file_and_no_descriptor(tmp_path):
     assert p.read_bytes() == good
 
 
+def test_an_error_as_a_zip_member_opens_is_reported_not_its_consequence(tmp_path,
+                                                                       monkeypatch):
+    # an error (a full disk, Ctrl-C) between zipfile marking a member open and handing
+    # it over makes np.savez's final close raise "Can't close the ZIP file": save must
+    # raise the first error, keep the old file and leave no temporary file
+    import zipfile
+    net = fastlstm.LSTM(2, 1, 2, 2, seed=0)
+    p = tmp_path / "net.npz"
+    net.save(p)
+    good = p.read_bytes()
+
+    def full_disk(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(zipfile, "_ZipWriteFile", full_disk)
+    with pytest.raises(OSError) as ei:
+        net.save(p)
+    assert ei.value.errno == 28
+    assert sorted(os.listdir(tmp_path)) == ["net.npz"] and p.read_bytes() == good
+
+
 def test_save_and_load_errors_name_the_users_path(tmp_path):
     net = fastlstm.LSTM(2, 1, 2, 2, seed=0)
     missing = tmp_path / "no" / "net.npz"

@@ -346,6 +346,24 @@ class NetBase:
     params: Mapping[str, FloatArray]
     masks: Mapping[str, FloatArray]
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # each net class gets this __init__ under its own name, so that Python's own
+        # errors for a missing or unknown argument name the class the user called
+        super().__init_subclass__(**kwargs)
+        if "__init__" in cls.__dict__:
+            return
+        f = NetBase.__init__
+        qualname = f"{cls.__qualname__}.__init__"
+        code = f.__code__
+        if hasattr(code, "co_qualname"):                 # Python >= 3.11
+            code = code.replace(co_qualname=qualname)
+        init = types.FunctionType(code, f.__globals__, "__init__", f.__defaults__,
+                                  f.__closure__)
+        init.__kwdefaults__ = f.__kwdefaults__
+        init.__annotations__ = f.__annotations__
+        init.__doc__, init.__qualname__, init.__module__ = f.__doc__, qualname, cls.__module__
+        cls.__init__ = init                              # type: ignore[misc]
+
     def __init__(self, n_in: int, n_out: int, n_blocks: int, block_size: int = 1, *,
                  output_gate: bool = True, recurrent: bool = True,
                  input_to_output: bool = False,
@@ -886,6 +904,10 @@ class NetBase:
         State
             Only with ``return_state=True``: the state after the last step.
         """
+        if state is None and return_state is False:
+            out = self._train_fast(x, y, mask, lr, schedule)
+            if out is not None:
+                return out
         x, y, tmask = self._as_xy(x, y, mask)
         lr = _check_real(lr, "lr", minimum=0.0)
         schedule = self._as_schedule(schedule)
@@ -1134,9 +1156,23 @@ class NetBase:
         _check_parts(meta, theta, mask)
         tmp = os.path.join(directory, f".fastlstm-{os.getpid()}-{secrets.token_hex(8)}.tmp")
 
+        members = (("meta", np.frombuffer(meta.encode("utf-8"), dtype=np.uint8)),
+                   ("params", theta), ("masks", mask))
+
         def write(f):
-            np.savez(f, meta=np.frombuffer(meta.encode("utf-8"), dtype=np.uint8),
-                     params=theta, masks=mask)
+            # what np.savez writes, with the archive dropped on any error: zipfile cannot
+            # close an archive whose member was being opened when an error came (a full
+            # disk, Ctrl-C) and would raise that instead, now and again when collected
+            zf = zipfile.ZipFile(f, mode="w", compression=zipfile.ZIP_STORED,
+                                 allowZip64=True)
+            try:
+                for name, arr in members:
+                    with zf.open(name + ".npy", "w", force_zip64=True) as member:
+                        np.lib.format.write_array(member, arr, allow_pickle=False)
+                zf.close()
+            except BaseException:
+                zf.fp = None                 # write_file removes the temporary file
+                raise
 
         _core.write_file(path, tmp, mode, write)
 
@@ -1201,6 +1237,11 @@ class NetBase:
 
     def _forward_kernel(self, x):
         raise NotImplementedError
+
+    def _train_fast(self, x, y, mask, lr, schedule):
+        """train_sequence's shortcut for arguments that need no conversion (None: take
+        the general path)."""
+        return None
 
     def _train_kernel(self, x, y, tmask, lr, schedule):
         raise NotImplementedError

@@ -1,13 +1,10 @@
 """The compiled net: :class:`LSTM` over the C kernels of ``csrc/``."""
 from __future__ import annotations
 
-from typing import Any, Iterable, Literal, Optional, Tuple, Union, overload
-
 import numpy as np
-from numpy.typing import ArrayLike, DTypeLike
 
 from . import _core
-from ._base import FloatArray, NetBase, PathLike, State
+from ._base import NetBase, PathLike
 
 __all__ = ["LSTM", "load"]
 
@@ -87,24 +84,6 @@ class LSTM(NetBase):
     # the options of the LSTM family the kernels compute (the others: fastlstm.oracle.LSTM)
     _family_options: tuple = ("forget_gate", "peepholes", "sources", "softmax")
 
-    def __init__(self, n_in: int, n_out: int, n_blocks: int, block_size: int = 1, *,
-                 output_gate: bool = True, recurrent: bool = True,
-                 input_to_output: bool = False,
-                 bias: Union[bool, str, Iterable[str], None] = True, g: str = "g2",
-                 h: str = "h1", out: str = "logistic", init_range: float = 0.1,
-                 in_gate_bias: Optional[ArrayLike] = None,
-                 out_gate_bias: Optional[ArrayLike] = None, forget_gate: bool = False,
-                 forget_gate_bias: Optional[ArrayLike] = None, peepholes: bool = False,
-                 sources: str = "full", dtype: DTypeLike = "float64",
-                 seed: Union[int, np.random.Generator, None] = None) -> None:
-        # spelled out so that a missing argument is reported for LSTM, not NetBase
-        super().__init__(n_in, n_out, n_blocks, block_size, output_gate=output_gate,
-                         recurrent=recurrent, input_to_output=input_to_output, bias=bias,
-                         g=g, h=h, out=out, init_range=init_range,
-                         in_gate_bias=in_gate_bias, out_gate_bias=out_gate_bias,
-                         forget_gate=forget_gate, forget_gate_bias=forget_gate_bias,
-                         peepholes=peepholes, sources=sources, dtype=dtype, seed=seed)
-
     def _init_backend(self):
         c = self.config
         self._dims = (self.I, self.K, self.B, self.S, int(c["output_gate"]),
@@ -139,38 +118,11 @@ class LSTM(NetBase):
         _core.forward(self._dims, self._theta, x, y, self._state, self._work)
         return y
 
-    @overload
-    def train_sequence(self, x: ArrayLike, y: ArrayLike, mask: Optional[ArrayLike] = None,
-                       lr: float = 0.1, schedule: str = "step", *,
-                       state: Optional[State] = None,
-                       return_state: Literal[False] = False) -> FloatArray: ...
-
-    @overload
-    def train_sequence(self, x: ArrayLike, y: ArrayLike, mask: Optional[ArrayLike] = None,
-                       lr: float = 0.1, schedule: str = "step", *,
-                       state: Optional[State] = None,
-                       return_state: Literal[True]) -> Tuple[FloatArray, State]: ...
-
-    @overload
-    def train_sequence(self, x: ArrayLike, y: ArrayLike, mask: Optional[ArrayLike] = None,
-                       lr: float = 0.1, schedule: str = "step", *,
-                       state: Optional[State] = None, return_state: bool = False
-                       ) -> Union[FloatArray, Tuple[FloatArray, State]]: ...
-
-    def train_sequence(self, x: ArrayLike, y: ArrayLike, mask: Optional[ArrayLike] = None,
-                       lr: float = 0.1, schedule: str = "step", *,
-                       state: Optional[State] = None, return_state: bool = False) -> Any:
-        if state is not None or return_state is not False:
-            return NetBase.train_sequence(self, x, y, mask, lr, schedule, state=state,
-                                          return_state=return_state)
-        # one C call when the arguments need nothing (about 1 us less per call); else the
-        # general path, which converts them or raises the explaining error
-        out = _core.train_fast(self._fast, x, y, mask, lr, schedule)
-        if out is None:
-            out = NetBase.train_sequence(self, x, y, mask, lr, schedule)
-        return out
-
-    train_sequence.__doc__ = NetBase.train_sequence.__doc__
+    def _train_fast(self, x, y, mask, lr, schedule):
+        # one C call when the arguments need nothing (about 1 us less per call); None
+        # sends train_sequence down the general path, which converts them or raises the
+        # explaining error
+        return _core.train_fast(self._fast, x, y, mask, lr, schedule)
 
     def _train_kernel(self, x, y, tmask, lr, schedule):
         out = np.empty((x.shape[0], self.K), dtype=self.dtype)

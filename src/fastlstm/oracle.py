@@ -7,10 +7,10 @@ It imports numpy only, never the compiled core.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, Iterable, Optional, Union
+from typing import Any, Callable, Dict, Optional
 
 import numpy as np
-from numpy.typing import ArrayLike, DTypeLike, NDArray
+from numpy.typing import NDArray
 
 from ._base import MODE_ACCUMULATE, MODE_FORWARD, MODE_LEARN, NetBase, PathLike
 
@@ -290,24 +290,6 @@ class LSTM(NetBase):
 
     backend: str = "oracle"
     _family_options: tuple = ("forget_gate", "peepholes", "sources", "softmax")
-
-    def __init__(self, n_in: int, n_out: int, n_blocks: int, block_size: int = 1, *,
-                 output_gate: bool = True, recurrent: bool = True,
-                 input_to_output: bool = False,
-                 bias: Union[bool, str, Iterable[str], None] = True, g: str = "g2",
-                 h: str = "h1", out: str = "logistic", init_range: float = 0.1,
-                 in_gate_bias: Optional[ArrayLike] = None,
-                 out_gate_bias: Optional[ArrayLike] = None, forget_gate: bool = False,
-                 forget_gate_bias: Optional[ArrayLike] = None, peepholes: bool = False,
-                 sources: str = "full", dtype: DTypeLike = "float64",
-                 seed: Union[int, np.random.Generator, None] = None) -> None:
-        # spelled out so that a missing argument is reported for oracle.LSTM
-        super().__init__(n_in, n_out, n_blocks, block_size, output_gate=output_gate,
-                         recurrent=recurrent, input_to_output=input_to_output, bias=bias,
-                         g=g, h=h, out=out, init_range=init_range,
-                         in_gate_bias=in_gate_bias, out_gate_bias=out_gate_bias,
-                         forget_gate=forget_gate, forget_gate_bias=forget_gate_bias,
-                         peepholes=peepholes, sources=sources, dtype=dtype, seed=seed)
 
     def _new_state(self):
         return new_state(self)
