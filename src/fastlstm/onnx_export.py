@@ -56,8 +56,8 @@ __all__ = ["to_onnx", "onnx_problems", "OPSET", "IR_VERSION", "PIN"]
 
 #: the ONNX opset of the graph (the ``LSTM`` operator of opset 14; ``Squeeze`` of 13)
 OPSET = 17
-#: the ONNX IR version written (the one of opset 17: onnx 1.12 and ONNX Runtime 1.12 on
-#: read it)
+#: the ONNX IR version written: the one that goes with opset 17 (a newer onnx would
+#: stamp its own, later one, which older runtimes refuse)
 IR_VERSION = 8
 #: the bias of a gate pinned open: sig(40) rounds to 1.0 in float32 (and float64)
 PIN = 40.0
