@@ -16,6 +16,10 @@ from setuptools.command.build_py import build_py
 HERE = os.path.dirname(os.path.abspath(__file__))
 # the C sources of the library; CMakeLists.txt builds libfastlstm from the same list
 C_SOURCES = ["csrc/lstm97.c", "csrc/lstm97_init.c"]
+# the headers they include (a change to any of them rebuilds the extension); CMakeLists.txt
+# lists the same files
+C_HEADERS = sorted(os.path.join("csrc", f) for f in os.listdir(os.path.join(HERE, "csrc"))
+                   if f.endswith(".h"))
 
 
 class BuildPyWithHeader(build_py):
@@ -45,6 +49,7 @@ if sys.platform != "win32":
 ext = Extension(
     "fastlstm._core",
     sources=["src/fastlstm/_core.pyx", *C_SOURCES],
+    depends=C_HEADERS,
     include_dirs=["csrc", np.get_include()],
     define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
     extra_compile_args=compile_args,

@@ -470,7 +470,7 @@ int lstm97_n_kept_threads(void)
 #else /* LSTM97_NO_THREADS */
 
 /* A build without threads: the barrier is never shared (train_batch accepts n_threads = 1
- * only, see lstm97_impl.h), so it needs no atomics. */
+ * only, see lstm97_batch.h), so it needs no atomics. */
 typedef struct lstm97_barrier {
     int count;
 } lstm97_barrier;

@@ -1,0 +1,288 @@
+/*
+ * lstm97_batch.h -- lstm97_train_batch for one REAL (FN(x) names): N sequences in
+ * lockstep on threads, updates averaged over the batch in a fixed order, bitwise
+ * independent of the thread count ("Mini-batches" in docs/model.md).  Part of
+ * lstm97_impl.h: no include guard.
+ */
+
+/* ---- mini-batches (docs/model.md, extension) ----------------------------------------------
+ * N sequences of length T in lockstep, each with its own state and work buffer; at each
+ * step (schedule "step") or at the end ("sequence") the parameters move by the mean
+ * (1/N) sum_n dW_n.  The sequences form fixed blocks of LSTM97_BATCH_BLOCK; one thread
+ * owns a whole block and adds the updates of its sequences, in order, into the block's
+ * own dW row; then each parameter adds the block rows in block order.  The blocks do not
+ * depend on the thread count, so neither does any sum: the result is bitwise the same for
+ * every n_threads.
+ *
+ * With one thread a block's row is row b * LSTM97_BATCH_BLOCK of dW.  With n_threads >= 2
+ * (so N >= 5) an update moves every block row between the cores, and that traffic and
+ * the waits at the barriers are what the threads lose.  Two ways, chosen by the number of
+ * block rows a thread must read from the others:
+ *  - few blocks (n_blocks <= 2 n_threads): the threads meet once per update.  Every
+ *    thread keeps its own copy of the parameters (thread 0: params itself; thread k >= 1:
+ *    row 2 n_blocks + k - 1 of dW) and applies the whole update to it; the block rows
+ *    alternate between two sets (row 2 b + parity), so that a set is cleared only after
+ *    every thread has read it.  2 n_blocks + n_threads - 1 <= 3 ceil(N / 4) - 1 <= N
+ *    rows: dW keeps its size N x P.
+ *  - many blocks ("shared"): each thread applies its slice of the parameters to params
+ *    from every block row, and the threads meet a second time before params is read
+ *    again: each block row crosses once per update instead of once per thread.
+ * Either way every parameter adds the same rows in the same order. */
+
+#define LSTM97_BATCH_BLOCK 4
+
+typedef struct FN(lstm97_batch_job) {
+    const lstm97_dims *d;
+    const lstm97_layout *L;
+    REAL *params;
+    const REAL *masks, *x, *t;
+    const uint8_t *tmask;
+    int64_t N, T;
+    REAL alpha;
+    int schedule, n_threads, tid;
+    REAL *y, *state, *work, *dW;
+    lstm97_barrier *barrier;
+    int status;                       /* this thread's: LSTM97_OK or LSTM97_ERR_NONFINITE */
+    int *stop;                        /* atomic: set by thread 0 when the poll says stop */
+} FN(lstm97_batch_job);
+
+/* the dW row of block b in set `parity` */
+static inline REAL *FN(batch_row)(const FN(lstm97_batch_job) *job, int64_t b, int parity)
+{
+    const ptrdiff_t P = job->L->n_params;
+    if (job->n_threads == 1)
+        return job->dW + b * LSTM97_BATCH_BLOCK * P;
+    return job->dW + (2 * b + parity) * P;
+}
+
+/* The block rows that an update adds: at step s (schedule "step") only blocks with a
+ * target at s have a nonzero row; the others are all +0.0 and are left out (exactly: a
+ * sum that starts at +0.0 is never -0.0, so adding +0.0 changes nothing), which saves
+ * the reading of a row from the other core on steps where its block has no target.
+ * Returns the number of rows listed; -1 (every row: schedule "sequence", or more than
+ * LSTM97_BATCH_LIVE_MAX blocks of which at least one has a target). */
+#define LSTM97_BATCH_LIVE_MAX 256
+
+/* does block b have a target at step s (s < 0: at some step) */
+static inline int FN(batch_block_live)(const FN(lstm97_batch_job) *job, int64_t b, int64_t s)
+{
+    if (s < 0 || !job->tmask)
+        return 1;
+    for (int64_t q = b * LSTM97_BATCH_BLOCK; q < job->N && q < (b + 1) * LSTM97_BATCH_BLOCK; q++)
+        if (job->tmask[q * job->T + s])
+            return 1;
+    return 0;
+}
+
+static int FN(batch_live)(const FN(lstm97_batch_job) *job, int64_t s, int parity,
+                          const REAL **rows)
+{
+    const int64_t n_blocks = (job->N + LSTM97_BATCH_BLOCK - 1) / LSTM97_BATCH_BLOCK;
+    if (n_blocks > LSTM97_BATCH_LIVE_MAX) {
+        for (int64_t b = 0; b < n_blocks; b++)
+            if (FN(batch_block_live)(job, b, s))
+                return -1;
+        return 0;
+    }
+    int n = 0;
+    for (int64_t b = 0; b < n_blocks; b++)
+        if (FN(batch_block_live)(job, b, s))
+            rows[n++] = FN(batch_row)(job, b, parity);
+    return n;
+}
+
+/* dst[i] += (1/N) sum_b row(b, parity)[i] for lo <= i < hi, over the n_live rows listed
+ * (n_live < 0: every block row, in block order) */
+static void FN(batch_apply)(const FN(lstm97_batch_job) *job, const REAL *const *rows,
+                            int n_live, int parity, ptrdiff_t lo, ptrdiff_t hi, REAL *dst)
+{
+    const int64_t n_blocks = (job->N + LSTM97_BATCH_BLOCK - 1) / LSTM97_BATCH_BLOCK;
+    const REAL inv_N = (REAL)1 / (REAL)job->N;
+    if (n_live == 1) {
+        const REAL *r0 = rows[0];
+        for (ptrdiff_t i = lo; i < hi; i++) {
+            REAL acc = (REAL)0 + r0[i];
+            dst[i] += job->N == 1 ? acc : acc * inv_N;
+        }
+    } else if (n_live == 2) {
+        const REAL *r0 = rows[0], *r1 = rows[1];
+        for (ptrdiff_t i = lo; i < hi; i++) {
+            REAL acc = ((REAL)0 + r0[i]) + r1[i];
+            dst[i] += acc * inv_N;
+        }
+    } else if (n_live > 2) {
+        for (ptrdiff_t i = lo; i < hi; i++) {
+            REAL acc = 0;
+            for (int b = 0; b < n_live; b++)
+                acc += rows[b][i];
+            dst[i] += acc * inv_N;
+        }
+    } else if (n_live < 0) {
+        for (ptrdiff_t i = lo; i < hi; i++) {
+            REAL acc = 0;
+            for (int64_t b = 0; b < n_blocks; b++)
+                acc += FN(batch_row)(job, b, parity)[i];
+            dst[i] += job->N == 1 ? acc : acc * inv_N;
+        }
+    }
+}
+
+/* zero the rows of set `parity` of this thread's blocks (with a target at step s, when
+ * s >= 0: the others are still zero) */
+static void FN(batch_clear)(const FN(lstm97_batch_job) *job, int parity, int64_t s)
+{
+    const ptrdiff_t P = job->L->n_params;
+    const int64_t n_blocks = (job->N + LSTM97_BATCH_BLOCK - 1) / LSTM97_BATCH_BLOCK;
+    for (int64_t b = job->tid; b < n_blocks; b += job->n_threads)
+        if (FN(batch_block_live)(job, b, s))
+            memset(FN(batch_row)(job, b, parity), 0, (size_t)P * sizeof(REAL));
+}
+
+static void *FN(batch_worker)(void *arg)
+{
+    FN(lstm97_batch_job) *job = (FN(lstm97_batch_job) *)arg;
+    const lstm97_dims *d = job->d;
+    const lstm97_layout *L = job->L;
+    const int64_t N = job->N, T = job->T;
+    const ptrdiff_t I = d->I, K = d->K, P = L->n_params;
+    const int64_t n_blocks = (N + LSTM97_BATCH_BLOCK - 1) / LSTM97_BATCH_BLOCK;
+    const int nt = job->n_threads;
+    const int shared = nt > 1 && n_blocks > 2 * (int64_t)nt;
+    int64_t last_update = -1;            /* the step of the last update (few blocks) */
+    /* this thread's parameters; the copies are made before the first wait, and thread 0
+       writes params only after it */
+    REAL *mine = job->tid == 0 || shared ? job->params
+                                         : job->dW + (2 * n_blocks + job->tid - 1) * P;
+    if (mine != job->params)
+        memcpy(mine, job->params, (size_t)P * sizeof(REAL));
+    int parity = 0;
+    FN(batch_clear)(job, 0, -1);
+    if (nt > 1)
+        FN(batch_clear)(job, 1, -1);
+    for (int64_t b = job->tid; b < n_blocks; b += nt) {
+        for (int64_t n = b * LSTM97_BATCH_BLOCK; n < N && n < (b + 1) * LSTM97_BATCH_BLOCK; n++) {
+            memset(job->state + n * L->state_len, 0, (size_t)L->state_len * sizeof(REAL));
+            FN(mask_rows)(L, job->masks, FN(work_view)(d, L, job->work + n * L->work_len).full);
+        }
+    }
+    const REAL *rows[LSTM97_BATCH_LIVE_MAX];
+    /* thread 0 (the caller's) polls; on a stop it aborts the barrier and every thread
+       leaves at its next step or wait */
+    lstm97_poller poll = lstm97_poller_start();
+    int64_t mine_n = 0;
+    for (int64_t b = job->tid; b < n_blocks; b += nt)
+        mine_n += (b + 1) * LSTM97_BATCH_BLOCK <= N ? LSTM97_BATCH_BLOCK
+                                                    : N - b * LSTM97_BATCH_BLOCK;
+    /* a step also waits for the other threads (longer on a busy machine): it counts at
+       least 1/1024 of the interval, so thread 0 polls at least every 1024 steps */
+    int64_t units = mine_n * (P + L->state_len);
+    if (units < LSTM97_POLL_UNITS / 1024)
+        units = LSTM97_POLL_UNITS / 1024;
+    for (int64_t s = 0; s < T; s++) {
+        if (job->tid == 0 && lstm97_poller_tick(&poll, units)) {
+            __atomic_store_n(job->stop, 1, __ATOMIC_RELEASE);
+            lstm97_barrier_abort(job->barrier);
+        }
+        if (__atomic_load_n(job->stop, __ATOMIC_ACQUIRE))
+            return NULL;
+        for (int64_t b = job->tid; b < n_blocks; b += nt) {
+            REAL *row = FN(batch_row)(job, b, parity);
+            for (int64_t n = b * LSTM97_BATCH_BLOCK; n < N && n < (b + 1) * LSTM97_BATCH_BLOCK; n++) {
+                const uint8_t has_t = !job->tmask || job->tmask[n * T + s];
+                int rc = FN(step_core)(d, L, mine, job->masks,
+                                       job->x + (n * T + s) * I,
+                                       has_t ? job->t + (n * T + s) * K : NULL,
+                                       job->alpha, LSTM97_ACCUMULATE,
+                                       job->y + (n * T + s) * K,
+                                       job->state + n * L->state_len,
+                                       job->work + n * L->work_len, row);
+                if (rc != LSTM97_OK)
+                    job->status = rc;
+            }
+        }
+        if (job->schedule == LSTM97_STEP) {
+            int n_live = FN(batch_live)(job, s, parity, rows);
+            if (n_live == 0)
+                continue;
+            if (nt == 1) {
+                FN(batch_apply)(job, rows, n_live, 0, 0, P, mine);
+                FN(batch_clear)(job, 0, s);
+            } else if (shared) {
+                if (lstm97_barrier_wait(job->barrier) != 0)   /* every block row of step s is done */
+                    return NULL;                              /* (or a stop) */
+                FN(batch_apply)(job, rows, n_live, 0, P * job->tid / nt,
+                                P * (job->tid + 1) / nt, mine);
+                if (lstm97_barrier_wait(job->barrier) != 0)   /* params ready for step s + 1 */
+                    return NULL;
+                FN(batch_clear)(job, 0, s);
+            } else {
+                if (lstm97_barrier_wait(job->barrier) != 0)   /* every block row of step s is done */
+                    return NULL;
+                FN(batch_apply)(job, rows, n_live, parity, 0, P, mine);
+                /* the other set was last read before this wait (at the last update: its
+                   rows with a target then are the ones to zero) */
+                if (last_update >= 0)
+                    FN(batch_clear)(job, !parity, last_update);
+                last_update = s;
+                parity = !parity;
+            }
+        }
+    }
+    if (job->schedule == LSTM97_SEQUENCE) {
+        if (lstm97_barrier_wait(job->barrier) != 0)
+            return NULL;
+        FN(batch_apply)(job, rows, -1, parity, P * job->tid / nt, P * (job->tid + 1) / nt,
+                        job->params);
+    }
+    return NULL;
+}
+
+LSTM97_API int FN(lstm97_train_batch)(const lstm97_dims *d, REAL *params, const REAL *masks,
+                           const REAL *x, const REAL *t, const uint8_t *tmask,
+                           int64_t N, int64_t T, double alpha, int schedule, int n_threads,
+                           REAL *y, REAL *state, REAL *work, REAL *dW)
+{
+    lstm97_layout L;
+    int rc = lstm97_layout_of(d, &L);
+    if (rc != LSTM97_OK)
+        return rc;
+    if (!params || !masks || !x || !t || !y || !state || !work || !dW)
+        return LSTM97_ERR_NULL;
+    if (T < 1 || N < 1)
+        return LSTM97_ERR_LENGTH;
+    if (schedule != LSTM97_STEP && schedule != LSTM97_SEQUENCE)
+        return LSTM97_ERR_SCHEDULE;
+    if (!isfinite(alpha))
+        return LSTM97_ERR_ALPHA;
+    if (n_threads < 1 || n_threads > LSTM97_MAX_THREADS)
+        return LSTM97_ERR_THREADS;
+#ifdef LSTM97_NO_THREADS
+    if (n_threads != 1)                /* a build without threads */
+        return LSTM97_ERR_THREADS;
+#endif
+    int64_t n_blocks = (N + LSTM97_BATCH_BLOCK - 1) / LSTM97_BATCH_BLOCK;
+    if (n_threads > n_blocks)
+        n_threads = (int)n_blocks;
+
+    FN(lstm97_batch_job) jobs[LSTM97_MAX_THREADS];
+    lstm97_barrier barrier;
+    int stop = 0;
+    if (lstm97_barrier_init(&barrier, n_threads) != 0)
+        return LSTM97_ERR_THREADS;
+    for (int k = 0; k < n_threads; k++) {
+        FN(lstm97_batch_job) j = {d, &L, params, masks, x, t, tmask, N, T, (REAL)alpha,
+                                  schedule, n_threads, k, y, state, work, dW, &barrier,
+                                  LSTM97_OK, &stop};
+        jobs[k] = j;
+    }
+    rc = lstm97_run_threads(n_threads, FN(batch_worker), jobs, sizeof(jobs[0]));
+    lstm97_barrier_destroy(&barrier);
+    if (rc != LSTM97_OK)
+        return rc;
+    if (__atomic_load_n(&stop, __ATOMIC_ACQUIRE))
+        return LSTM97_ERR_INTERRUPTED;
+    for (int k = 0; k < n_threads; k++)
+        if (jobs[k].status != LSTM97_OK)
+            return jobs[k].status;
+    return FN(lstm97_all_finite)(L.n_params, params) ? LSTM97_OK : LSTM97_ERR_NONFINITE;
+}

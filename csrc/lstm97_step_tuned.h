@@ -1,0 +1,478 @@
+/*
+ * lstm97_step_tuned.h -- one time step, tuned (step_fast), for one REAL (FN(x) names).
+ *
+ * The arithmetic of the plain step (lstm97_step_plain.h; "The forward step" and "The
+ * truncated gradient, computed forward in time" in docs/model.md: eqs. 19 and 21-28) in
+ * the same order for every sum, reorganised: a blocked mat-vec for the net inputs, vector
+ * loops that fuse the trace update (eqs. 25, 27) with the weight changes (eqs. 26, 28),
+ * and loops over the nonzero inputs only for sparse (one-hot) inputs.  Part of
+ * lstm97_impl.h: no include guard.
+ */
+
+#define NL_ ((ptrdiff_t)(16 / sizeof(REAL)))      /* lanes per vreg */
+
+/* out[r] = W[r, :] . v for r < R, each sum in the order of FN(dot): four rows at a time;
+ * the four partial sums of a row are lanes of 4 / NL_ vector registers (lane l of
+ * register k holds s_{k NL_ + l}).  The last n mod 4 columns go to the scalar sums. */
+static inline void FN(matvec)(const REAL *restrict W, const REAL *restrict v,
+                              ptrdiff_t R, ptrdiff_t n, REAL *restrict out)
+{
+    typedef FN(vreg) vreg;
+    const ptrdiff_t n4 = n & ~(ptrdiff_t)3;
+    ptrdiff_t r = 0;
+    if (n < LSTM97_DOT_LANES_MIN) {
+        /* short rows: one sum per row in increasing m, four rows in flight */
+        for (; r + 4 <= R; r += 4) {
+            const REAL *w0 = W + r * n, *w1 = w0 + n, *w2 = w1 + n, *w3 = w2 + n;
+            REAL a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+            for (ptrdiff_t m = 0; m < n; m++) {
+                REAL vm = v[m];
+                a0 += w0[m] * vm;
+                a1 += w1[m] * vm;
+                a2 += w2[m] * vm;
+                a3 += w3[m] * vm;
+            }
+            out[r] = a0;
+            out[r + 1] = a1;
+            out[r + 2] = a2;
+            out[r + 3] = a3;
+        }
+        for (; r < R; r++)
+            out[r] = FN(dot)(W + r * n, v, n);
+        return;
+    }
+    for (; r + 4 <= R; r += 4) {
+        const REAL *w[4] = {W + r * n, W + (r + 1) * n, W + (r + 2) * n, W + (r + 3) * n};
+        vreg a[4][4 / NL_];
+        for (int q = 0; q < 4; q++)
+            for (int k = 0; k < 4 / NL_; k++)
+                a[q][k] = (vreg){0};
+        for (ptrdiff_t m = 0; m < n4; m += 4) {
+            for (int k = 0; k < 4 / NL_; k++) {
+                vreg vm = *(const vreg *)(v + m + k * NL_);
+                for (int q = 0; q < 4; q++)
+                    a[q][k] += *(const vreg *)(w[q] + m + k * NL_) * vm;
+            }
+        }
+        for (int q = 0; q < 4; q++) {
+            REAL s4[4];
+            for (int k = 0; k < 4 / NL_; k++)
+                for (ptrdiff_t l = 0; l < NL_; l++)
+                    s4[k * NL_ + l] = a[q][k][l];
+            for (ptrdiff_t l = 0; l < n - n4; l++)        /* l < 3 */
+                s4[l] += w[q][n4 + l] * v[n4 + l];
+            out[r + q] = (s4[0] + s4[2]) + (s4[1] + s4[3]);
+        }
+    }
+    for (; r < R; r++)
+        out[r] = FN(dot)(W + r * n, v, n);
+}
+/* The inner loops of the trace pass and of the updates, element by element the same
+ * operations as the plain kernel's loops, the lanes spelled out in vector registers (so
+ * that they do not depend on the compiler's auto-vectoriser, which the build keeps to its
+ * "very cheap" model: its prologues and epilogues cost more than they save on the short
+ * rows of the paper's nets).  dc, di: trace rows of dS_c[c] and dS_in[c]; pc, pi: the
+ * rows of W_c[c] and W_in[block(c)] in P (params or dW); mc, mi: their mask rows. */
+#define VL_(p) (*(const FN(vreg) *)(const void *)(p))
+#define VS_(p) (*(FN(vreg) *)(void *)(p))
+
+static inline void FN(traces_only)(ptrdiff_t n, REAL a, REAL b, const REAL *restrict z,
+                                   REAL *restrict dc, REAL *restrict di)
+{
+    typedef FN(vreg) vreg;
+    const vreg va = (vreg){0} + a, vb = (vreg){0} + b;
+    ptrdiff_t m = 0;
+    for (; m + NL_ <= n; m += NL_) {
+        vreg zm = VL_(z + m);
+        VS_(dc + m) = VL_(dc + m) + va * zm;
+        VS_(di + m) = VL_(di + m) + vb * zm;
+    }
+    for (; m < n; m++) {
+        dc[m] += a * z[m];
+        di[m] += b * z[m];
+    }
+}
+
+/* traces_only for cells c and c + 1 (rows dc, dc + n and di, di + n) in one pass over z */
+static inline void FN(traces_only2)(ptrdiff_t n, REAL a0, REAL b0, REAL a1, REAL b1,
+                                    const REAL *restrict z, REAL *restrict dc,
+                                    REAL *restrict di)
+{
+    typedef FN(vreg) vreg;
+    const vreg va0 = (vreg){0} + a0, vb0 = (vreg){0} + b0;
+    const vreg va1 = (vreg){0} + a1, vb1 = (vreg){0} + b1;
+    REAL *restrict dc1 = dc + n, *restrict di1 = di + n;
+    ptrdiff_t m = 0;
+    for (; m + NL_ <= n; m += NL_) {
+        vreg zm = VL_(z + m);
+        VS_(dc + m) = VL_(dc + m) + va0 * zm;
+        VS_(di + m) = VL_(di + m) + vb0 * zm;
+        VS_(dc1 + m) = VL_(dc1 + m) + va1 * zm;
+        VS_(di1 + m) = VL_(di1 + m) + vb1 * zm;
+    }
+    for (; m < n; m++) {
+        dc[m] += a0 * z[m];
+        di[m] += b0 * z[m];
+        dc1[m] += a1 * z[m];
+        di1[m] += b1 * z[m];
+    }
+}
+
+/* traces_update(_masked): the trace update fused with the updates of W_c and W_in; with
+ * `masked` (a constant after inlining) the updates are multiplied by the mask rows */
+static inline void FN(traces_update_impl)(ptrdiff_t n, REAL a, REAL b, REAL ae,
+                                          const REAL *restrict z, REAL *restrict dc,
+                                          REAL *restrict di, REAL *restrict pc,
+                                          REAL *restrict pi, const REAL *restrict mc,
+                                          const REAL *restrict mi, const int masked)
+{
+    typedef FN(vreg) vreg;
+    const vreg va = (vreg){0} + a, vb = (vreg){0} + b, vae = (vreg){0} + ae;
+    ptrdiff_t m = 0;
+    for (; m + NL_ <= n; m += NL_) {
+        vreg zm = VL_(z + m);
+        vreg tc = VL_(dc + m) + va * zm;
+        vreg ti = VL_(di + m) + vb * zm;
+        VS_(dc + m) = tc;
+        VS_(di + m) = ti;
+        VS_(pc + m) = VL_(pc + m) + (masked ? vae * tc * VL_(mc + m) : vae * tc);
+        VS_(pi + m) = VL_(pi + m) + (masked ? vae * ti * VL_(mi + m) : vae * ti);
+    }
+    for (; m < n; m++) {
+        REAL tc = dc[m] + a * z[m];
+        REAL ti = di[m] + b * z[m];
+        dc[m] = tc;
+        di[m] = ti;
+        pc[m] += masked ? ae * tc * mc[m] : ae * tc;
+        pi[m] += masked ? ae * ti * mi[m] : ae * ti;
+    }
+}
+
+static inline void FN(traces_update)(ptrdiff_t n, REAL a, REAL b, REAL ae,
+                                     const REAL *restrict z, REAL *restrict dc,
+                                     REAL *restrict di, REAL *restrict pc, REAL *restrict pi)
+{
+    FN(traces_update_impl)(n, a, b, ae, z, dc, di, pc, pi, NULL, NULL, 0);
+}
+
+static inline void FN(traces_update_masked)(ptrdiff_t n, REAL a, REAL b, REAL ae,
+                                            const REAL *restrict z, REAL *restrict dc,
+                                            REAL *restrict di, REAL *restrict pc,
+                                            REAL *restrict pi, const REAL *restrict mc,
+                                            const REAL *restrict mi)
+{
+    FN(traces_update_impl)(n, a, b, ae, z, dc, di, pc, pi, mc, mi, 1);
+}
+
+/* p += ae * v (optionally masked) */
+static inline void FN(axpy)(ptrdiff_t n, REAL ae, const REAL *restrict v, REAL *restrict p)
+{
+    typedef FN(vreg) vreg;
+    const vreg vae = (vreg){0} + ae;
+    ptrdiff_t m = 0;
+    for (; m + NL_ <= n; m += NL_)
+        VS_(p + m) = VL_(p + m) + vae * VL_(v + m);
+    for (; m < n; m++)
+        p[m] += ae * v[m];
+}
+
+static inline void FN(axpy_masked)(ptrdiff_t n, REAL ae, const REAL *restrict v,
+                                   REAL *restrict p, const REAL *restrict mk)
+{
+    typedef FN(vreg) vreg;
+    const vreg vae = (vreg){0} + ae;
+    ptrdiff_t m = 0;
+    for (; m + NL_ <= n; m += NL_)
+        VS_(p + m) = VL_(p + m) + vae * VL_(v + m) * VL_(mk + m);
+    for (; m < n; m++)
+        p[m] += ae * v[m] * mk[m];
+}
+#undef VL_
+#undef VS_
+#undef NL_
+
+/* ---- sparse inputs (one-hot tasks) ---------------------------------------------------------
+ * z and u both hold x at columns 1..I.  When few inputs are nonzero, the loops over z or u
+ * visit column 0, the nonzero x columns (ascending) and the dense tail from column 1+I:
+ * the same terms in the same order as the dense loops, minus terms that are exactly 0
+ * (w * 0 and dS + a * 0 change nothing), so the results are bitwise those of step_naive. */
+typedef struct FN(lstm97_cols) {
+    ptrdiff_t nnz;          /* nonzero inputs */
+    const int32_t *idx;     /* their indices into x */
+    ptrdiff_t tail;         /* first dense column after x: 1 + I */
+} FN(lstm97_cols);
+
+static inline REAL FN(sp_dot)(const REAL *restrict w, const REAL *restrict v,
+                              const FN(lstm97_cols) *cs, ptrdiff_t n)
+{
+    if (n < LSTM97_DOT_LANES_MIN) {
+        REAL acc = w[0] * v[0];
+        for (ptrdiff_t j = 0; j < cs->nnz; j++) {
+            ptrdiff_t m = 1 + cs->idx[j];
+            acc += w[m] * v[m];
+        }
+        for (ptrdiff_t m = cs->tail; m < n; m++)
+            acc += w[m] * v[m];
+        return acc;
+    }
+    REAL acc[4] = {0, 0, 0, 0};
+    acc[0] += w[0] * v[0];
+    for (ptrdiff_t j = 0; j < cs->nnz; j++) {
+        ptrdiff_t m = 1 + cs->idx[j];
+        acc[m & 3] += w[m] * v[m];
+    }
+    for (ptrdiff_t m = cs->tail; m < n; m++)
+        acc[m & 3] += w[m] * v[m];
+    return (acc[0] + acc[2]) + (acc[1] + acc[3]);
+}
+
+static inline void FN(sp_axpy)(ptrdiff_t n, REAL ae, const REAL *restrict v,
+                               REAL *restrict p, const REAL *restrict mk,
+                               const FN(lstm97_cols) *cs)
+{
+    p[0] += mk ? ae * v[0] * mk[0] : ae * v[0];
+    for (ptrdiff_t j = 0; j < cs->nnz; j++) {
+        ptrdiff_t m = 1 + cs->idx[j];
+        p[m] += mk ? ae * v[m] * mk[m] : ae * v[m];
+    }
+    if (mk)
+        FN(axpy_masked)(n - cs->tail, ae, v + cs->tail, p + cs->tail, mk + cs->tail);
+    else
+        FN(axpy)(n - cs->tail, ae, v + cs->tail, p + cs->tail);
+}
+
+static inline void FN(sp_traces)(ptrdiff_t n, REAL a, REAL b, const REAL *restrict z,
+                                 REAL *restrict dc, REAL *restrict di,
+                                 const FN(lstm97_cols) *cs)
+{
+    dc[0] += a * z[0];
+    di[0] += b * z[0];
+    for (ptrdiff_t j = 0; j < cs->nnz; j++) {
+        ptrdiff_t m = 1 + cs->idx[j];
+        dc[m] += a * z[m];
+        di[m] += b * z[m];
+    }
+    FN(traces_only)(n - cs->tail, a, b, z + cs->tail, dc + cs->tail, di + cs->tail);
+}
+
+/* ---- one step, tuned ----------------------------------------------------------------------
+ * The same arithmetic as step_naive, in the same order for every sum, reorganised:
+ * the net inputs of all gates and cells come from one blocked matrix-vector product over
+ * the contiguous rows W_in, W_out, W_c; the errors are computed before the traces, so
+ * that the trace update (eqs. 25, 27) and the weight updates (eqs. 26, 28) share one pass
+ * over each trace row. */
+static int FN(step_fast)(const lstm97_dims *d, const lstm97_layout *L,
+                         REAL *params, const REAL *masks,
+                         const REAL *x_t, const REAL *t_t, REAL alpha, int mode,
+                         REAL *y_t, REAL *state, REAL *work, REAL *dW)
+{
+    const ptrdiff_t I = d->I, K = d->K, B = d->B, S = d->S;
+    const ptrdiff_t C = L->C, nz = L->nz, nu = L->nu;
+    const int has_out = d->output_gate;
+    const REAL *W_k = params + L->W_k;
+    const ptrdiff_t row_c = (has_out ? 2 : 1) * B, row_k = row_c + C;   /* rows of full */
+
+    REAL *z = state;                 /* (nz) */
+    REAL *s = z + nz;                /* (C) */
+    REAL *dS_c = s + C;              /* (C, nz) */
+    REAL *dS_in = dS_c + C * nz;     /* (C, nz) */
+    FN(lstm97_work_view) v = FN(work_view)(d, L, work);
+    /* net inputs land in the activation buffers, which are contiguous in work:
+       y_in (B), y_out (B), g_c (C) */
+    REAL *net = v.y_in;
+
+    z[0] = 1;
+    for (ptrdiff_t i = 0; i < I; i++)
+        z[1 + i] = x_t[i];
+
+    /* sparse inputs: list the nonzero x (inputs of one-hot tasks) */
+    FN(lstm97_cols) cols = {0, v.idx, 1 + I};
+    int sparse = 0;
+    if (I >= LSTM97_SPARSE_MIN_I) {
+        ptrdiff_t nnz = 0;
+        for (ptrdiff_t i = 0; i < I; i++)
+            if (x_t[i] != 0)
+                v.idx[nnz++] = (int32_t)i;
+        cols.nnz = nnz;
+        sparse = 4 * nnz <= I;
+    }
+
+    /* net_in, net_out, net_c: rows W_in, W_out, W_c are consecutive in params */
+    if (sparse) {
+        const ptrdiff_t R = (has_out ? 2 : 1) * B + C;
+        const REAL *W = params + L->W_in;
+        REAL *out = has_out ? net : NULL;
+        for (ptrdiff_t r = 0; r < R; r++) {
+            REAL a = FN(sp_dot)(W + r * nz, z, &cols, nz);
+            if (out)
+                out[r] = a;
+            else if (r < B)
+                v.y_in[r] = a;
+            else
+                v.g_c[r - B] = a;
+        }
+    } else if (has_out) {
+        FN(matvec)(params + L->W_in, z, 2 * B + C, nz, net);
+    } else {
+        FN(matvec)(params + L->W_in, z, B, nz, v.y_in);
+        FN(matvec)(params + L->W_c, z, C, nz, v.g_c);
+    }
+    /* activations over whole arrays (two logistics at a time): the gates y_in, y_out and,
+       when g is built on sig, the cell inputs g_c in one pass over the contiguous net */
+    const int f_g = FN(g_squash)(d->g);
+    if (has_out && FN(squash_is_sig)(f_g)) {
+        FN(sig_array)(2 * B + C, net, net);
+        FN(squash_from_sig)(f_g, C, v.g_c);
+    } else {
+        FN(sig_array)(has_out ? 2 * B : B, v.y_in, v.y_in);
+        if (!has_out)
+            for (ptrdiff_t j = 0; j < B; j++)
+                v.y_out[j] = 1;
+        FN(squash_array)(f_g, C, v.g_c, v.g_c);
+    }
+    for (ptrdiff_t j = 0, c = 0; j < B; j++)
+        for (ptrdiff_t q = 0; q < S; q++, c++)
+            s[c] += v.y_in[j] * v.g_c[c];
+    FN(squash_array)(FN(h_squash)(d->h), C, s, v.h_s);
+    for (ptrdiff_t j = 0, c = 0; j < B; j++)
+        for (ptrdiff_t q = 0; q < S; q++, c++)
+            v.y_c[c] = v.y_out[j] * v.h_s[c];
+    v.u[0] = 1;
+    for (ptrdiff_t i = 0; i < I; i++)
+        v.u[1 + i] = x_t[i];
+    for (ptrdiff_t c = 0; c < C; c++)
+        v.u[1 + I + c] = v.y_c[c];
+    if (sparse) {
+        for (ptrdiff_t k = 0; k < K; k++)
+            v.y_k[k] = FN(sp_dot)(W_k + k * nu, v.u, &cols, nu);
+    } else {
+        FN(matvec)(W_k, v.u, K, nu, v.y_k);
+    }
+    if (d->out == LSTM97_OUT_LOGISTIC)
+        FN(sig_array)(K, v.y_k, v.y_k);
+    else if (d->out == LSTM97_OUT_SOFTMAX)
+        FN(softmax)(K, v.y_k);
+    int finite = 1;
+    for (ptrdiff_t k = 0; k < K; k++) {
+        y_t[k] = v.y_k[k];
+        finite &= isfinite(v.y_k[k]) != 0;
+    }
+    for (ptrdiff_t c = 0; c < C; c++)
+        finite &= isfinite(s[c]) != 0;
+
+    if (mode != LSTM97_FORWARD) {
+        const int learn = t_t != NULL;
+        REAL *P = mode == LSTM97_LEARN ? params : dW;
+        const REAL *M = masks;
+        if (learn) {
+            for (ptrdiff_t k = 0; k < K; k++)
+                v.e_k[k] = FN(out_error)(d->out, v.y_k[k], t_t[k]);
+            for (ptrdiff_t c = 0; c < C; c++)
+                v.back_c[c] = 0;
+            for (ptrdiff_t k = 0; k < K; k++) {
+                const REAL *wk = W_k + k * nu + 1 + I;
+                REAL ek = v.e_k[k];
+                for (ptrdiff_t c = 0; c < C; c++)
+                    v.back_c[c] += wk[c] * ek;
+            }
+            for (ptrdiff_t j = 0; j < B; j++) {
+                REAL acc = 0;
+                for (ptrdiff_t c = j * S; c < (j + 1) * S; c++) {
+                    acc += v.h_s[c] * v.back_c[c];
+                    v.e_s[c] = v.y_out[j] * FN(h_prime)(d->h, v.h_s[c]) * v.back_c[c];
+                }
+                v.e_out[j] = v.y_out[j] * ((REAL)1 - v.y_out[j]) * acc;
+            }
+            /* eq. 22: W_k (after back_c has read it) and W_out.  A mask row without
+               zeros is skipped: x * 1 is exact, so the result is that of step_naive. */
+            for (ptrdiff_t k = 0; k < K; k++) {
+                REAL ae = alpha * v.e_k[k];
+                REAL *p = P + L->W_k + k * nu;
+                const REAL *mk = v.full[row_k + k] != 0 ? NULL : M + L->W_k + k * nu;
+                if (sparse)
+                    FN(sp_axpy)(nu, ae, v.u, p, mk, &cols);
+                else if (!mk)
+                    FN(axpy)(nu, ae, v.u, p);
+                else
+                    FN(axpy_masked)(nu, ae, v.u, p, mk);
+            }
+            if (has_out) {
+                for (ptrdiff_t j = 0; j < B; j++) {
+                    REAL ae = alpha * v.e_out[j];
+                    REAL *p = P + L->W_out + j * nz;
+                    const REAL *mk = v.full[B + j] != 0 ? NULL : M + L->W_out + j * nz;
+                    if (sparse)
+                        FN(sp_axpy)(nz, ae, z, p, mk, &cols);
+                    else if (!mk)
+                        FN(axpy)(nz, ae, z, p);
+                    else
+                        FN(axpy_masked)(nz, ae, z, p, mk);
+                }
+            }
+        }
+        /* traces (eqs. 27, 25) fused with the updates of W_c (eq. 28) and W_in (eq. 26);
+           without a target and dense inputs, two cells of a block per pass over z, g'
+           of every cell first (into e_s, which a step without a target does not use) */
+        if (!learn && !sparse) {
+            FN(squash_prime_array)(FN(g_squash)(d->g), C, v.g_c, v.e_s);
+            for (ptrdiff_t j = 0, c = 0; j < B; j++) {
+                REAL fin = v.y_in[j] * ((REAL)1 - v.y_in[j]);
+                ptrdiff_t q = 0;
+                for (; q + 2 <= S; q += 2, c += 2)
+                    FN(traces_only2)(nz, v.e_s[c] * v.y_in[j], v.g_c[c] * fin,
+                                     v.e_s[c + 1] * v.y_in[j], v.g_c[c + 1] * fin, z,
+                                     dS_c + c * nz, dS_in + c * nz);
+                for (; q < S; q++, c++)
+                    FN(traces_only)(nz, v.e_s[c] * v.y_in[j], v.g_c[c] * fin, z,
+                                    dS_c + c * nz, dS_in + c * nz);
+            }
+        } else
+        for (ptrdiff_t j = 0, c = 0; j < B; j++) {
+            REAL fin = v.y_in[j] * ((REAL)1 - v.y_in[j]);
+            for (ptrdiff_t q = 0; q < S; q++, c++) {
+                REAL a = FN(g_prime)(d->g, v.g_c[c]) * v.y_in[j];
+                REAL b = v.g_c[c] * fin;
+                REAL *dc = dS_c + c * nz;
+                REAL *di = dS_in + c * nz;
+                if (sparse) {
+                    /* traces on the nonzero columns, then (target) dense updates:
+                       the same values as the fused loops below */
+                    FN(sp_traces)(nz, a, b, z, dc, di, &cols);
+                    if (learn) {
+                        REAL ae = alpha * v.e_s[c];
+                        REAL *pc = P + L->W_c + c * nz;
+                        REAL *pi = P + L->W_in + j * nz;
+                        if (v.full[row_c + c] != 0 && v.full[j] != 0) {
+                            FN(axpy)(nz, ae, dc, pc);
+                            FN(axpy)(nz, ae, di, pi);
+                        } else {
+                            FN(axpy_masked)(nz, ae, dc, pc, M + L->W_c + c * nz);
+                            FN(axpy_masked)(nz, ae, di, pi, M + L->W_in + j * nz);
+                        }
+                    }
+                } else if (!learn) {
+                    FN(traces_only)(nz, a, b, z, dc, di);
+                } else {
+                    REAL ae = alpha * v.e_s[c];
+                    REAL *pc = P + L->W_c + c * nz;
+                    REAL *pi = P + L->W_in + j * nz;
+                    if (v.full[row_c + c] != 0 && v.full[j] != 0)
+                        FN(traces_update)(nz, a, b, ae, z, dc, di, pc, pi);
+                    else
+                        FN(traces_update_masked)(nz, a, b, ae, z, dc, di, pc, pi,
+                                                 M + L->W_c + c * nz, M + L->W_in + j * nz);
+                }
+            }
+        }
+    }
+
+    for (ptrdiff_t c = 0; c < C; c++)
+        z[1 + I + c] = v.y_c[c];
+    if (d->sources == LSTM97_SOURCES_FULL)
+        for (ptrdiff_t j = 0; j < B; j++) {
+            z[1 + I + C + j] = v.y_in[j];
+            if (has_out)
+                z[1 + I + C + B + j] = v.y_out[j];
+        }
+    return finite ? LSTM97_OK : LSTM97_ERR_NONFINITE;
+}
