@@ -37,10 +37,25 @@ def any_config(rng, **fixed):
     return cfg
 
 
-def any_net(rng, seed, backend=fastlstm.LSTM, dtype="float64", **fixed):
-    """A net of a random architecture, with an extra random mask on one parameter
-    half of the time."""
-    net = backend(**any_config(rng, **fixed), dtype=dtype, seed=seed)
+#: the first two cases of each random test: the 1997 net (its defaults) and the modern cell
+FIXED_CASES = ({"g": "g2", "h": "h1", "forget_gate": False, "peepholes": False,
+                "sources": "full", "out": "logistic"},
+               {"g": "tanh", "h": "tanh", "forget_gate": True, "peepholes": False,
+                "sources": "cells"})
+
+
+def case_config(base, seed):
+    """The architecture of case ``seed`` of a test seeded from ``base``: the fixed cases
+    first, then random ones."""
+    rng = np.random.default_rng(base + seed)
+    return rng, any_config(rng, **(FIXED_CASES[seed] if seed < len(FIXED_CASES) else {}))
+
+
+def any_net(rng, seed, backend=fastlstm.LSTM, dtype="float64", cfg=None, **fixed):
+    """A net of a random architecture (or ``cfg``), with an extra random mask on one
+    parameter half of the time."""
+    cfg = any_config(rng, **fixed) if cfg is None else cfg
+    net = backend(**cfg, dtype=dtype, seed=seed)
     if rng.integers(2):
         name = str(rng.choice(list(net.params)))
         keep = rng.random(net.masks[name].shape) < 0.7
@@ -69,8 +84,8 @@ def module_grads(net, module):
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("seed", range(12))
 def test_forward_equals_the_net(seed, backend):
-    rng = np.random.default_rng(31000 + seed)
-    net = any_net(rng, seed, backend)
+    rng, cfg = case_config(31000, seed)
+    net = any_net(rng, seed, backend, cfg=cfg)
     module = net.to_torch_module()
     assert list(dict(module.named_parameters())) == list(net.params)
     for name, p in module.named_parameters():
@@ -85,17 +100,19 @@ def test_forward_equals_the_net(seed, backend):
         assert_close(module(xb).numpy(), net.forward(xb), 1e-12, "batched forward")
 
 
-def test_every_squashing_and_option_is_covered():
-    """The random architectures of the tests above reach every choice (so that none is
-    left unchecked by chance)."""
+@pytest.mark.parametrize("base", [31000, 32000, 33000])
+def test_every_squashing_and_option_is_covered(base):
+    """The architectures of the forward, exact-gradient and truncated-gradient tests
+    reach every choice (so that none is left unchecked by chance)."""
     seen = set()
     for seed in range(12):
-        c = any_config(np.random.default_rng(31000 + seed))
+        c = case_config(base, seed)[1]
         seen |= {("g", c["g"]), ("h", c["h"]), ("out", c["out"]),
                  ("sources", c["sources"]), ("forget_gate", c["forget_gate"]),
                  ("peepholes", c["peepholes"]), ("output_gate", c["output_gate"]),
                  ("S>1", c["block_size"] > 1)}
     want = ({("g", g) for g in ("g2", "g1", "tanh", "h1", "id")}
+            | {("h", h) for h in ("h1", "id", "tanh", "g2", "g1")}
             | {("out", o) for o in ("logistic", "linear", "softmax")}
             | {("sources", "full"), ("sources", "cells"), ("forget_gate", True),
                ("peepholes", True), ("output_gate", False), ("S>1", True)})
@@ -119,8 +136,8 @@ def test_float32_net_gives_a_float32_module():
 @pytest.mark.parametrize("seed", range(12))
 def test_autograd_checks_the_exact_gradient(seed, backend):
     """Autograd through the module gives the loss and exact gradient of net.gradient."""
-    rng = np.random.default_rng(32000 + seed)
-    net = any_net(rng, seed, backend)
+    rng, cfg = case_config(32000, seed)
+    net = any_net(rng, seed, backend, cfg=cfg)
     module = net.to_torch_module()
     T = int(rng.integers(1, 13))
     x = rng.uniform(-1, 1, (T, net.I))
@@ -135,12 +152,12 @@ def test_autograd_checks_the_exact_gradient(seed, backend):
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-@pytest.mark.parametrize("seed", range(8))
+@pytest.mark.parametrize("seed", range(12))
 def test_autograd_with_detached_sources_checks_the_truncated_gradient(seed, backend):
     """``truncated=True`` (recurrent sources and peephole inputs detached) gives
     net.gradient(..., truncated=True): the summed update of the on-line rule."""
-    rng = np.random.default_rng(33000 + seed)
-    net = any_net(rng, seed, backend, recurrent=True)
+    rng, cfg = case_config(33000, seed)
+    net = any_net(rng, seed, backend, cfg=dict(cfg, recurrent=True))
     module = net.to_torch_module()
     T = int(rng.integers(2, 13))
     x = rng.uniform(-1, 1, (T, net.I))
