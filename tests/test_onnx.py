@@ -66,6 +66,23 @@ def test_lstm_operator_equals_forward(cell, seed):
     assert net.to_onnx().SerializeToString() == model.SerializeToString()   # "auto"
 
 
+def test_the_lstm_operator_cases_cover_every_activation():
+    """The cases above reach every g and h (each an ONNX activation), every output kind,
+    blocks of several cells, missing output gates and inputs feeding the outputs."""
+    seen = set()
+    for cell in ("1997", "forget", "peepholes"):
+        for seed in range(6):
+            c = lstm_config(np.random.default_rng(41000 + seed + 100 * len(cell)), cell)
+            seen |= {("g", c["g"]), ("h", c["h"]), ("out", c["out"]),
+                     ("S>1", c["block_size"] > 1), ("output_gate", c["output_gate"]),
+                     ("input_to_output", c["input_to_output"])}
+    want = ({("g", g) for g in ("g2", "g1", "tanh", "h1", "id")}
+            | {("h", h) for h in ("h1", "id", "tanh", "g2", "g1")}
+            | {("out", o) for o in ("logistic", "linear", "softmax")}
+            | {("S>1", True), ("output_gate", False), ("input_to_output", True)})
+    assert want <= seen, want - seen
+
+
 def test_lstm_operator_attributes():
     """The 1997 squashing functions as ScaledTanh, blocks as repeated gate rows, the
     missing forget gate pinned open, peepholes in P (order i, o, f)."""
