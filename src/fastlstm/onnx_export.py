@@ -334,19 +334,20 @@ def to_onnx(net: Any, path: Union[str, "os.PathLike[str]", None] = None,
     """
     if op not in ("auto", "lstm", "scan"):
         raise ValueError(f"op: expected 'auto', 'lstm' or 'scan', got {op!r}")
-    problems = onnx_problems(net)
-    if op == "lstm" and problems:
-        raise ValueError("net: cannot be written with the ONNX LSTM operator: " +
-                         "; ".join(problems) + " (op='scan' writes any net)")
     onnx = _onnx()
     from onnx import TensorProto, helper, numpy_helper
 
     I, K = net.I, net.K
     cfg = net.config
-    if op == "scan" or (op == "auto" and problems):
-        nodes, weights = _scan_graph(net, helper, TensorProto, numpy_helper)
-    else:
-        nodes, weights = _lstm_graph(net, helper)
+    with net._lock:                         # the weights of one moment, not mid-update
+        problems = onnx_problems(net)
+        if op == "lstm" and problems:
+            raise ValueError("net: cannot be written with the ONNX LSTM operator: " +
+                             "; ".join(problems) + " (op='scan' writes any net)")
+        if op == "scan" or (op == "auto" and problems):
+            nodes, weights = _scan_graph(net, helper, TensorProto, numpy_helper)
+        else:
+            nodes, weights = _lstm_graph(net, helper)
     graph = helper.make_graph(
         nodes, "fastlstm",
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", "T", I])],
