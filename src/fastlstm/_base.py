@@ -1089,6 +1089,35 @@ class NetBase:
         from . import torch_bridge
         return torch_bridge.to_torch(self)
 
+    def to_torch_module(self) -> Any:
+        """A ``torch.nn.Module`` computing this net's forward pass, for any net.
+
+        Its parameters are ``torch.nn.Parameter`` named as in :attr:`params` (a copy);
+        ``module(x)`` equals :meth:`forward` and ``module.loss(x, y, mask)`` the loss of
+        :meth:`gradient`, so that autograd gives the same gradient.  Needs torch; see
+        :func:`fastlstm.torch_bridge.to_torch_module`.
+        """
+        from . import torch_bridge
+        return torch_bridge.to_torch_module(self)
+
+    def load_torch_module(self, module: Any) -> None:
+        """Copy the parameters of a module from :meth:`to_torch_module` (trained in
+        PyTorch, say) into this net, which must have the module's architecture and
+        masks.  See :func:`fastlstm.torch_bridge.load_torch_module`."""
+        from . import torch_bridge
+        torch_bridge.load_torch_module(self, module)
+
+    # ------------------------------------------------------------------- ONNX
+
+    def to_onnx(self, path: Optional[PathLike] = None, op: str = "auto") -> Any:
+        """This net as an ONNX model (float32), written to ``path`` if given; returns the
+        ``onnx.ModelProto``.  ``op``: "lstm" (the standard ``LSTM`` operator and the
+        output layer; ValueError for what it cannot express), "scan" (a ``Scan`` over
+        one step of the net, any net) or "auto" (the first where it fits).  Needs onnx
+        (the ``onnx`` extra); see :func:`fastlstm.onnx_export.to_onnx`."""
+        from . import onnx_export
+        return onnx_export.to_onnx(self, path, op)
+
     # ------------------------------------------------------------------- files
 
     def save(self, path: PathLike) -> None:
