@@ -229,6 +229,15 @@ int lstm97_sig_max_lanes(void);
 void lstm97_set_isa(int baseline);
 int lstm97_get_isa(void);
 
+/* lstm97_train_batch runs each full block of 4 sequences of a net of the tuned 1997 cell
+ * (no forget gate, no peepholes, no softmax outputs) in the lanes of vector registers;
+ * the results are bitwise those of the sequence-by-sequence path.  lstm97_batch_lanes(d)
+ * returns 1 if it does for these dims, 0 if not, -1 for invalid dims.
+ * lstm97_set_batch_lanes(0) turns the lanes path off (process-wide; for tests and
+ * benchmarks), lstm97_set_batch_lanes(1) on again (the default). */
+void lstm97_set_batch_lanes(int on);
+int lstm97_batch_lanes(const lstm97_dims *d);
+
 /* Mini-batch training: N sequences of length T in lockstep, each with its own state and
  * traces; the parameters move by the mean update (1/N) sum_n dW_n after every step
  * (LSTM97_STEP) or once at the end (LSTM97_SEQUENCE).  Ragged lengths: zero tmask rows.

@@ -606,3 +606,17 @@ int lstm97_get_isa(void)
 #include "lstm97_forward_batch.h"
 #undef SFX
 #undef REAL
+
+/* ---- the lanes path of lstm97_train_batch (lstm97_lanes.h) ------------------------- */
+void lstm97_set_batch_lanes(int on)
+{
+    __atomic_store_n(&lstm97_lanes_on, on ? 1 : 0, __ATOMIC_RELAXED);
+}
+
+int lstm97_batch_lanes(const lstm97_dims *d)
+{
+    lstm97_layout L;
+    if (!d || lstm97_layout_of(d, &L) != LSTM97_OK)
+        return -1;
+    return lstm97_lanes_ok(d);
+}

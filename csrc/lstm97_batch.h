@@ -31,6 +31,9 @@
 
 #define LSTM97_BATCH_BLOCK 4
 
+/* a full block can run its 4 sequences in the lanes of vector registers */
+#include "lstm97_lanes.h"
+
 typedef struct FN(lstm97_batch_job) {
     const lstm97_dims *d;
     const lstm97_layout *L;
@@ -148,6 +151,7 @@ static void *FN(batch_worker)(void *arg)
     const int64_t n_blocks = (N + LSTM97_BATCH_BLOCK - 1) / LSTM97_BATCH_BLOCK;
     const int nt = job->n_threads;
     const int shared = nt > 1 && n_blocks > 2 * (int64_t)nt;
+    const int lanes = FN(lanes_ok)(d) && LSTM97_LANES == LSTM97_BATCH_BLOCK;
     int64_t last_update = -1;            /* the step of the last update (few blocks) */
     /* this thread's parameters; the copies are made before the first wait, and thread 0
        writes params only after it */
@@ -187,6 +191,25 @@ static void *FN(batch_worker)(void *arg)
             return NULL;
         for (int64_t b = job->tid; b < n_blocks; b += nt) {
             REAL *row = FN(batch_row)(job, b, parity);
+            if (lanes && (b + 1) * LSTM97_BATCH_BLOCK <= N) {
+                /* a full block: its sequences in the lanes (lstm97_lanes.h) */
+                const int64_t n0 = b * LSTM97_BATCH_BLOCK;
+                const REAL *xs[LSTM97_LANES], *ts[LSTM97_LANES];
+                REAL *ys[LSTM97_LANES];
+                for (int64_t l = 0; l < LSTM97_LANES; l++) {
+                    const int64_t n = n0 + l;
+                    const uint8_t has_t = !job->tmask || job->tmask[n * T + s];
+                    xs[l] = job->x + (n * T + s) * I;
+                    ts[l] = has_t ? job->t + (n * T + s) * K : NULL;
+                    ys[l] = job->y + (n * T + s) * K;
+                }
+                int rc = FN(step_lanes)(d, L, mine, job->masks, xs, ts, job->alpha, ys,
+                                        job->state + n0 * L->state_len,
+                                        job->work + n0 * L->work_len, row);
+                if (rc != LSTM97_OK)
+                    job->status = rc;
+                continue;
+            }
             for (int64_t n = b * LSTM97_BATCH_BLOCK; n < N && n < (b + 1) * LSTM97_BATCH_BLOCK; n++) {
                 const uint8_t has_t = !job->tmask || job->tmask[n * T + s];
                 int rc = FN(step_core)(d, L, mine, job->masks,

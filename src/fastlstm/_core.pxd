@@ -69,6 +69,8 @@ cdef extern from "fastlstm.h" nogil:
     int lstm97_sig_max_lanes()
     void lstm97_set_isa(int baseline)
     int lstm97_get_isa()
+    void lstm97_set_batch_lanes(int on)
+    int lstm97_batch_lanes(const lstm97_dims *d)
     int64_t lstm97_tape_len(const lstm97_dims *d, int64_t T)
     int lstm97_gradient_f64(const lstm97_dims *d, const double *params, const double *masks,
                             const double *x, const double *t, const uint8_t *tmask,

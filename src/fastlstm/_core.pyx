@@ -257,6 +257,25 @@ def get_isa():
     return lstm97_get_isa()
 
 
+def set_batch_lanes(bint on):
+    """For tests and benchmarks: False makes ``train_batch`` run every sequence on its
+    own (the lanes path off), True runs full blocks of 4 sequences in vector lanes where
+    the net allows it (the default).  Process-wide."""
+    lstm97_set_batch_lanes(on)
+
+
+def batch_lanes(tuple dims):
+    """True if ``train_batch`` runs the full blocks of 4 sequences of a net with these
+    dims in vector lanes (the tuned 1997 cell, no softmax outputs, the lanes path on)."""
+    cdef lstm97_dims d
+    cdef lstm97_layout L
+    _dims_from(dims, &d, &L)
+    cdef int r = lstm97_batch_lanes(&d)
+    if r < 0:
+        raise ValueError("batch_lanes: invalid dims")
+    return r == 1
+
+
 def has_avx2():
     """True if the kernels evaluate the logistic four at a time (x86-64 with AVX2)."""
     return lstm97_sig_max_lanes() == 4
