@@ -2,7 +2,8 @@
  * lstm97_lanes.h -- one step of a block of LSTM97_LANES sequences of lstm97_train_batch,
  * the sequences in the lanes of vector registers (structure of arrays).
  *
- * Included by lstm97_impl.h once per REAL and instruction set (FN, REAL as there).
+ * Included by lstm97_batch.h (part of lstm97_impl.h) once per REAL and instruction set
+ * (FN, REAL as there).
  *
  * lstm97_train_batch runs its sequences in fixed blocks of LSTM97_BATCH_BLOCK (4), each
  * adding its updates into the dW row of its block.  A full block (4 sequences) runs here
@@ -13,11 +14,13 @@
  * activations and errors are updated for the 4 sequences in each vector operation.
  *
  * Each lane does the operations of step_fast/step_naive for its sequence in the same
- * order (the sums of FN(dot) included; the build fuses no multiply-add), and the updates
- * of the block's sequences are added into the block's dW row sequence after sequence, as
- * the per-sequence path does.  So the result is bitwise that of the per-sequence path
- * (tests/test_batch.py checks it against the plain kernel), and bitwise the same for
- * every thread count.
+ * order (the sums of FN(dot) included; the build fuses no multiply-add; a weight change
+ * is always multiplied by its mask, exact where the tuned step skips a mask of ones), and
+ * the updates of the block's sequences are added into the block's dW row sequence after
+ * sequence, as the per-sequence path does.  So the result is bitwise that of the
+ * per-sequence path, and bitwise the same for every thread count
+ * (tests/test_batch_lanes.py checks it against the plain kernel and against the tuned
+ * one with the lanes path off: lstm97_set_batch_lanes).
  *
  * The lane layout of a block uses the block's own rows of the state and work buffers of
  * lstm97_train_batch (4 state_len and 4 work_len values, contiguous), read and written
