@@ -148,3 +148,23 @@ def test_which_nets_take_the_lanes_path():
     assert _core.batch_lanes(net._dims)
     with pytest.raises(ValueError):
         _core.batch_lanes((0, 1, 1, 1, 1, 0, 0, 0))
+
+
+@pytest.mark.skipif(_core.get_isa() != 2, reason="the CPU runs the baseline build only")
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("seed", [0, 7, 13, 24])
+def test_lanes_in_the_baseline_build(seed, dtype):
+    """The baseline build's lanes step (two-lane logistic) gives the same bits."""
+    rng, cfg = config(seed)
+    net = fastlstm.LSTM(**cfg, dtype=dtype, seed=seed)
+    lr = 0.02 if unbounded_cell(cfg) or cfg["out"] == "linear" else 0.2
+    x, y, tmask = data(rng, net, 13, 9)
+    avx2 = run_batch(net, net._dims, x, y, tmask, lr, "step", 1)
+    _core.set_isa(True)
+    try:
+        assert _core.get_isa() == 1
+        check_bitwise(net, cfg["sources"], x, y, tmask, lr, "step", 1)
+        base = run_batch(net, net._dims, x, y, tmask, lr, "step", 1)
+    finally:
+        _core.set_isa(False)
+    assert bits(avx2[0]) == bits(base[0]) and bits(avx2[1]) == bits(base[1])
