@@ -637,6 +637,22 @@ static void test_sig_and_isa(void)
     CHECK(lstm97_get_isa() == 1);
     lstm97_set_isa(0);
     CHECK(lstm97_get_isa() == isa);
+    /* the lanes path of lstm97_train_batch: on for the 1997 cell, off by switch, for the
+       plain kernel and the family; -1 for invalid dims */
+    lstm97_dims d = adding_dims();
+    CHECK(lstm97_batch_lanes(&d) == 1);
+    lstm97_set_batch_lanes(0);
+    CHECK(lstm97_batch_lanes(&d) == 0);
+    lstm97_set_batch_lanes(1);
+    CHECK(lstm97_batch_lanes(&d) == 1);
+    d.kernel = LSTM97_KERNEL_NAIVE;
+    CHECK(lstm97_batch_lanes(&d) == 0);
+    d.kernel = LSTM97_KERNEL_FAST;
+    d.forget_gate = 1;
+    CHECK(lstm97_batch_lanes(&d) == 0);
+    d.I = 0;
+    CHECK(lstm97_batch_lanes(&d) == -1);
+    CHECK(lstm97_batch_lanes(NULL) == -1);
 }
 
 /* a fixed computation whose every result is written as a hexadecimal float */
