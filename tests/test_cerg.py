@@ -10,6 +10,7 @@ from fastlstm.experiments import ROWS, resolve, run_trial
 from fastlstm.experiments.continual import (CERG_VARIANTS, _CergNet, cerg_class, cerg_trial,
                                             spike_trial)
 from fastlstm.experiments.report import write_report
+from fastlstm.experiments.report_ext import NOTES_NAME
 from fastlstm.experiments.rows import EXTENSION_EXPERIMENTS
 from fastlstm.tasks import REBER_SYMBOLS, get_task
 from fastlstm.tasks.cerg import ContinualReberStream, ContinualReberTask, first_error
@@ -251,7 +252,7 @@ def test_spike_trial_smoke(peep):
     assert 0 <= r["test"]["fraction_wrong"] <= 1
 
 
-def test_rows_at_the_end_and_runner(tmp_path):
+def test_rows_at_the_end_and_runner(tmp_path, monkeypatch):
     ids = list(ROWS)
     ext = [i for i in ids if ROWS[i].experiment in EXTENSION_EXPERIMENTS]
     assert ids[-len(ext):] == ext
@@ -266,6 +267,10 @@ def test_rows_at_the_end_and_runner(tmp_path):
         d = tmp_path / r["row"]
         d.mkdir()
         (d / "trial-000.json").write_text(json.dumps(r))
+    import fastlstm.experiments.report_ext as report_ext
+    monkeypatch.setattr(report_ext, "_plot", lambda *a: None)     # matplotlib is slow
+    (tmp_path / "plots").mkdir()
+    (tmp_path / "plots" / NOTES_NAME).write_text("### Findings\n\nhand-written\n")
     md = write_report(str(tmp_path), str(tmp_path / "r.md"), str(tmp_path / "plots"),
                       log=lambda m: None)
     head, _, tail = md.partition("## Beyond 1997")
@@ -273,3 +278,4 @@ def test_rows_at_the_end_and_runner(tmp_path):
     assert "[paper 62 (14,087)]" in tail and "| cerg-forget | forget gates | 424 | 1 (100)" \
         in tail
     assert "spikes-F10-I01-nopeep (F = 10, I in {0, 1}, no peepholes) | 14 | 1 |" in tail
+    assert tail.index("hand-written") < tail.index("## Commands run")

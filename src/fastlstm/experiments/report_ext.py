@@ -2,7 +2,8 @@
 
 :func:`extension_section` turns their trial records into markdown: the continual
 embedded Reber grammar beside Gers, Schmidhuber & Cummins (2000), Table 2, and the
-spike-delay rows; with matplotlib, one figure per experiment.
+spike-delay rows; with matplotlib, one figure per experiment. Hand-written findings on
+these rows, if any, are read from ``NOTES_NAME`` in the plot folder and appended.
 """
 from __future__ import annotations
 
@@ -12,7 +13,10 @@ from typing import Any, Dict, List, Optional
 
 from .rows import EXTENSION_EXPERIMENTS, ROWS
 
-__all__ = ["extension_section", "cerg_summary"]
+__all__ = ["extension_section", "cerg_summary", "NOTES_NAME"]
+
+#: file in the plot folder whose markdown ends the section (hand-written findings)
+NOTES_NAME = "beyond-1997-notes.md"
 
 
 def _mean(v: List[float]) -> Optional[float]:
@@ -104,7 +108,7 @@ def extension_section(recs: List[Dict[str, Any]], md_dir: str, plot_dir: str
     md_dir : str
         Folder of the report (figure links are relative to it).
     plot_dir : str
-        Where the figures go.
+        Where the figures go (and where ``NOTES_NAME`` is looked for).
 
     Returns
     -------
@@ -190,4 +194,8 @@ def extension_section(recs: List[Dict[str, Any]], md_dir: str, plot_dir: str
                          "trial records):")
             lines += [f"- {d}" for d in items]
             lines.append("")
+    notes = os.path.join(plot_dir, NOTES_NAME)
+    if os.path.isfile(notes):
+        with open(notes) as f:
+            lines += [f.read().rstrip(), ""]
     return lines
