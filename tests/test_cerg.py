@@ -84,7 +84,7 @@ def test_stream_determinism_and_pieces():
 
 def test_stream_branch_frequency():
     s = ContinualReberStream(rng(5))
-    s.take(60_000)
+    s.take(25_000)
     strings = split_strings(s.text())[:-1]
     n, k = len(strings), sum(w[1] == "T" for w in strings)
     assert abs(k - n / 2) <= 5 * math.sqrt(n / 4)
@@ -224,7 +224,7 @@ def test_cerg_trial_smoke(variant):
     assert r["stop_reason"] in ("cap", "success", "budget")
     assert r["sequences"] == 30 or r["success"]
     assert r["class"] in ("perfect", "good", "rest") and len(r["test"]["lengths"]) == 3
-    assert r["symbols"] > 0 and r["curve"]["streams"]
+    assert r["symbols"] > 0 and r["curve"]["sequences"][-1] == r["sequences"]
     again = cerg_trial(variant, **kw)
     assert again["test"] == r["test"] and again["symbols"] == r["symbols"]
     if variant == "forget-decay":

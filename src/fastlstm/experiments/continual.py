@@ -184,7 +184,8 @@ def cerg_trial(variant: str, *, seed: int, max_sequences: Optional[int] = None,
     t0 = time.perf_counter()
     reason, n, rate = "cap", 0, lr
     lengths: List[int] = [0] * test_streams
-    curve: Dict[str, List[Any]] = {"streams": [], "train_length": [], "test_mean_length": []}
+    curve: Dict[str, List[Any]] = {"sequences": [], "train_length": [],
+                                   "test_mean_length": []}
     every, train_sum, train_cnt = 1, 0, 0
     best = 0.0
     def full_test() -> List[int]:
@@ -213,11 +214,11 @@ def cerg_trial(variant: str, *, seed: int, max_sequences: Optional[int] = None,
                     lengths = full_test()
                 mean_len = float(np.mean(lengths))
                 best = max(best, mean_len)
-                curve["streams"].append(n)
+                curve["sequences"].append(n)
                 curve["train_length"].append(round(train_sum / train_cnt, 2))
                 curve["test_mean_length"].append(mean_len)
                 train_sum = train_cnt = 0
-                if len(curve["streams"]) >= 100 * len(str(every)):
+                if len(curve["sequences"]) >= 100 * len(str(every)):
                     every *= 10
                 bar.tick(n, test=f"{mean_len:.0f}")
             if use_decay and n % decay_every == 0:
@@ -231,6 +232,10 @@ def cerg_trial(variant: str, *, seed: int, max_sequences: Optional[int] = None,
         if reason != "success":
             lengths = full_test()
             best = max(best, float(np.mean(lengths)))
+            if not curve["sequences"] or curve["sequences"][-1] != n:
+                curve["sequences"].append(n)
+                curve["train_length"].append(round(train_sum / max(train_cnt, 1), 2))
+                curve["test_mean_length"].append(float(np.mean(lengths)))
     except FloatingPointError:
         reason = "diverged"
     finally:
@@ -314,7 +319,7 @@ def spike_trial(F: int, intervals: Tuple[int, ...], peepholes: bool, *, seed: in
     reason, n = "cap", 0
     state = net.initial_state()
     wrong = test_steps = 0
-    curve: Dict[str, List[Any]] = {"chunks": [], "test_wrong_fraction": []}
+    curve: Dict[str, List[Any]] = {"sequences": [], "test_wrong_fraction": []}
     every = 1
     try:
         for n in range(1, max_sequences + 1):
@@ -326,10 +331,10 @@ def spike_trial(F: int, intervals: Tuple[int, ...], peepholes: bool, *, seed: in
             d = np.abs(out[tm, 0] - ty[tm, 0])
             bad = ~(d < SPIKE_TOLERANCE)
             wrong, test_steps = int(np.count_nonzero(bad)), int(tm.sum())
-            if n % every == 0:
-                curve["chunks"].append(n)
+            if n % every == 0 or wrong == 0 or n == max_sequences:
+                curve["sequences"].append(n)
                 curve["test_wrong_fraction"].append(wrong / test_steps)
-                if len(curve["chunks"]) >= 100 * len(str(every)):
+                if len(curve["sequences"]) >= 100 * len(str(every)):
                     every *= 10
             bar.tick(n, wrong=wrong)
             if wrong == 0:

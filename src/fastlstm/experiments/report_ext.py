@@ -77,10 +77,9 @@ def _plot(exp: str, by_row: Dict[str, List[Dict[str, Any]]], plot_dir: str
     for ax, rid in zip(axes[0], rids):
         for r in by_row[rid]:
             c = r.get("curve") or {}
-            if exp == "cerg":
-                xs, ys = c.get("streams") or [], c.get("test_mean_length") or []
-            else:
-                xs, ys = c.get("chunks") or [], c.get("test_wrong_fraction") or []
+            # (the first records named the x axis "streams" resp. "chunks")
+            xs = c.get("sequences") or c.get("streams") or c.get("chunks") or []
+            ys = c.get("test_mean_length" if exp == "cerg" else "test_wrong_fraction") or []
             if xs:
                 ax.plot(xs, [max(y, 1e-4) for y in ys], lw=0.8, alpha=0.6)
         ax.set_yscale("log")
