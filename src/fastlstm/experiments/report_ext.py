@@ -80,8 +80,11 @@ def _plot(exp: str, by_row: Dict[str, List[Dict[str, Any]]], plot_dir: str
             # (the first records named the x axis "streams" resp. "chunks")
             xs = c.get("sequences") or c.get("streams") or c.get("chunks") or []
             ys = c.get("test_mean_length" if exp == "cerg" else "test_wrong_fraction") or []
-            if xs:
-                ax.plot(xs, [max(y, 1e-4) for y in ys], lw=0.8, alpha=0.6)
+            if xs:      # a log axis: lengths 0 shown as 0.5, fractions 0 as 1e-4
+                floor = 0.5 if exp == "cerg" else 1e-4
+                ax.plot(xs, [max(y, floor) for y in ys], lw=0.8, alpha=0.6)
+        if exp == "cerg":
+            ax.axhline(1000, color="k", ls="--", lw=0.6)       # "good" above this
         ax.set_yscale("log")
         ax.set_title(ROWS[rid].label, fontsize=8)
         ax.set_xlabel("training streams" if exp == "cerg" else "training chunks", fontsize=8)
@@ -176,7 +179,9 @@ def extension_section(recs: List[Dict[str, Any]], md_dir: str, plot_dir: str
             f"{sum(r.get('wall_time', 0.0) for r in rs):.0f} s |")
     lines.append("")
     for exp, what in (("cerg", "mean error-free length of the test streams against "
-                               "training streams, one line per trial"),
+                               "training streams, one line per trial (dashed: 1,000, the "
+                               "threshold of 'good'; a line ending at 100,000 is a perfect "
+                               "net)"),
                       ("spikes", "fraction of test steps wrong against training chunks, "
                                  "one line per trial")):
         path = _plot(exp, by_row, plot_dir)
