@@ -17,6 +17,7 @@ SMALL = {
     "reber": {}, "lag2a": {"p": 10}, "lag2b": {"p": 10}, "lag2c": {"q": 10, "p": 5},
     "noise3a": {"T": 50, "N": 3}, "noise3b": {"T": 50, "N": 1}, "noise3c": {"T": 50, "N": 3},
     "adding": {"T": 40}, "multiplication": {"T": 40}, "order6a": {}, "order6b": {},
+    "cerg": {"length": 60}, "spikes": {"n_spikes": 6},
 }
 
 

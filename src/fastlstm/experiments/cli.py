@@ -82,9 +82,10 @@ def build_parser() -> OneLineParser:
 def _list_rows(out: Optional[IO[str]] = None) -> None:
     out = out or sys.stdout
     for rid, r in ROWS.items():
+        seq = r.paper.get("sequences")
         print(f"{rid:18s} {r.table:8s} {r.label:26s} paper: {r.trials} trials, "
-              f"{r.paper['sequences']:,} seq; default {r.default_trials} trials, "
-              f"cap {r.cap:,}", file=out)
+              f"{'-' if seq is None else f'{seq:,}'} seq; default {r.default_trials} "
+              f"trials, cap {r.cap:,}", file=out)
 
 
 def _writable_folder(path: str) -> Optional[str]:

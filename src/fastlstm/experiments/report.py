@@ -18,7 +18,8 @@ from typing import Any, Callable, DefaultDict, Dict, List, Optional
 import numpy as np
 
 from .protocols import ABLATIONS
-from .rows import ROWS, Row
+from .rows import EXTENSION_EXPERIMENTS, ROWS, Row
+from .rows import ROWS as _ALL_ROWS
 from .runner import load_results
 
 __all__ = ["summarise", "write_report", "machine_info", "reproduced"]
@@ -177,6 +178,9 @@ def write_report(out_dir: str, md_path: str, plot_dir: str,
                  log: Callable[[str], Any] = print) -> str:
     """Regenerate the markdown report ``md_path`` and its plots (in ``plot_dir``) from
     the trial JSON under ``out_dir``; return the markdown."""
+    from .report_ext import extension_section
+    # the rows of the 1997 tables; the rows beyond them have a section of their own
+    ROWS = {k: v for k, v in _ALL_ROWS.items() if v.experiment not in EXTENSION_EXPERIMENTS}
     recs = load_results(out_dir)
     by_row: DefaultDict[str, DefaultDict[Optional[str], List[Dict[str, Any]]]] = \
         defaultdict(lambda: defaultdict(list))
@@ -339,6 +343,7 @@ def write_report(out_dir: str, md_path: str, plot_dir: str,
     if notes_path and os.path.exists(notes_path):
         with open(notes_path) as f:
             lines += [f.read().rstrip(), ""]
+    lines += extension_section(recs, md_dir, plot_dir)
     cmds = _commands(out_dir)
     lines += ["## Commands run", "", "| started (UTC) | command | wall |", "|---|---|---|"]
     for c in cmds:
