@@ -312,6 +312,36 @@ def _net_info(net: fastlstm.LSTM) -> Dict[str, Any]:
 # ----------------------------------------------------------------------------- Exp. 1
 
 
+class _ReberCheck:
+    """Exp. 1's success test: every step of every string right (the legal next symbols'
+    outputs above all others).
+
+    ``solved()`` stops at the first string that fails and starts the next call with that
+    string, so a net far from the solution costs one or two forward passes per test; the
+    verdict is exactly that of testing every string.
+    """
+
+    def __init__(self, forward: Callable[[_Arr], _Arr], xs: List[_Arr],
+                 legals: List[NDArray[np.bool_]]) -> None:
+        self.forward, self.xs, self.legals = forward, xs, legals
+        self.first_bad = 0
+        self.forward_calls = 0
+
+    def solved(self) -> bool:
+        """True if all strings are right for the net's current weights."""
+        n = len(self.xs)
+        for k in range(n):
+            i = (self.first_bad + k) % n
+            o = self.forward(self.xs[i])
+            self.forward_calls += 1
+            leg = self.legals[i]
+            if not (np.where(leg, o, np.inf).min(axis=1) >
+                    np.where(leg, -np.inf, o).max(axis=1)).all():
+                self.first_bad = i
+                return False
+        return True
+
+
 def reber_trial(blocks: int, size: int, lr: float, *, seed: int, set_seed: int = 0,
                 max_sequences: int = 100_000, ablation: Optional[str] = None,
                 progress: bool = False, eval_every: int = 1) -> Dict[str, Any]:
@@ -370,23 +400,8 @@ def reber_trial(blocks: int, size: int, lr: float, *, seed: int, set_seed: int =
         ok = lowest_legal > highest_other
         return bool(ok.all()), int(np.count_nonzero(~ok))
 
-    n_all = len(allx)
-    legal_all = [e.info["legal"] for e in allx]
-    x_all = [e.x for e in allx]
-    first_bad = [0]          # the string that failed the last test is tried first
-
-    def solved() -> bool:
-        """All 512 strings right (the same verdict as all_correct, stopping early)."""
-        start = first_bad[0]
-        for k in range(n_all):
-            i = (start + k) % n_all
-            o = forward(x_all[i])
-            leg = legal_all[i]
-            if not (np.where(leg, o, np.inf).min(axis=1) >
-                    np.where(leg, -np.inf, o).max(axis=1)).all():
-                first_bad[0] = i
-                return False
-        return True
+    check = _ReberCheck(forward, [e.x for e in allx], [e.info["legal"] for e in allx])
+    solved = check.solved
 
     curve = _Curve()
     bar = _Bar(progress, max_sequences, f"reber {blocks}x{size} lr{lr} s{seed}")
@@ -437,7 +452,7 @@ def reber_trial(blocks: int, size: int, lr: float, *, seed: int, set_seed: int =
               "train_mean_length": float(lengths.mean()),
               "train_fraction_minimal": float(np.mean(lengths == 9)),
               "test_mean_length": float(np.mean([len(s) for s in test_s]))},
-        eval_every=eval_every,
+        eval_every=eval_every, check_forward_calls=check.forward_calls,
         curve=curve.finish(n), wall_time=wall, rule=learner.rule, **_net_info(net),
         decided=["targets: one-hot of the actual next symbol (project's choice)",
                  "input-gate biases random in [-0.2, 0.2] like the other weights",
