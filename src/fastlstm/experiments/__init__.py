@@ -14,12 +14,13 @@ markdown report (:mod:`.report`) and the command line (:mod:`.cli`)::
 """
 from typing import Any, Callable, Optional
 
-from .protocols import (ABLATIONS, adding_trial, lag2a_trial, lag2b_trial, lag2c_trial,
+from .protocols import (ABLATION_EXPERIMENTS, ABLATIONS, DRIFT_REMEDY_BIAS, ablation_applies,
+                        adding_trial, lag2a_trial, lag2b_trial, lag2c_trial,
                         multiplication_trial, noise_trial, order_trial, reber_trial)
 from .rows import EXPERIMENTS, ROWS, Row, resolve
 from .runner import load_results, make_executor, run, run_trial, stop_executor, trial_seed
 
-__all__ = ["ABLATIONS", "EXPERIMENTS", "ROWS", "Row", "resolve", "run", "run_trial",
+__all__ = ["ABLATIONS", "ABLATION_EXPERIMENTS", "DRIFT_REMEDY_BIAS", "ablation_applies", "EXPERIMENTS", "ROWS", "Row", "resolve", "run", "run_trial",
            "trial_seed", "load_results", "make_executor", "reber_trial", "lag2a_trial",
            "lag2b_trial", "lag2c_trial", "noise_trial", "adding_trial",
            "multiplication_trial", "order_trial", "write_report", "stop_executor"]

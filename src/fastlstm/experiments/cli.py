@@ -60,8 +60,14 @@ def build_parser() -> OneLineParser:
                    help="cap on training sequences per trial (default: each row's cap)")
     p.add_argument("--seed", type=int, default=0, help="base seed (default 0)")
     p.add_argument("--ablation", choices=ABLATIONS, default=None,
-                   help="train with schedule 'sequence', the exact BPTT gradient or the "
-                        "swapped squashing functions")
+                   help="a named deviation from the paper's protocol, its trials kept "
+                        "apart (DIR/<row>--<ablation>/): 'sequence' (updates at the "
+                        "sequence end), 'full-gradient' (the exact BPTT gradient), "
+                        "'swapped-squash' (g and h as in Table 10's caption); Reber rows "
+                        "only: 'distinct-sets' (512 distinct strings instead of the "
+                        "literal reading), 'output-wiring' (output bias and input-to-"
+                        "output connections); 2a, 2b, 2c only: 'drift-remedy' (input "
+                        "gates biased towards zero, the paper's section 4 remedy)")
     p.add_argument("--report", default=None, metavar="PATH",
                    help="markdown report to (re)write (default: DIR/reproduction.md)")
     p.add_argument("--plots", default=None, metavar="PLOTDIR",
@@ -151,6 +157,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             row_ids = resolve(args.experiments)
         except ValueError as exc:
             p.error(str(exc))
+    if args.ablation is not None:
+        from .protocols import ablation_applies
+        bad = [r for r in row_ids if not ablation_applies(args.ablation, ROWS[r].experiment)]
+        if bad:
+            from .protocols import ABLATION_EXPERIMENTS
+            p.error(f"--ablation {args.ablation} applies to the experiment(s) "
+                    f"{', '.join(ABLATION_EXPERIMENTS[args.ablation])} only, not to "
+                    f"{', '.join(bad)}")
     if args.out is None:
         p.error("--out DIR is required: the trial JSON, the command log, the report and "
                 "its plots are written under DIR")

@@ -17,6 +17,11 @@ ablation=None, progress=False)``:
   :meth:`fastlstm.LSTM.gradient`, compiled; checked against the numpy reverse mode
   :mod:`fastlstm.bptt`; one update per sequence) or ``"swapped-squash"`` (the paper's
   rule with g and h exchanged as the caption of its Table 10 has them);
+  The remaining ablations apply to some experiments only (:data:`ABLATION_EXPERIMENTS`):
+  ``"distinct-sets"`` (Exp. 1: all 512 Reber strings distinct instead of the literal
+  reading), ``"output-wiring"`` (Exp. 1: output bias and input-to-output connections),
+  ``"drift-remedy"`` (Exp. 2a/2b/2c: the input gates biased towards zero, the paper's
+  section 4 remedy for internal state drift; the values in :data:`DRIFT_REMEDY_BIAS`);
 * ``progress``: show a tqdm bar.
 
 The hot loops are lean: stopping rules use running statistics over the training stream,
@@ -38,11 +43,39 @@ from fastlstm.tasks.reber import ReberTask
 
 _Arr = NDArray[np.float64]
 
-__all__ = ["ABLATIONS", "reber_trial", "lag2a_trial", "lag2b_trial", "lag2c_trial",
+__all__ = ["ABLATIONS", "ABLATION_EXPERIMENTS", "DRIFT_REMEDY_BIAS", "ablation_applies",
+           "reber_trial", "lag2a_trial", "lag2b_trial", "lag2c_trial",
            "noise_trial", "adding_trial", "multiplication_trial", "order_trial",
            "FastLag2c"]
 
-ABLATIONS = ("sequence", "full-gradient", "swapped-squash")
+ABLATIONS = ("sequence", "full-gradient", "swapped-squash", "distinct-sets",
+             "output-wiring", "drift-remedy")
+
+#: the experiments an ablation applies to (the others apply to every experiment)
+ABLATION_EXPERIMENTS: Dict[str, Tuple[str, ...]] = {
+    "distinct-sets": ("reber",), "output-wiring": ("reber",),
+    "drift-remedy": ("2a", "2b", "2c")}
+
+#: input-gate bias of each block under the "drift-remedy" ablation (the paper, section 4:
+#: "initially bias the input gate towards zero"; it names no value): 2a/2b have one
+#: block, 2c two (the values of the paper's own later rows, Exp. 3-6, are -1 .. -6)
+DRIFT_REMEDY_BIAS: Dict[str, List[float]] = {"2a": [-3.0], "2b": [-3.0], "2c": [-1.0, -3.0]}
+
+
+def ablation_applies(ablation: Optional[str], experiment: str) -> bool:
+    """True if ``ablation`` (None: the paper's rule) can run on ``experiment``."""
+    if ablation is None:
+        return True
+    if ablation not in ABLATIONS:
+        raise ValueError(f"ablation: unknown {ablation!r}; choose from {ABLATIONS}")
+    return experiment in ABLATION_EXPERIMENTS.get(ablation, (experiment,))
+
+
+def _check_ablation(ablation: Optional[str], experiment: str) -> None:
+    if not ablation_applies(ablation, experiment):
+        assert ablation is not None
+        raise ValueError(f"ablation {ablation!r} applies to experiment(s) "
+                         f"{', '.join(ABLATION_EXPERIMENTS[ablation])} only, not {experiment}")
 
 # "swapped-squash": the caption of the paper's Table 10 gives g the range [-1, 1] and h
 # [-2, 2], the text and eqs. 4-5 the other way round (docs/model.md follows the text,
@@ -107,6 +140,12 @@ class _Learner:
                                  "(net.gradient, compiled), one update per sequence",
                 "swapped-squash": "swapped-squash ablation: truncated gradient, schedule "
                                   "'step', g and h as in the caption of the paper's Table 10",
+                "distinct-sets": "distinct-sets ablation: the paper's on-line rule on "
+                                 "training/test sets of 512 distinct strings",
+                "output-wiring": "output-wiring ablation: the paper's on-line rule, output "
+                                 "units with a bias and input-to-output connections",
+                "drift-remedy": "drift-remedy ablation: the paper's on-line rule, input "
+                                "gates biased towards zero (the paper's section 4 remedy)",
                 }[self.ablation]
 
 
@@ -273,9 +312,39 @@ def _net_info(net: fastlstm.LSTM) -> Dict[str, Any]:
 # ----------------------------------------------------------------------------- Exp. 1
 
 
+class _ReberCheck:
+    """Exp. 1's success test: every step of every string right (the legal next symbols'
+    outputs above all others).
+
+    ``solved()`` stops at the first string that fails and starts the next call with that
+    string, so a net far from the solution costs one or two forward passes per test; the
+    verdict is exactly that of testing every string.
+    """
+
+    def __init__(self, forward: Callable[[_Arr], _Arr], xs: List[_Arr],
+                 legals: List[NDArray[np.bool_]]) -> None:
+        self.forward, self.xs, self.legals = forward, xs, legals
+        self.first_bad = 0
+        self.forward_calls = 0
+
+    def solved(self) -> bool:
+        """True if all strings are right for the net's current weights."""
+        n = len(self.xs)
+        for k in range(n):
+            i = (self.first_bad + k) % n
+            o = self.forward(self.xs[i])
+            self.forward_calls += 1
+            leg = self.legals[i]
+            if not (np.where(leg, o, np.inf).min(axis=1) >
+                    np.where(leg, -np.inf, o).max(axis=1)).all():
+                self.first_bad = i
+                return False
+        return True
+
+
 def reber_trial(blocks: int, size: int, lr: float, *, seed: int, set_seed: int = 0,
                 max_sequences: int = 100_000, ablation: Optional[str] = None,
-                progress: bool = False, eval_every: int = 100) -> Dict[str, Any]:
+                progress: bool = False, eval_every: int = 1) -> Dict[str, Any]:
     """Exp. 1, embedded Reber grammar (Table 1): one trial.
 
     Parameters
@@ -288,34 +357,56 @@ def reber_trial(blocks: int, size: int, lr: float, *, seed: int, set_seed: int =
         Weights and the order of the training exemplars.
     set_seed : int
         Seed of the 256 training / 256 test strings (the paper: 3 set pairs x 10
-        initialisations).
+        initialisations).  The paper's literal reading: training strings drawn
+        independently (repeats allowed), test strings drawn independently but never a
+        training string; ablation ``"distinct-sets"``: all 512 strings distinct.
+    ablation : str, optional
+        Besides the common ones, ``"distinct-sets"`` (above) and ``"output-wiring"``
+        (the output units get a bias and direct connections from the inputs, the
+        wiring of the same lab's later Reber nets; the 1997 text and weight counts have
+        neither).
     eval_every : int
-        Success is tested on both sets after every ``eval_every`` training strings.
+        Success is tested on both sets after every ``eval_every`` training strings
+        (default 1: after every string, as the paper counts).  The test stops at the
+        first string that fails, starting with the one that failed last time, so it
+        gives exactly the verdict of a full test at a fraction of its cost.
     """
+    _check_ablation(ablation, "reber")
+    eval_every = int(eval_every)
+    if eval_every < 1:
+        raise ValueError(f"eval_every must be >= 1, got {eval_every}")
     rng_w, rng_order = _rngs(seed, 2)
-    train_s, test_s = make_reber_sets(np.random.default_rng(set_seed), 256, 256)
+    distinct = ablation == "distinct-sets"
+    train_s, test_s = make_reber_sets(np.random.default_rng(set_seed), 256, 256,
+                                      distinct=distinct)
     task = ReberTask(train_s)
     train = [task.example(s) for s in train_s]
     test = [task.example(s) for s in test_s]
     allx = train + test
     legal = np.concatenate([e.info["legal"] for e in allx])          # (sum T, 7)
     out_bias = [-1.0, -2.0, -3.0, -4.0][:blocks]
-    net = _lstm(ablation, 7, 7, blocks, size, bias=("gates",), init_range=0.2,
-                out_gate_bias=out_bias, seed=rng_w)
+    wiring = ablation == "output-wiring"
+    net = _lstm(ablation, 7, 7, blocks, size,
+                bias=("gates", "outputs") if wiring else ("gates",),
+                input_to_output=wiring, init_range=0.2, out_gate_bias=out_bias, seed=rng_w)
     learner = _Learner(net, lr, ablation)
     learn = learner.learn
+    forward = net.forward
 
     def all_correct() -> Tuple[bool, int]:
-        out = np.concatenate([net.forward(e.x) for e in allx])
+        out = np.concatenate([forward(e.x) for e in allx])
         lowest_legal = np.where(legal, out, np.inf).min(axis=1)
         highest_other = np.where(legal, -np.inf, out).max(axis=1)
         ok = lowest_legal > highest_other
         return bool(ok.all()), int(np.count_nonzero(~ok))
 
+    check = _ReberCheck(forward, [e.x for e in allx], [e.info["legal"] for e in allx])
+    solved = check.solved
+
     curve = _Curve()
     bar = _Bar(progress, max_sequences, f"reber {blocks}x{size} lr{lr} s{seed}")
     t0 = time.perf_counter()
-    reason, n, n_bad_steps = "cap", 0, None
+    reason, n = "cap", 0
     idx = rng_order.integers(0, 256, size=max_sequences)
     try:
         for n in range(1, max_sequences + 1):
@@ -326,11 +417,9 @@ def reber_trial(blocks: int, size: int, lr: float, *, seed: int, set_seed: int =
             ok = np.where(leg, out, np.inf).min(axis=1) > np.where(leg, -np.inf, out).max(axis=1)
             curve.add(n, err, not ok.all())
             bar.tick(n, err=f"{err:.3f}")
-            if n % eval_every == 0:
-                good, n_bad_steps = all_correct()
-                if good:
-                    reason = "success"
-                    break
+            if n % eval_every == 0 and solved():
+                reason = "success"
+                break
     except FloatingPointError:
         reason = "diverged"
     finally:
@@ -340,19 +429,37 @@ def reber_trial(blocks: int, size: int, lr: float, *, seed: int, set_seed: int =
     # where are the remaining errors: the T/P prediction before the final E, or elsewhere?
     out_tp = []
     for e in test:
-        o = net.forward(e.x)
+        o = forward(e.x)
         leg = e.info["legal"][-2]                 # the step predicting the repeated T/P
         out_tp.append(bool(np.where(leg, o[-2], np.inf).min() >
                            np.where(leg, -np.inf, o[-2]).max()))
+    lengths = np.array([len(s) for s in train_s])
+    sets_txt = ("all 512 strings distinct (distinct-sets ablation)" if distinct else
+                "the paper's literal reading: 256 training strings drawn independently "
+                "(repeats allowed), 256 test strings drawn independently, skipping any "
+                "training string")
+    check_txt = ("after every training string" if eval_every == 1 else
+                 f"after every {eval_every} training strings")
+    wiring_txt = ("output units with a bias and direct input-to-output connections "
+                  "(output-wiring ablation; the 1997 text: 'the output layer's only incoming "
+                  "connections originate at memory cells')" if wiring else
+                  "output units fed by the memory cells only, no output bias (the paper)")
     return _result(
         success=reason == "success", stop_reason=reason, sequences=n,
         test={"wrong_steps_train_and_test": n_bad_steps,
               "test_tp_correct_fraction": float(np.mean(out_tp))},
+        sets={"distinct": distinct, "train_distinct_strings": len(set(train_s)),
+              "train_mean_length": float(lengths.mean()),
+              "train_fraction_minimal": float(np.mean(lengths == 9)),
+              "test_mean_length": float(np.mean([len(s) for s in test_s]))},
+        eval_every=eval_every, check_forward_calls=check.forward_calls,
         curve=curve.finish(n), wall_time=wall, rule=learner.rule, **_net_info(net),
         decided=["targets: one-hot of the actual next symbol (project's choice)",
                  "input-gate biases random in [-0.2, 0.2] like the other weights",
-                 f"success tested on all 512 strings after every {eval_every} training "
-                 "strings; 'sequences' is the count at the first successful test",
+                 f"training and test sets: {sets_txt}",
+                 f"success tested on all 512 strings {check_txt}; 'sequences' is the "
+                 "count at the first successful test",
+                 wiring_txt,
                  "training exemplars drawn uniformly with replacement from the 256 "
                  "training strings",
                  f"cap {max_sequences} training strings (the paper states none)"])
@@ -364,11 +471,16 @@ def reber_trial(blocks: int, size: int, lr: float, *, seed: int, set_seed: int =
 def _lag2_trial(variant: str, p: int, *, seed: int, max_sequences: int,
                 ablation: Optional[str], progress: bool, streak: int = 10_000,
                 plateau_block: int = 200, plateau_rel: float = 0.01) -> Dict[str, Any]:
+    exp = "2a" if variant == "lag2a" else "2b"
+    _check_ablation(ablation, exp)
     rng_w, rng_train, rng_cell = _rngs(seed, 3)
     task = get_task(variant, p=p)
     I = p + 1
+    remedy = ablation == "drift-remedy"
+    gate_bias = DRIFT_REMEDY_BIAS[exp] if remedy else None
     net = _lstm(ablation, I, I, 1, 1, output_gate=False, recurrent=False,
-                input_to_output=True, bias=False, g="g1", h="id", init_range=0.2, seed=rng_w)
+                input_to_output=True, bias=("gates",) if remedy else False, g="g1", h="id",
+                init_range=0.2, in_gate_bias=gate_bias, seed=rng_w)
     n_weights = net.n_weights
     col = 1 + I                                   # the cell's column of W_k
     full_mask = np.array(net.masks["W_k"])
@@ -430,6 +542,9 @@ def _lag2_trial(variant: str, p: int, *, seed: int, max_sequences: int,
             f"'sequences' counts the sequences before that run of {streak}",
             "2b: middle symbols i.i.d. uniform (project's choice); targets at every step, "
             "judged at the end only",
+            (f"drift-remedy ablation: the input gate has a bias weight, initialised to "
+             f"{gate_bias[0]:g} (the paper's section 4: 'initially bias the input gate "
+             "towards zero'); no other bias" if remedy else "no bias weights (the paper)"),
             f"cap {max_sequences} sequences (the paper: 5,000,000)"])
 
 
@@ -503,11 +618,22 @@ def lag2c_trial(q: int, p: int, *, seed: int, max_sequences: Optional[int] = Non
                 ablation: Optional[str] = None, progress: bool = False,
                 streak: int = 10_000) -> Dict[str, Any]:
     """Exp. 2c (Table 3): very long lags without local regularities; one trial."""
+    _check_ablation(ablation, "2c")
     if max_sequences is None:
         max_sequences = 1_000_000
     rng_w, rng_train = _rngs(seed, 2)
     gen = FastLag2c(q, p)
-    net = _lstm(ablation, p + 4, 2, 2, 1, bias=False, init_range=0.2, seed=rng_w)
+    remedy = ablation == "drift-remedy"
+    if remedy:
+        # the input gates' bias weights only: the output gates' bias is masked to 0
+        gate_bias = DRIFT_REMEDY_BIAS["2c"]
+        net = _lstm(ablation, p + 4, 2, 2, 1, bias=("gates",), init_range=0.2,
+                    in_gate_bias=gate_bias, seed=rng_w)
+        m = np.array(net.masks["W_out"])
+        m[:, 0] = 0
+        net.set_mask("W_out", m)
+    else:
+        net = _lstm(ablation, p + 4, 2, 2, 1, bias=False, init_range=0.2, seed=rng_w)
     learner = _Learner(net, 0.01, ablation)
     learn = learner.learn
     curve = _Curve()
@@ -542,6 +668,10 @@ def lag2c_trial(q: int, p: int, *, seed: int, max_sequences: Optional[int] = Non
                  "training sequences (outputs computed during training); 'sequences' "
                  f"counts the sequences before that run (sequences_at_stop includes it)",
                  "output units logistic, targets 1/0 for the x and y units",
+                 (f"drift-remedy ablation: the input gates have bias weights, initialised "
+                  f"to {', '.join(f'{b:g}' for b in DRIFT_REMEDY_BIAS['2c'])} (the paper's "
+                  "section 4: 'initially bias the input gate towards zero'); no other bias"
+                  if remedy else "no bias weights (the paper)"),
                  f"cap {max_sequences} sequences"])
 
 
@@ -556,6 +686,7 @@ def noise_trial(variant: str, T: int, N: int, *, seed: int,
     Trains until ST2 (3c: the single stop rule), recording when ST1 first held, then
     counts the misclassified sequences among 2560 new ones.
     """
+    _check_ablation(ablation, variant)
     if max_sequences is None:
         max_sequences = 3_000_000
     if eval_every is None:
@@ -671,6 +802,7 @@ def _window_trial(task: Task, learner: _Learner, net: fastlstm.LSTM,
 def adding_trial(T: int = 100, *, seed: int, max_sequences: Optional[int] = None,
                  ablation: Optional[str] = None, progress: bool = False) -> Dict[str, Any]:
     """Exp. 4, adding problem (Table 7): one trial, stop at ST3(0.01), test on 2560."""
+    _check_ablation(ablation, "adding")
     if max_sequences is None:
         max_sequences = 5_000_000
     rng_w, rng_train, rng_test = _rngs(seed, 3)
@@ -693,6 +825,7 @@ def multiplication_trial(T: int = 100, n_seq: int = 140, *, seed: int,
                          ) -> Dict[str, Any]:
     """Exp. 5, multiplication (Table 8): one trial; stop when fewer than ``n_seq`` of the
     2000 most recent training sequences have ``|error| > 0.04``, then test on 2560."""
+    _check_ablation(ablation, "multiplication")
     if max_sequences is None:
         max_sequences = 5_000_000
     rng_w, rng_train, rng_test = _rngs(seed, 3)
@@ -716,6 +849,7 @@ def multiplication_trial(T: int = 100, n_seq: int = 140, *, seed: int,
 def order_trial(variant: str, *, seed: int, max_sequences: Optional[int] = None,
                 ablation: Optional[str] = None, progress: bool = False) -> Dict[str, Any]:
     """Exp. 6a/6b, temporal order (Table 9): one trial, stop at ST3(0.1), test 2560."""
+    _check_ablation(ablation, variant)
     if max_sequences is None:
         max_sequences = 5_000_000
     rng_w, rng_train, rng_test = _rngs(seed, 3)

@@ -189,11 +189,12 @@ def legal_next(prefix: str) -> FrozenSet[str]:
 
 
 def make_reber_sets(rng: np.random.Generator, n_train: int = 256, n_test: int = 256,
-                    max_draws: int = 1_000_000) -> Tuple[List[str], List[str]]:
-    """Draw a training and a test set of distinct embedded Reber strings.
+                    max_draws: int = 1_000_000, distinct: bool = True
+                    ) -> Tuple[List[str], List[str]]:
+    """Draw a training and a test set of embedded Reber strings.
 
-    Strings are drawn with `embedded_reber_string`; repeats are skipped, first for the
-    training set, then for the test set (which also skips every training string).
+    Strings are drawn with `embedded_reber_string`, first for the training set, then for
+    the test set; a test draw that is a training string is always skipped.
 
     Parameters
     ----------
@@ -202,32 +203,47 @@ def make_reber_sets(rng: np.random.Generator, n_train: int = 256, n_test: int = 
         Set sizes (the paper: 256 each).
     max_draws : int
         Give up after this many draws.
+    distinct : bool
+        True: every string of both sets is distinct (repeats are skipped too).  False:
+        the paper's literal reading, "The training set is generated randomly [...]. Test
+        sequences are generated randomly, too, but sequences already used in the training
+        set are not used for testing": both sets may repeat strings, only the test set
+        excludes the training strings.  Short strings are frequent (the shortest, 9
+        symbols, has probability 1/4), so the two readings differ a lot: repeats keep
+        them in the training set, the distinct reading keeps one copy of each.
 
     Returns
     -------
     train, test : list of str
-        Distinct strings in draw order; no string is in both lists.
+        Strings in draw order; no string is in both lists.
 
     Raises
     ------
     RuntimeError
-        If `max_draws` draws did not produce enough distinct strings.
+        If `max_draws` draws did not produce enough (distinct) strings.
     """
     rng = _check_rng(rng)
     n_train = _check_int("n_train", n_train, 0)
     n_test = _check_int("n_test", n_test, 0)
+    if not isinstance(distinct, (bool, np.bool_)):
+        raise TypeError(f"distinct: expected a bool, got {distinct!r}")
     seen: Set[str] = set()
+    train_set: Set[str] = set()
     sets: List[List[str]] = [[], []]
     draws = 0
-    for out, n in zip(sets, (n_train, n_test)):
+    for k, (out, n) in enumerate(zip(sets, (n_train, n_test))):
         while len(out) < n:
             if draws >= max_draws:
-                raise RuntimeError(f"only {len(seen)} distinct strings in {max_draws} draws")
+                raise RuntimeError(f"only {len(out)} of {n} strings for the "
+                                   f"{('training', 'test')[k]} set in {max_draws} draws")
             draws += 1
             s = embedded_reber_string(rng)
-            if s not in seen:
-                seen.add(s)
-                out.append(s)
+            if distinct and s in seen or k == 1 and s in train_set:
+                continue
+            seen.add(s)
+            if k == 0:
+                train_set.add(s)
+            out.append(s)
     return sets[0], sets[1]
 
 
