@@ -32,6 +32,7 @@ exclude_patterns = [
     "_build",
     # its text is appended to reproduction.md by the report generator
     "reproduction/notes.md",
+    "reproduction/beyond-1997-notes.md",
 ]
 
 # Markdown: heading anchors so that pages can link to sections (model.md#squashing-functions)
