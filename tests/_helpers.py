@@ -64,3 +64,20 @@ def random_sequence(rng, net, T):
     y = rng.uniform(0, 1, (T, net.K))
     mask = rng.random(T) < 0.5
     return x, y, mask
+
+
+def family_config(rng, **fixed):
+    """A random architecture over every topology switch and every option of the family,
+    weights and activations kept in a range where the dynamics stay tame."""
+    cfg = random_config(rng)
+    cfg.update(forget_gate=bool(rng.integers(2)), peepholes=bool(rng.integers(2)),
+               sources=str(rng.choice(["full", "cells"])),
+               out=str(rng.choice(["logistic", "linear", "softmax"])))
+    cfg.update(fixed)
+    if cfg["out"] == "softmax" and cfg["n_out"] < 2:
+        cfg["n_out"] = 2
+    if cfg["g"] == "id" or cfg["h"] == "id" or cfg["out"] == "linear":
+        cfg["init_range"] = min(cfg["init_range"], 0.2)
+    if cfg["forget_gate"] and "gates" in cfg["bias"] and rng.integers(2):
+        cfg["forget_gate_bias"] = rng.uniform(-1, 2, cfg["n_blocks"]).tolist()
+    return cfg

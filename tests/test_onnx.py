@@ -8,7 +8,7 @@ largest |output| (sequences of up to 30 steps).
 import numpy as np
 import pytest
 
-from _helpers import assert_close, random_config
+from _helpers import assert_close, family_config, random_config
 import fastlstm
 from fastlstm import onnx_export, oracle
 
@@ -121,24 +121,11 @@ def test_pinned_gates_hold_over_a_long_sequence():
     assert_close(run(net.to_onnx(op="lstm"), x), ref, RTOL32, "pinned gates")
 
 
-def any_config(rng):
-    """A random architecture over every switch, squashing function and option."""
-    cfg = random_config(rng)
-    cfg.update(forget_gate=bool(rng.integers(2)), peepholes=bool(rng.integers(2)),
-               sources=str(rng.choice(["full", "cells"])),
-               out=str(rng.choice(["logistic", "linear", "softmax"])))
-    if cfg["out"] == "softmax" and cfg["n_out"] < 2:
-        cfg["n_out"] = 2
-    if cfg["g"] == "id" or cfg["h"] == "id" or cfg["out"] == "linear":
-        cfg["init_range"] = min(cfg["init_range"], 0.2)
-    return cfg
-
-
 @pytest.mark.parametrize("backend", [fastlstm.LSTM, oracle.LSTM])
 @pytest.mark.parametrize("seed", range(10))
 def test_scan_graph_equals_forward_for_any_net(seed, backend):
     rng = np.random.default_rng(42000 + seed)
-    net = backend(**any_config(rng), seed=seed)
+    net = backend(**family_config(rng), seed=seed)
     if rng.integers(2):
         net.set_mask("W_c", rng.random(net.masks["W_c"].shape) < 0.7)
     N, T = int(rng.integers(1, 4)), int(rng.integers(1, 31))

@@ -11,30 +11,13 @@ import io
 import numpy as np
 import pytest
 
-from _helpers import assert_close, random_config
+from _helpers import assert_close, family_config
 import fastlstm
 from fastlstm import oracle
 
 torch = pytest.importorskip("torch")
 
 BACKENDS = (fastlstm.LSTM, oracle.LSTM)
-
-
-def any_config(rng, **fixed):
-    """A random architecture over every topology switch, squashing function and option
-    of the family, weights kept where the dynamics stay tame."""
-    cfg = random_config(rng)
-    cfg.update(forget_gate=bool(rng.integers(2)), peepholes=bool(rng.integers(2)),
-               sources=str(rng.choice(["full", "cells"])),
-               out=str(rng.choice(["logistic", "linear", "softmax"])))
-    cfg.update(fixed)
-    if cfg["out"] == "softmax" and cfg["n_out"] < 2:
-        cfg["n_out"] = 2
-    if cfg["g"] == "id" or cfg["h"] == "id" or cfg["out"] == "linear":
-        cfg["init_range"] = min(cfg["init_range"], 0.2)
-    if cfg["forget_gate"] and "gates" in cfg["bias"] and rng.integers(2):
-        cfg["forget_gate_bias"] = rng.uniform(-1, 2, cfg["n_blocks"]).tolist()
-    return cfg
 
 
 #: the first two cases of each random test: the 1997 net (its defaults) and the modern cell
@@ -48,13 +31,13 @@ def case_config(base, seed):
     """The architecture of case ``seed`` of a test seeded from ``base``: the fixed cases
     first, then random ones."""
     rng = np.random.default_rng(base + seed)
-    return rng, any_config(rng, **(FIXED_CASES[seed] if seed < len(FIXED_CASES) else {}))
+    return rng, family_config(rng, **(FIXED_CASES[seed] if seed < len(FIXED_CASES) else {}))
 
 
 def any_net(rng, seed, backend=fastlstm.LSTM, dtype="float64", cfg=None, **fixed):
     """A net of a random architecture (or ``cfg``), with an extra random mask on one
     parameter half of the time."""
-    cfg = any_config(rng, **fixed) if cfg is None else cfg
+    cfg = family_config(rng, **fixed) if cfg is None else cfg
     net = backend(**cfg, dtype=dtype, seed=seed)
     if rng.integers(2):
         name = str(rng.choice(list(net.params)))
