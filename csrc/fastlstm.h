@@ -223,11 +223,15 @@ void lstm97_sig_f64(ptrdiff_t n, const double *x, double *out, int lanes);
 int lstm97_sig_max_lanes(void);
 
 /* The kernels exist for the baseline instruction set and, on x86-64 built with GCC, for
- * AVX2, chosen at run time; both give the same bits.  lstm97_set_isa(1) makes every later
- * call use the baseline build, lstm97_set_isa(0) the best the CPU has (the default);
- * process-wide, for tests.  lstm97_get_isa() returns 2 when the AVX2 build runs, else 1. */
-void lstm97_set_isa(int baseline);
+ * AVX2 and AVX-512 (F, VL, DQ, BW), chosen at run time from CPUID and XGETBV; all give the
+ * same bits.  lstm97_set_isa(level) makes every later call use the build of that level:
+ * 1 the baseline, 2 AVX2, 3 AVX-512 (at most what the CPU and OS support), 0 the best
+ * they support (the default); process-wide, for tests and benchmarks.  lstm97_get_isa()
+ * returns the level whose build runs (1, 2 or 3), lstm97_cpu_isa() the best level of this
+ * build on this CPU. */
+void lstm97_set_isa(int level);
 int lstm97_get_isa(void);
+int lstm97_cpu_isa(void);
 
 /* lstm97_train_batch runs each full block of 4 sequences of a net of the tuned 1997 cell
  * (no forget gate, no peepholes, no softmax outputs) in the lanes of vector registers;

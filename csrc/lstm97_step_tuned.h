@@ -12,15 +12,18 @@
  * lstm97_impl.h: no include guard.
  */
 
-#define NL_ ((ptrdiff_t)(16 / sizeof(REAL)))      /* lanes per vreg */
+#define NL_ ((ptrdiff_t)(LSTM97_VBYTES / sizeof(REAL)))   /* lanes per vreg */
+/* lanes per register of the mat-vec: at most the 4 partial sums of the dot order */
+#define NM_ ((int)(LSTM97_VBYTES / sizeof(REAL) < 4 ? LSTM97_VBYTES / sizeof(REAL) : 4))
+typedef REAL FN(mreg) __attribute__((vector_size(NM_ * sizeof(REAL)), aligned(sizeof(REAL))));
 
 /* out[r] = W[r, :] . v for r < R, each sum in the order of FN(dot): four rows at a time;
- * the four partial sums of a row are lanes of 4 / NL_ vector registers (lane l of
- * register k holds s_{k NL_ + l}).  The last n mod 4 columns go to the scalar sums. */
+ * the four partial sums of a row are lanes of 4 / NM_ vector registers (lane l of
+ * register k holds s_{k NM_ + l}).  The last n mod 4 columns go to the scalar sums. */
 static inline void FN(matvec)(const REAL *restrict W, const REAL *restrict v,
                               ptrdiff_t R, ptrdiff_t n, REAL *restrict out)
 {
-    typedef FN(vreg) vreg;
+    typedef FN(mreg) vreg;
     const ptrdiff_t n4 = n & ~(ptrdiff_t)3;
     ptrdiff_t r = 0;
     if (n < LSTM97_DOT_LANES_MIN) {
@@ -46,22 +49,22 @@ static inline void FN(matvec)(const REAL *restrict W, const REAL *restrict v,
     }
     for (; r + 4 <= R; r += 4) {
         const REAL *w[4] = {W + r * n, W + (r + 1) * n, W + (r + 2) * n, W + (r + 3) * n};
-        vreg a[4][4 / NL_];
+        vreg a[4][4 / NM_];
         for (int q = 0; q < 4; q++)
-            for (int k = 0; k < 4 / NL_; k++)
+            for (int k = 0; k < 4 / NM_; k++)
                 a[q][k] = (vreg){0};
         for (ptrdiff_t m = 0; m < n4; m += 4) {
-            for (int k = 0; k < 4 / NL_; k++) {
-                vreg vm = *(const vreg *)(v + m + k * NL_);
+            for (int k = 0; k < 4 / NM_; k++) {
+                vreg vm = *(const vreg *)(v + m + k * NM_);
                 for (int q = 0; q < 4; q++)
-                    a[q][k] += *(const vreg *)(w[q] + m + k * NL_) * vm;
+                    a[q][k] += *(const vreg *)(w[q] + m + k * NM_) * vm;
             }
         }
         for (int q = 0; q < 4; q++) {
             REAL s4[4];
-            for (int k = 0; k < 4 / NL_; k++)
-                for (ptrdiff_t l = 0; l < NL_; l++)
-                    s4[k * NL_ + l] = a[q][k][l];
+            for (int k = 0; k < 4 / NM_; k++)
+                for (ptrdiff_t l = 0; l < NM_; l++)
+                    s4[k * NM_ + l] = a[q][k][l];
             for (ptrdiff_t l = 0; l < n - n4; l++)        /* l < 3 */
                 s4[l] += w[q][n4 + l] * v[n4 + l];
             out[r + q] = (s4[0] + s4[2]) + (s4[1] + s4[3]);
@@ -271,6 +274,7 @@ static inline void FN(traces_forget_update_masked)(ptrdiff_t n, REAL phi, REAL a
 #undef VL_
 #undef VS_
 #undef NL_
+#undef NM_
 
 /* ---- sparse inputs (one-hot tasks) ---------------------------------------------------------
  * z and u both hold x at columns 1..I.  When few inputs are nonzero, the loops over z or u

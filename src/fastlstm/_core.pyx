@@ -246,15 +246,30 @@ def sig(x, out, int lanes=0):
         lstm97_sig_f64(n, <const double *>px, <double *>po, lanes)
 
 
-def set_isa(bint baseline):
-    """For tests: True makes every later kernel call use the baseline build (x86-64
-    SSE2), False the best the CPU has (the default).  Process-wide."""
-    lstm97_set_isa(baseline)
+def set_isa(level):
+    """Choose the build of the kernels that every later call runs (process-wide; for tests
+    and benchmarks).
+
+    Parameters
+    ----------
+    level : int
+        1 (or True) the baseline build (x86-64 SSE2), 2 the AVX2 build, 3 the AVX-512 build,
+        each at most the best the CPU supports (see `cpu_isa`); 0 (or False) the best the
+        CPU supports (the default).  All builds give the same bits.
+    """
+    if not isinstance(level, (int, np.integer)) or not 0 <= level <= 3:
+        raise ValueError(f"level: expected 0, 1, 2 or 3, got {level!r}")
+    lstm97_set_isa(int(level))
 
 
 def get_isa():
-    """2 if the kernels run their AVX2 build, 1 if the baseline one."""
+    """The level whose build the kernels run: 1 baseline, 2 AVX2, 3 AVX-512."""
     return lstm97_get_isa()
+
+
+def cpu_isa():
+    """The best level this CPU (and its OS) supports in this build: 1, 2 or 3."""
+    return lstm97_cpu_isa()
 
 
 def set_batch_lanes(bint on):
