@@ -79,20 +79,35 @@ static inline void FN(matvec)(const REAL *restrict W, const REAL *restrict v,
  * "very cheap" model: its prologues and epilogues cost more than they save on the short
  * rows of the paper's nets).  dc, di: trace rows of dS_c[c] and dS_in[c]; pc, pi: the
  * rows of W_c[c] and W_in[block(c)] in P (params or dW); mc, mi: their mask rows. */
-#define VL_(p) (*(const FN(vreg) *)(const void *)(p))
-#define VS_(p) (*(FN(vreg) *)(void *)(p))
+/* VL_/VS_: load/store a vector of type V at p.  VLOOPS_(BODY) runs BODY(V) over the
+ * columns m: first NL_ at a time in FN(vreg), then (in the 32- and 64-byte builds) 16 bytes
+ * at a time in FN(sreg), so that the scalar remainder after it is at most 16 bytes; the
+ * caller's scalar loop finishes the row.  Element by element the same operations in every
+ * width: the same bits. */
+typedef REAL FN(sreg) __attribute__((vector_size(16), aligned(sizeof(REAL))));
+#define NS_ ((ptrdiff_t)(16 / sizeof(REAL)))
+#define VL_(V, p) (*(const V *)(const void *)(p))
+#define VS_(V, p) (*(V *)(void *)(p))
+#define VB_(V, x) ((V){0} + (x))
+#define VLOOPS_(BODY)                                                                      \
+    for (; m + NL_ <= n; m += NL_)                                                         \
+        BODY(FN(vreg), NL_)                                                                \
+    if (NL_ > NS_)                                                                         \
+        for (; m + NS_ <= n; m += NS_)                                                     \
+            BODY(FN(sreg), NS_)
 
 static inline void FN(traces_only)(ptrdiff_t n, REAL a, REAL b, const REAL *restrict z,
                                    REAL *restrict dc, REAL *restrict di)
 {
-    typedef FN(vreg) vreg;
-    const vreg va = (vreg){0} + a, vb = (vreg){0} + b;
     ptrdiff_t m = 0;
-    for (; m + NL_ <= n; m += NL_) {
-        vreg zm = VL_(z + m);
-        VS_(dc + m) = VL_(dc + m) + va * zm;
-        VS_(di + m) = VL_(di + m) + vb * zm;
+#define BODY_(V, W)                                                                        \
+    {                                                                                      \
+        V zm = VL_(V, z + m);                                                              \
+        VS_(V, dc + m) = VL_(V, dc + m) + VB_(V, a) * zm;                                  \
+        VS_(V, di + m) = VL_(V, di + m) + VB_(V, b) * zm;                                  \
     }
+    VLOOPS_(BODY_)
+#undef BODY_
     for (; m < n; m++) {
         dc[m] += a * z[m];
         di[m] += b * z[m];
@@ -104,18 +119,18 @@ static inline void FN(traces_only2)(ptrdiff_t n, REAL a0, REAL b0, REAL a1, REAL
                                     const REAL *restrict z, REAL *restrict dc,
                                     REAL *restrict di)
 {
-    typedef FN(vreg) vreg;
-    const vreg va0 = (vreg){0} + a0, vb0 = (vreg){0} + b0;
-    const vreg va1 = (vreg){0} + a1, vb1 = (vreg){0} + b1;
     REAL *restrict dc1 = dc + n, *restrict di1 = di + n;
     ptrdiff_t m = 0;
-    for (; m + NL_ <= n; m += NL_) {
-        vreg zm = VL_(z + m);
-        VS_(dc + m) = VL_(dc + m) + va0 * zm;
-        VS_(di + m) = VL_(di + m) + vb0 * zm;
-        VS_(dc1 + m) = VL_(dc1 + m) + va1 * zm;
-        VS_(di1 + m) = VL_(di1 + m) + vb1 * zm;
+#define BODY_(V, W)                                                                        \
+    {                                                                                      \
+        V zm = VL_(V, z + m);                                                              \
+        VS_(V, dc + m) = VL_(V, dc + m) + VB_(V, a0) * zm;                                 \
+        VS_(V, di + m) = VL_(V, di + m) + VB_(V, b0) * zm;                                 \
+        VS_(V, dc1 + m) = VL_(V, dc1 + m) + VB_(V, a1) * zm;                               \
+        VS_(V, di1 + m) = VL_(V, di1 + m) + VB_(V, b1) * zm;                               \
     }
+    VLOOPS_(BODY_)
+#undef BODY_
     for (; m < n; m++) {
         dc[m] += a0 * z[m];
         di[m] += b0 * z[m];
@@ -132,18 +147,21 @@ static inline void FN(traces_update_impl)(ptrdiff_t n, REAL a, REAL b, REAL ae,
                                           REAL *restrict pi, const REAL *restrict mc,
                                           const REAL *restrict mi, const int masked)
 {
-    typedef FN(vreg) vreg;
-    const vreg va = (vreg){0} + a, vb = (vreg){0} + b, vae = (vreg){0} + ae;
     ptrdiff_t m = 0;
-    for (; m + NL_ <= n; m += NL_) {
-        vreg zm = VL_(z + m);
-        vreg tc = VL_(dc + m) + va * zm;
-        vreg ti = VL_(di + m) + vb * zm;
-        VS_(dc + m) = tc;
-        VS_(di + m) = ti;
-        VS_(pc + m) = VL_(pc + m) + (masked ? vae * tc * VL_(mc + m) : vae * tc);
-        VS_(pi + m) = VL_(pi + m) + (masked ? vae * ti * VL_(mi + m) : vae * ti);
+#define BODY_(V, W)                                                                        \
+    {                                                                                      \
+        V zm = VL_(V, z + m);                                                              \
+        V tc = VL_(V, dc + m) + VB_(V, a) * zm;                                            \
+        V ti = VL_(V, di + m) + VB_(V, b) * zm;                                            \
+        VS_(V, dc + m) = tc;                                                               \
+        VS_(V, di + m) = ti;                                                               \
+        VS_(V, pc + m) = VL_(V, pc + m) +                                                  \
+                         (masked ? VB_(V, ae) * tc * VL_(V, mc + m) : VB_(V, ae) * tc);    \
+        VS_(V, pi + m) = VL_(V, pi + m) +                                                  \
+                         (masked ? VB_(V, ae) * ti * VL_(V, mi + m) : VB_(V, ae) * ti);    \
     }
+    VLOOPS_(BODY_)
+#undef BODY_
     for (; m < n; m++) {
         REAL tc = dc[m] + a * z[m];
         REAL ti = di[m] + b * z[m];
@@ -173,11 +191,10 @@ static inline void FN(traces_update_masked)(ptrdiff_t n, REAL a, REAL b, REAL ae
 /* p += ae * v (optionally masked) */
 static inline void FN(axpy)(ptrdiff_t n, REAL ae, const REAL *restrict v, REAL *restrict p)
 {
-    typedef FN(vreg) vreg;
-    const vreg vae = (vreg){0} + ae;
     ptrdiff_t m = 0;
-    for (; m + NL_ <= n; m += NL_)
-        VS_(p + m) = VL_(p + m) + vae * VL_(v + m);
+#define BODY_(V, W) { VS_(V, p + m) = VL_(V, p + m) + VB_(V, ae) * VL_(V, v + m); }
+    VLOOPS_(BODY_)
+#undef BODY_
     for (; m < n; m++)
         p[m] += ae * v[m];
 }
@@ -185,11 +202,11 @@ static inline void FN(axpy)(ptrdiff_t n, REAL ae, const REAL *restrict v, REAL *
 static inline void FN(axpy_masked)(ptrdiff_t n, REAL ae, const REAL *restrict v,
                                    REAL *restrict p, const REAL *restrict mk)
 {
-    typedef FN(vreg) vreg;
-    const vreg vae = (vreg){0} + ae;
     ptrdiff_t m = 0;
-    for (; m + NL_ <= n; m += NL_)
-        VS_(p + m) = VL_(p + m) + vae * VL_(v + m) * VL_(mk + m);
+#define BODY_(V, W)                                                                        \
+    { VS_(V, p + m) = VL_(V, p + m) + VB_(V, ae) * VL_(V, v + m) * VL_(V, mk + m); }
+    VLOOPS_(BODY_)
+#undef BODY_
     for (; m < n; m++)
         p[m] += ae * v[m] * mk[m];
 }
@@ -208,24 +225,27 @@ static inline void FN(traces_forget_impl)(ptrdiff_t n, REAL phi, REAL a, REAL b,
                                           const REAL *restrict mf, const int learn,
                                           const int masked)
 {
-    typedef FN(vreg) vreg;
-    const vreg vphi = (vreg){0} + phi, va = (vreg){0} + a, vb = (vreg){0} + b;
-    const vreg vp = (vreg){0} + p, vae = (vreg){0} + ae;
     ptrdiff_t m = 0;
-    for (; m + NL_ <= n; m += NL_) {
-        vreg zm = VL_(z + m);
-        vreg tc = vphi * VL_(dc + m) + va * zm;
-        vreg ti = vphi * VL_(di + m) + vb * zm;
-        vreg tf = vphi * VL_(df + m) + vp * zm;
-        VS_(dc + m) = tc;
-        VS_(di + m) = ti;
-        VS_(df + m) = tf;
-        if (learn) {
-            VS_(pc + m) = VL_(pc + m) + (masked ? vae * tc * VL_(mc + m) : vae * tc);
-            VS_(pi + m) = VL_(pi + m) + (masked ? vae * ti * VL_(mi + m) : vae * ti);
-            VS_(pf + m) = VL_(pf + m) + (masked ? vae * tf * VL_(mf + m) : vae * tf);
-        }
+#define BODY_(V, W)                                                                        \
+    {                                                                                      \
+        V zm = VL_(V, z + m), vphi = VB_(V, phi), vae = VB_(V, ae);                        \
+        V tc = vphi * VL_(V, dc + m) + VB_(V, a) * zm;                                     \
+        V ti = vphi * VL_(V, di + m) + VB_(V, b) * zm;                                     \
+        V tf = vphi * VL_(V, df + m) + VB_(V, p) * zm;                                     \
+        VS_(V, dc + m) = tc;                                                               \
+        VS_(V, di + m) = ti;                                                               \
+        VS_(V, df + m) = tf;                                                               \
+        if (learn) {                                                                       \
+            VS_(V, pc + m) = VL_(V, pc + m) +                                          \
+                               (masked ? vae * tc * VL_(V, mc + m) : vae * tc);        \
+            VS_(V, pi + m) = VL_(V, pi + m) +                                          \
+                               (masked ? vae * ti * VL_(V, mi + m) : vae * ti);        \
+            VS_(V, pf + m) = VL_(V, pf + m) +                                          \
+                               (masked ? vae * tf * VL_(V, mf + m) : vae * tf);        \
+        }                                                                                  \
     }
+    VLOOPS_(BODY_)
+#undef BODY_
     for (; m < n; m++) {
         REAL tc = phi * dc[m] + a * z[m];
         REAL ti = phi * di[m] + b * z[m];
@@ -273,6 +293,9 @@ static inline void FN(traces_forget_update_masked)(ptrdiff_t n, REAL phi, REAL a
 }
 #undef VL_
 #undef VS_
+#undef VB_
+#undef VLOOPS_
+#undef NS_
 #undef NL_
 #undef NM_
 
