@@ -524,12 +524,12 @@ int lstm97_n_kept_threads(void)
  * nets do not change.  float32 keeps the default model (its large nets lose 20 % with
  * "very cheap").
  *
- * On x86-64 with GCC the kernels of each REAL are compiled three times, for the baseline
- * instruction set, for AVX2 (VEX encoding, fewer register copies, 32-byte vectors) and for
- * AVX-512 (F, VL, DQ, BW: 64-byte vectors), and the public functions choose at run time
- * (lstm97_variants.h).  No build fuses a multiply and an add (-ffp-contract=off; the
- * target lists name no FMA), so all give the same bits; lstm97_set_isa forces a level (for
- * tests). */
+ * On x86-64 with GCC (or Clang) the kernels of each REAL are compiled three times, for
+ * the baseline instruction set, for AVX2 (VEX encoding, fewer register copies, 32-byte
+ * vectors) and for AVX-512 (F, VL, DQ, BW: 64-byte vectors), and the public functions
+ * choose at run time (lstm97_variants.h).  No build fuses a multiply and an add
+ * (-ffp-contract=off; the target lists name no FMA), so all give the same bits;
+ * lstm97_set_isa forces a level (for tests). */
 #if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 10
 #define LSTM97_VERY_CHEAP_VECT 1
 #pragma GCC push_options
@@ -537,7 +537,15 @@ int lstm97_n_kept_threads(void)
 #endif
 #if defined(LSTM97_VERY_CHEAP_VECT) && defined(__x86_64__)
 #define LSTM97_AVX2_BUILD 1
+#define LSTM97_TARGET_PUSH(t) _Pragma("GCC push_options") _Pragma(LSTM97_STR_(GCC target(t)))
+#define LSTM97_TARGET_POP _Pragma("GCC pop_options")
+#elif defined(__clang__) && defined(__x86_64__) && __clang_major__ >= 9
+#define LSTM97_AVX2_BUILD 1
+#define LSTM97_TARGET_PUSH(t)                                                              \
+    _Pragma(LSTM97_STR_(clang attribute push(__attribute__((target(t))), apply_to = function)))
+#define LSTM97_TARGET_POP _Pragma("clang attribute pop")
 #endif
+#define LSTM97_STR_(x) #x
 
 #ifdef LSTM97_AVX2_BUILD
 #include <cpuid.h>

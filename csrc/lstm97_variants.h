@@ -2,9 +2,10 @@
  * lstm97_variants.h -- the kernels of one REAL (float or double, suffix SFX), included
  * by lstm97.c once per type.
  *
- * With LSTM97_AVX2_BUILD (x86-64, GCC >= 10) lstm97_impl.h is compiled three times, as
- * static functions x_SFX_base (baseline instruction set), x_SFX_avx2 (#pragma GCC target
- * "avx2") and x_SFX_avx512 (target "avx512f,avx512vl,avx512dq,avx512bw"), and the public
+ * With LSTM97_AVX2_BUILD (x86-64, GCC >= 10 or Clang) lstm97_impl.h is compiled three
+ * times, as static functions x_SFX_base (baseline instruction set), x_SFX_avx2 (target
+ * "avx2": #pragma GCC target, or Clang's #pragma clang attribute) and x_SFX_avx512
+ * (target "avx512f,avx512vl,avx512dq,avx512bw"), and the public
  * functions x_SFX call the one lstm97_isa_level() names: the best the CPU and the operating
  * system support, or the level lstm97_set_isa forced.  Otherwise lstm97_impl.h defines the
  * public functions itself.
@@ -22,22 +23,20 @@
 #include "lstm97_impl.h"
 #undef FN
 #undef LSTM97_VBYTES
-#pragma GCC push_options
-#pragma GCC target("avx2")
+LSTM97_TARGET_PUSH("avx2")
 #define LSTM97_VBYTES 32
 #define FN(x) LSTM97_CAT(x, LSTM97_CAT(SFX, avx2))
 #include "lstm97_impl.h"
 #undef FN
 #undef LSTM97_VBYTES
-#pragma GCC pop_options
-#pragma GCC push_options
-#pragma GCC target("avx512f,avx512vl,avx512dq,avx512bw")
+LSTM97_TARGET_POP
+LSTM97_TARGET_PUSH("avx512f,avx512vl,avx512dq,avx512bw")
 #define LSTM97_VBYTES 64
 #define FN(x) LSTM97_CAT(x, LSTM97_CAT(SFX, avx512))
 #include "lstm97_impl.h"
 #undef FN
 #undef LSTM97_VBYTES
-#pragma GCC pop_options
+LSTM97_TARGET_POP
 #undef LSTM97_API
 
 #define PUB(x) LSTM97_CAT(x, SFX)
