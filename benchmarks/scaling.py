@@ -1,6 +1,7 @@
 """O(1) per weight: ns per weight-step of train_sequence from ~1e2 to ~1e6 weights.
 
     python benchmarks/scaling.py [--quick] [--dtype float64] [--isa all|best|1|2|3]
+    python benchmarks/scaling.py --bandwidth
 
 Nets with I = K = 4 and block sizes S = 1, 2, 4; a target at every step, schedule "step",
 one thread.  Writes benchmarks/results/scaling-<dtype>.json and docs/scaling.png (when
@@ -12,7 +13,10 @@ Each point is timed for every instruction-set level of the kernels the CPU suppo
 each round and the minimum kept, so that their ratios are side by side; the plot shows the
 best level.  The bytes a step moves are estimated from the loop structure (the parameters
 read by the forward pass and read and written by the update, the traces read and written):
-with the time per step they give the bandwidth a point implies.
+with the time per step they give the bandwidth a point implies.  `--bandwidth` measures
+instead the rate at which one thread streams float64 arrays of growing size (numpy's
+a += b: two reads and one write per element) and writes benchmarks/results/bandwidth.json:
+the ceiling those implied rates are set against.
 """
 import argparse
 import json
@@ -40,7 +44,7 @@ def flops_per_step(net):
     return fwd + traces + updates
 
 
-def gemm_peak(dtype, n=1024, repeats=5):
+def gemm_peak(dtype, n=1024, repeats=20):
     """GFLOP/s of a one-thread numpy matrix product (threadpoolctl limits the BLAS)."""
     from threadpoolctl import threadpool_limits
     a = np.random.default_rng(0).random((n, n)).astype(dtype)
@@ -62,12 +66,12 @@ def bytes_per_step(net):
     return 3 * net.n_weights * isz + 2 * 2 * net.C * net.nz * isz
 
 
-def measure(B, S, dtype, levels, repeats=5):
+def measure(B, S, dtype, levels, repeats=11):
     """Min over `repeats` rounds of train_sequence's time at each ISA level (interleaved)."""
     from fastlstm import _core
     net = fastlstm.LSTM(4, 4, B, S, dtype=dtype, seed=0)
     W = net.n_weights
-    T = int(min(2000, max(5, 2e7 / W / 10)))
+    T = int(min(2000, max(20, 2e7 / W / 10)))
     rng = np.random.default_rng(0)
     x = rng.uniform(-1, 1, (T, 4))
     y = rng.uniform(0, 1, (T, 4))
@@ -97,16 +101,47 @@ def measure(B, S, dtype, levels, repeats=5):
                 gflops=top["gflops"])
 
 
+def stream_bandwidth(kib=(32, 128, 512, 1024, 1536, 4096, 16384, 65536), rounds=7):
+    """GB/s of numpy's a += b (float64, two reads and one write per element) for arrays a
+    and b of `kib` KiB together, one thread: min over `rounds` of the time per call."""
+    rows = []
+    for k in kib:
+        n = k * 1024 // 8 // 2
+        a, b = np.ones(n), np.ones(n)
+        reps = max(3, int(2e8 / (3 * 8 * n)))
+        best = float("inf")
+        for _ in range(rounds):
+            t = time.perf_counter()
+            for _ in range(reps):
+                np.add(a, b, out=a)
+            best = min(best, (time.perf_counter() - t) / reps)
+        rows.append(dict(kib=k, gbytes_per_s=3 * 8 * n / best / 1e9))
+        print(f"{k:>6} KiB  {rows[-1]['gbytes_per_s']:6.1f} GB/s", flush=True)
+    return rows
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--dtype", default="float64", choices=["float64", "float32"])
     p.add_argument("--quick", action="store_true", help="a few sizes only")
+    p.add_argument("--bandwidth", action="store_true",
+                   help="measure one thread's streaming bandwidth instead")
     p.add_argument("--isa", default="all",
                    help="ISA levels to time: all (every level the CPU supports, the "
                         "default), best, or one of 1, 2, 3")
     args = p.parse_args(argv)
     from fastlstm import _core
     from fastlstm.experiments.report import machine_info
+    if args.bandwidth:
+        out = dict(rows=stream_bandwidth(), cpu=machine_info()["cpu"],
+                   date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+                   command="python benchmarks/scaling.py --bandwidth")
+        os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
+        path = os.path.join(HERE, "results", "bandwidth.json")
+        with open(path, "w") as f:
+            json.dump(out, f, indent=1)
+        print(f"wrote {path}")
+        return
     cpu = _core.cpu_isa()
     if args.isa == "all":
         levels = list(range(1, cpu + 1))
