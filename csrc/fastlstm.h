@@ -224,11 +224,11 @@ int lstm97_sig_max_lanes(void);
 
 /* The kernels exist for the baseline instruction set and, on x86-64 built with GCC or
  * Clang, for AVX2 and AVX-512 (F, VL, DQ, BW), chosen at run time from CPUID and XGETBV;
- * all give the same bits.  lstm97_set_isa(level) makes every later call use the build of that level:
- * 1 the baseline, 2 AVX2, 3 AVX-512 (at most what the CPU and OS support), 0 the best
- * they support (the default); process-wide, for tests and benchmarks.  lstm97_get_isa()
- * returns the level whose build runs (1, 2 or 3), lstm97_cpu_isa() the best level of this
- * build on this CPU. */
+ * all give the same bits.  lstm97_set_isa(level) makes every later call use the build of
+ * that level: 1 the baseline, 2 AVX2, 3 AVX-512 (at most what the CPU and OS support), 0
+ * (or any other value) the best they support (the default); process-wide, for tests and
+ * benchmarks.  lstm97_get_isa() returns the level whose build runs (1, 2 or 3),
+ * lstm97_cpu_isa() the best level of this build on this CPU. */
 void lstm97_set_isa(int level);
 int lstm97_get_isa(void);
 int lstm97_cpu_isa(void);

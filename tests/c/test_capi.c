@@ -632,7 +632,13 @@ static void test_sig_and_isa(void)
     lstm97_sig_f64(7, NULL, o2, 0);
     CHECK(o2[0] == 42);
     const int isa = lstm97_get_isa();
-    CHECK(isa == 1 || isa == 2);
+    CHECK(isa >= 1 && isa <= 3 && isa == lstm97_cpu_isa());
+    for (int level = 1; level <= 3; level++) {  /* each level, at most the CPU's */
+        lstm97_set_isa(level);
+        CHECK(lstm97_get_isa() == (level < isa ? level : isa));
+    }
+    lstm97_set_isa(7);                         /* out of range: the default */
+    CHECK(lstm97_get_isa() == isa);
     lstm97_set_isa(1);
     CHECK(lstm97_get_isa() == 1);
     lstm97_set_isa(0);
