@@ -29,6 +29,36 @@ CERG_TOLERANCE = 0.49
 
 _INDEX = {s: k for k, s in enumerate(REBER_SYMBOLS)}
 _ARCS = tuple(_REBER[k] for k in range(8))        # the automaton's arcs by state
+_WINDOW = 8
+_BIT_CHARS = bytes.maketrans(b"\x00\x01", b"01")
+
+
+def _walks() -> Tuple[Dict[bytes, Tuple[str, int, int]], ...]:
+    """For each state and each window of 8 bits (b'0'/b'1' characters): the symbols the
+    automaton emits from that state reading those bits one per choice, the bits read,
+    and the state where it stops (7, after E, or where a choice needs a ninth bit)."""
+    tables = []
+    for start in range(8):
+        table: Dict[bytes, Tuple[str, int, int]] = {}
+        for w in range(1 << _WINDOW):
+            bits = format(w, f"0{_WINDOW}b")
+            state, k, out = start, 0, []
+            while state != 7:
+                arcs = _ARCS[state]
+                if len(arcs) == 2:
+                    if k == _WINDOW:
+                        break
+                    symbol, state = arcs[int(bits[k])]
+                    k += 1
+                else:
+                    symbol, state = arcs[0]
+                out.append(symbol)
+            table[bits.encode()] = ("".join(out), k, state)
+        tables.append(table)
+    return tuple(tables)
+
+
+_WALKS = _walks()
 _B_ROW = np.zeros(7)
 _B_ROW[_INDEX["B"]] = 1.0
 # encodings of the strings seen so far, shared by all streams (strings repeat often)
@@ -101,6 +131,7 @@ class ContinualReberStream:
         self.t = 0
         self.strings = 0
         self._bits: List[int] = []
+        self._bittext = b""            # _bits as b'0'/b'1' characters
         self._bit = 0
         self._pend: List[Tuple[str, np.ndarray, np.ndarray]] = []   # the unread strings
         self._pos = 0                  # symbols of _pend[0] already handed out
@@ -109,8 +140,7 @@ class ContinualReberStream:
     def _coin(self) -> int:
         """One fair random bit (drawn from `rng` in blocks of 256)."""
         if self._bit == len(self._bits):
-            self._bits = self.rng.integers(0, 2, size=256).tolist()
-            self._bit = 0
+            self._refill()
         self._bit += 1
         return self._bits[self._bit - 1]
 
@@ -119,17 +149,24 @@ class ContinualReberStream:
         bits of :meth:`_coin`, read here without a call per bit)."""
         bits, i = self._bits, self._bit
         if i == len(bits):
-            bits = self._bits = self.rng.integers(0, 2, size=256).tolist()
+            bits = self._refill()
             i = 0
         c = "TP"[bits[i]]
         i += 1
         out = ["B", c]
         state = 0
+        text, walks = self._bittext, _WALKS
         while state != 7:
+            if i + _WINDOW <= len(bits):          # up to 8 choices in one look-up
+                symbols, k, state = walks[state][text[i:i + _WINDOW]]
+                i += k
+                out.append(symbols)
+                continue
             arcs = _ARCS[state]
             if len(arcs) == 2:
                 if i == len(bits):
-                    bits = self._bits = self.rng.integers(0, 2, size=256).tolist()
+                    bits = self._refill()
+                    text = self._bittext
                     i = 0
                 symbol, state = arcs[bits[i]]
                 i += 1
@@ -140,6 +177,13 @@ class ContinualReberStream:
         out.append(c)
         out.append("E")
         return "".join(out)
+
+    def _refill(self) -> List[int]:
+        """The next block of 256 bits (as :meth:`_coin` draws them)."""
+        bits = self._bits = self.rng.integers(0, 2, size=256).tolist()
+        self._bittext = bytes(bits).translate(_BIT_CHARS)
+        self._bit = 0
+        return bits
 
     def _next_string(self) -> Tuple[str, np.ndarray, np.ndarray]:
         s = self._draw()
