@@ -18,9 +18,10 @@
 /* one step, mode LSTM97_LEARN: the 1997 cell's arithmetic of step_fast_impl for an input
  * x(t) that is the one-hot vector of i_t (or 0 if i_t < 0); prev is the index of the
  * previous step (its x columns of z and u are cleared first) */
-static int FN(step_onehot)(const lstm97_dims *d, const lstm97_layout *L, REAL *params,
-                           const REAL *masks, int32_t i_t, int32_t prev, const REAL *t_t,
-                           REAL alpha, REAL *y_t, REAL *state, REAL *work)
+static inline __attribute__((always_inline)) int FN(step_onehot)(
+    const lstm97_dims *d, const lstm97_layout *L, REAL *params, const REAL *masks,
+    int32_t i_t, int32_t prev, const REAL *t_t, REAL alpha, REAL *y_t, REAL *state,
+    const FN(lstm97_work_view) *view)
 {
     const ptrdiff_t I = d->I, K = d->K, B = d->B, S = d->S;
     const ptrdiff_t C = L->C, nz = L->nz, nu = L->nu;
@@ -31,7 +32,7 @@ static int FN(step_onehot)(const lstm97_dims *d, const lstm97_layout *L, REAL *p
     REAL *s = z + nz;
     REAL *dS_c = s + C;
     REAL *dS_in = dS_c + C * nz;
-    FN(lstm97_work_view) v = FN(work_view)(d, L, work);
+    const FN(lstm97_work_view) v = *view;
     REAL *net = v.y_in;
     REAL *after_out = v.y_out + B;
 
@@ -202,7 +203,7 @@ LSTM97_API int FN(lstm97_train_onehot)(const lstm97_dims *d, REAL *params, const
     for (int64_t s = 0; s < T; s++) {
         const REAL *t_s = (!tmask || tmask[s]) ? t + s * d->K : NULL;
         rc = FN(step_onehot)(d, &L, params, masks, idx[s], prev, t_s, (REAL)alpha,
-                             y + s * d->K, state, work);
+                             y + s * d->K, state, &v);
         if (rc != LSTM97_OK)
             return rc;
         prev = idx[s];
