@@ -5,9 +5,13 @@ the current code and under ``--baseline`` (a folder holding the baseline's ``fas
 package, put first on PYTHONPATH), alternating, ``--rounds`` times each; the minimum of
 each side's trial ``wall_time`` gives the ratio (the machine's load drifts; the rounds
 are interleaved).  The two records must be the same except for the run's time stamps
-(``same`` in the table: the code change kept the trial's result bit for bit).  The
-projection applies the ratio to the mean ``wall_time`` of the row's records under
-``--out`` and multiplies by the paper's trial count (``Row.trials``).
+(``same`` in the table: the code change kept the trial's result bit for bit).  Two
+projections of a trial's cost now: the ratio applied to the mean ``wall_time`` of the
+row's records under ``--out`` (the records ran on other days, under other loads), and
+the current code's seconds per training sequence times the records' mean sequences per
+trial (the timed run's share of per-trial work, e.g. a final test, is spread over its
+sequences); the core-hours multiply the second by the paper's trial count
+(``Row.trials``).
 
 Usage::
 
@@ -43,12 +47,21 @@ def _run(row: str, trial: int, cap: int, pythonpath: Optional[str]) -> Dict[str,
     return res
 
 
-def _records_mean(out: str, row: str) -> Tuple[int, float]:
-    walls = []
+def _seqs(rec: Dict[str, Any]) -> int:
+    return int(rec.get("sequences_at_stop") or rec["sequences"])
+
+
+def _records_mean(out: str, row: str) -> Tuple[int, float, float]:
+    """Trials, mean wall_time and mean sequences of the row's records."""
+    walls, seqs = [], []
     for path in sorted(glob.glob(os.path.join(out, row, "trial-*.json"))):
         with open(path) as f:
-            walls.append(float(json.load(f)["wall_time"]))
-    return len(walls), (statistics.fmean(walls) if walls else float("nan"))
+            rec = json.load(f)
+        walls.append(float(rec["wall_time"]))
+        seqs.append(_seqs(rec))
+    if not walls:
+        return 0, float("nan"), float("nan")
+    return len(walls), statistics.fmean(walls), statistics.fmean(seqs)
 
 
 def main(argv: List[str]) -> int:
@@ -66,8 +79,9 @@ def main(argv: List[str]) -> int:
     ap.add_argument("--rounds", type=int, default=3)
     args = ap.parse_args(argv)
     print("| row | baseline s | current s | speed-up | same | records: trials, mean "
-          "s/trial | est. s/trial now | paper trials | est. core-h now |")
-    print("|---|---|---|---|---|---|---|---|---|")
+          "s/trial | est. s/trial (ratio) | est. s/trial (rate) | paper trials | "
+          "est. core-h (rate) |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     total = 0.0
     for rid in args.rows:
         row = ROWS[rid]
@@ -75,20 +89,23 @@ def main(argv: List[str]) -> int:
         base: List[float] = []
         cur: List[float] = []
         same = True
+        ran = 1
         for _ in range(args.rounds):
             b = _run(rid, args.trial, cap, args.baseline)
             c = _run(rid, args.trial, cap, None)
             base.append(b["wall"])
             cur.append(c["wall"])
             same &= b["record"] == c["record"]
+            ran = _seqs(c["record"])
         ratio = min(cur) / min(base)
-        n, mean = _records_mean(args.out, rid)
+        n, mean, mean_seqs = _records_mean(args.out, rid)
         est = mean * ratio
-        core_h = est * row.trials / 3600
+        est_rate = min(cur) / ran * mean_seqs
+        core_h = est_rate * row.trials / 3600
         total += core_h if n else 0.0
         print(f"| {rid} | {min(base):.2f} | {min(cur):.2f} | {1 / ratio:.2f}x | "
-              f"{'yes' if same else 'NO'} | {n}, {mean:,.1f} | {est:,.1f} | {row.trials} | "
-              f"{core_h:.2f} |", flush=True)
+              f"{'yes' if same else 'NO'} | {n}, {mean:,.1f} | {est:,.1f} | "
+              f"{est_rate:,.1f} | {row.trials} | {core_h:.2f} |", flush=True)
     print(f"\nestimated total of these rows: {total:.2f} core-hours")
     return 0
 
