@@ -37,6 +37,9 @@ def everything(cfg, seed, dtype):
     got = [net.forward(x)]
     got.append(net.train_sequence(x, y, mask, lr=0.3))
     got.append(net.train_sequence(x, y, mask, lr=0.3, schedule="sequence"))
+    if net.I >= 16:                   # one-hot inputs by index (lstm97_train_onehot)
+        idx = rng.integers(-1, net.I, 40).astype(np.int32)
+        got.append(net.train_onehot(idx, y, mask, lr=0.3))
     for truncated in (False, True):
         loss, grads, out = net.gradient(x, y, mask, truncated=truncated)
         got += [np.array([loss]), out] + [grads[k] for k in sorted(grads)]
