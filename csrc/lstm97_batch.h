@@ -31,8 +31,15 @@
 
 #define LSTM97_BATCH_BLOCK 4
 
-/* a full block can run its 4 sequences in the lanes of vector registers */
+/* LSTM97_LANES / LSTM97_BATCH_BLOCK whole blocks (a lane group) can run their sequences
+ * in the lanes of vector registers */
 #include "lstm97_lanes.h"
+
+/* Blocks are owned by the threads a lane group at a time: the group g of blocks
+ * g G .. g G + G - 1 (G = LSTM97_LANES / LSTM97_BATCH_BLOCK) is thread g mod n_threads's.
+ * Which thread runs a block does not change any result (each block adds into its own
+ * row), only which groups can run in lanes. */
+#define LSTM97_BATCH_GROUP (LSTM97_LANES / LSTM97_BATCH_BLOCK)
 
 typedef struct FN(lstm97_batch_job) {
     const lstm97_dims *d;
@@ -136,8 +143,9 @@ static void FN(batch_clear)(const FN(lstm97_batch_job) *job, int parity, int64_t
 {
     const ptrdiff_t P = job->L->n_params;
     const int64_t n_blocks = (job->N + LSTM97_BATCH_BLOCK - 1) / LSTM97_BATCH_BLOCK;
-    for (int64_t b = job->tid; b < n_blocks; b += job->n_threads)
-        if (FN(batch_block_live)(job, b, s))
+    for (int64_t b = 0; b < n_blocks; b++)
+        if ((b / LSTM97_BATCH_GROUP) % job->n_threads == job->tid &&
+            FN(batch_block_live)(job, b, s))
             memset(FN(batch_row)(job, b, parity), 0, (size_t)P * sizeof(REAL));
 }
 
@@ -151,7 +159,8 @@ static void *FN(batch_worker)(void *arg)
     const int64_t n_blocks = (N + LSTM97_BATCH_BLOCK - 1) / LSTM97_BATCH_BLOCK;
     const int nt = job->n_threads;
     const int shared = nt > 1 && n_blocks > 2 * (int64_t)nt;
-    const int lanes = FN(lanes_ok)(d) && LSTM97_LANES == LSTM97_BATCH_BLOCK;
+    const int lanes = FN(lanes_ok)(d);
+    const int64_t G = LSTM97_BATCH_GROUP, n_groups = (n_blocks + G - 1) / G;
     int64_t last_update = -1;            /* the step of the last update (few blocks) */
     /* this thread's parameters; the copies are made before the first wait, and thread 0
        writes params only after it */
@@ -163,8 +172,8 @@ static void *FN(batch_worker)(void *arg)
     FN(batch_clear)(job, 0, -1);
     if (nt > 1)
         FN(batch_clear)(job, 1, -1);
-    for (int64_t b = job->tid; b < n_blocks; b += nt) {
-        for (int64_t n = b * LSTM97_BATCH_BLOCK; n < N && n < (b + 1) * LSTM97_BATCH_BLOCK; n++) {
+    for (int64_t g = job->tid; g < n_groups; g += nt) {
+        for (int64_t n = g * LSTM97_LANES; n < N && n < (g + 1) * LSTM97_LANES; n++) {
             memset(job->state + n * L->state_len, 0, (size_t)L->state_len * sizeof(REAL));
             FN(mask_rows)(L, job->masks, FN(work_view)(d, L, job->work + n * L->work_len).full);
         }
@@ -174,9 +183,8 @@ static void *FN(batch_worker)(void *arg)
        leaves at its next step or wait */
     lstm97_poller poll = lstm97_poller_start();
     int64_t mine_n = 0;
-    for (int64_t b = job->tid; b < n_blocks; b += nt)
-        mine_n += (b + 1) * LSTM97_BATCH_BLOCK <= N ? LSTM97_BATCH_BLOCK
-                                                    : N - b * LSTM97_BATCH_BLOCK;
+    for (int64_t g = job->tid; g < n_groups; g += nt)
+        mine_n += (g + 1) * LSTM97_LANES <= N ? LSTM97_LANES : N - g * LSTM97_LANES;
     /* a step also waits for the other threads (longer on a busy machine): it counts at
        least 1/1024 of the interval, so thread 0 polls at least every 1024 steps */
     int64_t units = mine_n * (P + L->state_len);
@@ -189,13 +197,12 @@ static void *FN(batch_worker)(void *arg)
         }
         if (__atomic_load_n(job->stop, __ATOMIC_ACQUIRE))
             return NULL;
-        for (int64_t b = job->tid; b < n_blocks; b += nt) {
-            REAL *row = FN(batch_row)(job, b, parity);
-            if (lanes && (b + 1) * LSTM97_BATCH_BLOCK <= N) {
-                /* a full block: its sequences in the lanes (lstm97_lanes.h) */
-                const int64_t n0 = b * LSTM97_BATCH_BLOCK;
+        for (int64_t g = job->tid; g < n_groups; g += nt) {
+            const int64_t n0 = g * LSTM97_LANES;
+            if (lanes && n0 + LSTM97_LANES <= N) {
+                /* a full group: its sequences in the lanes (lstm97_lanes.h) */
                 const REAL *xs[LSTM97_LANES], *ts[LSTM97_LANES];
-                REAL *ys[LSTM97_LANES];
+                REAL *ys[LSTM97_LANES], *rws[LSTM97_BATCH_GROUP];
                 for (int64_t l = 0; l < LSTM97_LANES; l++) {
                     const int64_t n = n0 + l;
                     const uint8_t has_t = !job->tmask || job->tmask[n * T + s];
@@ -203,14 +210,17 @@ static void *FN(batch_worker)(void *arg)
                     ts[l] = has_t ? job->t + (n * T + s) * K : NULL;
                     ys[l] = job->y + (n * T + s) * K;
                 }
+                for (int64_t q = 0; q < G; q++)
+                    rws[q] = FN(batch_row)(job, g * G + q, parity);
                 int rc = FN(step_lanes)(d, L, mine, job->masks, xs, ts, job->alpha, ys,
                                         job->state + n0 * L->state_len,
-                                        job->work + n0 * L->work_len, row);
+                                        job->work + n0 * L->work_len, rws);
                 if (rc != LSTM97_OK)
                     job->status = rc;
                 continue;
             }
-            for (int64_t n = b * LSTM97_BATCH_BLOCK; n < N && n < (b + 1) * LSTM97_BATCH_BLOCK; n++) {
+            for (int64_t n = n0; n < N && n < n0 + LSTM97_LANES; n++) {
+                REAL *row = FN(batch_row)(job, n / LSTM97_BATCH_BLOCK, parity);
                 const uint8_t has_t = !job->tmask || job->tmask[n * T + s];
                 int rc = FN(step_core)(d, L, mine, job->masks,
                                        job->x + (n * T + s) * I,
@@ -283,9 +293,9 @@ LSTM97_API int FN(lstm97_train_batch)(const lstm97_dims *d, REAL *params, const 
     if (n_threads != 1)                /* a build without threads */
         return LSTM97_ERR_THREADS;
 #endif
-    int64_t n_blocks = (N + LSTM97_BATCH_BLOCK - 1) / LSTM97_BATCH_BLOCK;
-    if (n_threads > n_blocks)
-        n_threads = (int)n_blocks;
+    int64_t n_groups = (N + LSTM97_LANES - 1) / LSTM97_LANES;
+    if (n_threads > n_groups)          /* a thread per lane group at most */
+        n_threads = (int)n_groups;
 
     FN(lstm97_batch_job) jobs[LSTM97_MAX_THREADS];
     lstm97_barrier barrier;
@@ -309,3 +319,5 @@ LSTM97_API int FN(lstm97_train_batch)(const lstm97_dims *d, REAL *params, const 
             return jobs[k].status;
     return FN(lstm97_all_finite)(L.n_params, params) ? LSTM97_OK : LSTM97_ERR_NONFINITE;
 }
+#undef LSTM97_BATCH_GROUP
+#undef LSTM97_LANES_VB_
