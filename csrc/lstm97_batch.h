@@ -102,38 +102,36 @@ static int FN(batch_live)(const FN(lstm97_batch_job) *job, int64_t s, int parity
 }
 
 /* dst[i] += (1/N) sum_b row(b, parity)[i] for lo <= i < hi, over the n_live rows listed
- * (n_live < 0: every block row, in block order) */
+ * (n_live < 0: every block row, in block order); each sum is ((+0 + r_0) + r_1) + ...,
+ * and not scaled when N == 1.  clear: zero the rows read (one thread: the rows are
+ * read by no one else).  In chunks of LSTM97_BATCH_CHUNK columns, the rows added one
+ * after the other (vectorised over the columns). */
+#define LSTM97_BATCH_CHUNK 64
 static void FN(batch_apply)(const FN(lstm97_batch_job) *job, const REAL *const *rows,
-                            int n_live, int parity, ptrdiff_t lo, ptrdiff_t hi, REAL *dst)
+                            int n_live, int parity, ptrdiff_t lo, ptrdiff_t hi, REAL *dst,
+                            int clear)
 {
-    const int64_t n_blocks = (job->N + LSTM97_BATCH_BLOCK - 1) / LSTM97_BATCH_BLOCK;
+    const int64_t n_rows = n_live < 0 ? (job->N + LSTM97_BATCH_BLOCK - 1) / LSTM97_BATCH_BLOCK
+                                      : n_live;
     const REAL inv_N = (REAL)1 / (REAL)job->N;
-    if (n_live == 1) {
-        const REAL *r0 = rows[0];
-        for (ptrdiff_t i = lo; i < hi; i++) {
-            REAL acc = (REAL)0 + r0[i];
-            dst[i] += job->N == 1 ? acc : acc * inv_N;
+    for (ptrdiff_t i0 = lo; i0 < hi; i0 += LSTM97_BATCH_CHUNK) {
+        const ptrdiff_t nc = hi - i0 < LSTM97_BATCH_CHUNK ? hi - i0 : LSTM97_BATCH_CHUNK;
+        REAL acc[LSTM97_BATCH_CHUNK];
+        for (ptrdiff_t i = 0; i < nc; i++)
+            acc[i] = 0;
+        for (int64_t b = 0; b < n_rows; b++) {
+            REAL *r = (REAL *)(n_live < 0 ? FN(batch_row)(job, b, parity) : rows[b]) + i0;
+            for (ptrdiff_t i = 0; i < nc; i++)
+                acc[i] += r[i];
+            if (clear)
+                memset(r, 0, (size_t)nc * sizeof(REAL));
         }
-    } else if (n_live == 2) {
-        const REAL *r0 = rows[0], *r1 = rows[1];
-        for (ptrdiff_t i = lo; i < hi; i++) {
-            REAL acc = ((REAL)0 + r0[i]) + r1[i];
-            dst[i] += acc * inv_N;
-        }
-    } else if (n_live > 2) {
-        for (ptrdiff_t i = lo; i < hi; i++) {
-            REAL acc = 0;
-            for (int b = 0; b < n_live; b++)
-                acc += rows[b][i];
-            dst[i] += acc * inv_N;
-        }
-    } else if (n_live < 0) {
-        for (ptrdiff_t i = lo; i < hi; i++) {
-            REAL acc = 0;
-            for (int64_t b = 0; b < n_blocks; b++)
-                acc += FN(batch_row)(job, b, parity)[i];
-            dst[i] += job->N == 1 ? acc : acc * inv_N;
-        }
+        if (job->N == 1)
+            for (ptrdiff_t i = 0; i < nc; i++)
+                dst[i0 + i] += acc[i];
+        else
+            for (ptrdiff_t i = 0; i < nc; i++)
+                dst[i0 + i] += acc[i] * inv_N;
     }
 }
 
@@ -238,20 +236,19 @@ static void *FN(batch_worker)(void *arg)
             if (n_live == 0)
                 continue;
             if (nt == 1) {
-                FN(batch_apply)(job, rows, n_live, 0, 0, P, mine);
-                FN(batch_clear)(job, 0, s);
+                FN(batch_apply)(job, rows, n_live, 0, 0, P, mine, 1);   /* and clear */
             } else if (shared) {
                 if (lstm97_barrier_wait(job->barrier) != 0)   /* every block row of step s is done */
                     return NULL;                              /* (or a stop) */
                 FN(batch_apply)(job, rows, n_live, 0, P * job->tid / nt,
-                                P * (job->tid + 1) / nt, mine);
+                                P * (job->tid + 1) / nt, mine, 0);
                 if (lstm97_barrier_wait(job->barrier) != 0)   /* params ready for step s + 1 */
                     return NULL;
                 FN(batch_clear)(job, 0, s);
             } else {
                 if (lstm97_barrier_wait(job->barrier) != 0)   /* every block row of step s is done */
                     return NULL;
-                FN(batch_apply)(job, rows, n_live, parity, 0, P, mine);
+                FN(batch_apply)(job, rows, n_live, parity, 0, P, mine, 0);
                 /* the other set was last read before this wait (at the last update: its
                    rows with a target then are the ones to zero) */
                 if (last_update >= 0)
@@ -265,7 +262,7 @@ static void *FN(batch_worker)(void *arg)
         if (lstm97_barrier_wait(job->barrier) != 0)
             return NULL;
         FN(batch_apply)(job, rows, -1, parity, P * job->tid / nt, P * (job->tid + 1) / nt,
-                        job->params);
+                        job->params, 0);
     }
     return NULL;
 }
@@ -320,4 +317,5 @@ LSTM97_API int FN(lstm97_train_batch)(const lstm97_dims *d, REAL *params, const 
     return FN(lstm97_all_finite)(L.n_params, params) ? LSTM97_OK : LSTM97_ERR_NONFINITE;
 }
 #undef LSTM97_BATCH_GROUP
+#undef LSTM97_BATCH_CHUNK
 #undef LSTM97_LANES_VB_

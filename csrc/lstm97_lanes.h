@@ -207,6 +207,8 @@ static inline void FN(lanes_update)(ptrdiff_t n, int ns, const REAL *const *ae,
 {
     typedef FN(v4) v4;
     const ptrdiff_t NL = LSTM97_LANES;
+    if (ns < 1 || ns > LSTM97_LANES_UPDATE_MAX_S)
+        return;
     for (ptrdiff_t q = 0; q < NL / 4; q++) {
         const int lq = live >> (4 * q) & 15;
         if (!lq)
@@ -236,11 +238,17 @@ static inline void FN(lanes_update)(ptrdiff_t n, int ns, const REAL *const *ae,
                         acc = acc + col[c][l];
             V4S_(row + m) = acc;
         }
-        for (; m < n; m++)
+        for (; m < n; m++) {              /* the last n mod 4 columns */
+            v4 pr[LSTM97_LANES_UPDATE_MAX_S];
+            for (int c = 0; c < ns; c++)
+                pr[c] = V4_(ae[c] + 4 * q) * V4_(v[c] + m * NL + 4 * q) * mk[m];
+            REAL acc = row[m];
             for (int l = 0; l < 4; l++)
                 if (lq >> l & 1)
                     for (int c = 0; c < ns; c++)
-                        row[m] += ae[c][4 * q + l] * v[c][m * NL + 4 * q + l] * mk[m];
+                        acc += pr[c][l];
+            row[m] = acc;
+        }
     }
 }
 
