@@ -73,45 +73,56 @@ typedef REAL FN(lvec) __attribute__((vector_size(LSTM97_LANES * sizeof(REAL)),
 #define LV_(p) (*(const FN(lvec) *)(const void *)(p))
 #define LS_(p) (*(FN(lvec) *)(void *)(p))
 
-/* p[i] = sig(p[i]) for the nv vectors of lanes at p: lstm97_exp.h's four- or two-lane
- * logistic inlined (the same bits as FN(sig_array); float lanes are widened to double
- * and rounded back, as FN(sig) does) */
-static inline void FN(lanes_sig)(ptrdiff_t nv, REAL *p)
+typedef REAL FN(v4) __attribute__((vector_size(4 * sizeof(REAL)), aligned(sizeof(REAL))));
+#define V4_(p) (*(const FN(v4) *)(const void *)(p))
+#define V4S_(p) (*(FN(v4) *)(void *)(p))
+
+/* out[i] = f(in[i]) for the nv vectors of lanes at in, f the logistic (f = SQ_G1) or
+ * a function of it (SQ_H1: 2 sig - 1, SQ_G2: 4 sig - 2, applied to the REAL value as
+ * FN(squash_from_sig) does, in the same pass): lstm97_exp.h's four- or two-lane logistic
+ * inlined (the same bits as FN(sig_array); float lanes are widened to double and rounded
+ * back, as FN(sig) does).  in == out allowed. */
+static inline void FN(lanes_sigf)(int f, ptrdiff_t nv, const REAL *in, REAL *out)
 {
+    typedef FN(v4) v4;
     const ptrdiff_t n = nv * LSTM97_LANES;      /* a multiple of 4 */
+    const int tr = f == SQ_H1 || f == SQ_G2;
+    const REAL a = f == SQ_H1 ? (REAL)2 : (REAL)4, b = f == SQ_H1 ? (REAL)1 : (REAL)2;
     for (ptrdiff_t i = 0; i < n; i += 4) {
-        REAL *q = p + i;
+        const REAL *q = in + i;
+        v4 r;
 #if defined(__AVX2__) && defined(LSTM97_HAVE_SIG4)
         lstm97_v4d v = {(double)q[0], (double)q[1], (double)q[2], (double)q[3]};
         v = lstm97_sig4(v);
-        for (int l = 0; l < 4; l++)
-            q[l] = (REAL)v[l];
+        r = (v4){(REAL)v[0], (REAL)v[1], (REAL)v[2], (REAL)v[3]};
 #elif defined(__GNUC__) || defined(__clang__)
         lstm97_v2d v0 = {(double)q[0], (double)q[1]}, v1 = {(double)q[2], (double)q[3]};
         v0 = lstm97_sig2(v0);
         v1 = lstm97_sig2(v1);
-        q[0] = (REAL)v0[0];
-        q[1] = (REAL)v0[1];
-        q[2] = (REAL)v1[0];
-        q[3] = (REAL)v1[1];
+        r = (v4){(REAL)v0[0], (REAL)v0[1], (REAL)v1[0], (REAL)v1[1]};
 #else
         for (int l = 0; l < 4; l++)
-            q[l] = (REAL)lstm97_sig((double)q[l]);
+            r[l] = (REAL)lstm97_sig((double)q[l]);
 #endif
+        if (tr)
+            r = a * r - b;
+        V4S_(out + i) = r;
     }
 }
 
-/* p[i] = f(p[i]) over nv vectors of lanes: FN(squash_array) with the inlined logistic */
+/* p[i] = sig(p[i]) for the nv vectors of lanes at p */
+static inline void FN(lanes_sig)(ptrdiff_t nv, REAL *p)
+{
+    FN(lanes_sigf)(SQ_G1, nv, p, p);
+}
+
+/* out = f(in) over nv vectors of lanes: FN(squash_array) with the inlined logistic */
 static inline void FN(lanes_squash)(int f, ptrdiff_t nv, const REAL *in, REAL *out)
 {
-    if (FN(squash_is_sig)(f)) {
-        if (out != in)
-            memcpy(out, in, (size_t)(nv * LSTM97_LANES) * sizeof(REAL));
-        FN(lanes_sig)(nv, out);
-        FN(squash_from_sig)(f, nv * LSTM97_LANES, out);
-    } else {
+    if (FN(squash_is_sig)(f))
+        FN(lanes_sigf)(f, nv, in, out);
+    else
         FN(squash_array)(f, nv * LSTM97_LANES, in, out);
-    }
 }
 
 /* can the lanes step compute this net (and is the lanes path on: lstm97_set_batch_lanes) */
@@ -188,9 +199,6 @@ static inline void FN(lanes_axpy)(ptrdiff_t n, REAL ae, const REAL *restrict v, 
         p[m] += ae * v[m * LSTM97_LANES + l] * mk[m];
 }
 
-typedef REAL FN(v4) __attribute__((vector_size(4 * sizeof(REAL)), aligned(sizeof(REAL))));
-#define V4_(p) (*(const FN(v4) *)(const void *)(p))
-#define V4S_(p) (*(FN(v4) *)(void *)(p))
 
 /* The weight changes of the ns sources c of the lanes, into the rows of their blocks:
  * for each block q of the lanes (lanes 4q .. 4q + 3, row rows[q]) and m < n,
@@ -300,8 +308,8 @@ static int FN(step_lanes)(const lstm97_dims *d, const lstm97_layout *L,
     }
     const int f_g = FN(g_squash)(d->g);
     if (has_out && FN(squash_is_sig)(f_g)) {
-        FN(lanes_sig)(2 * B + C, y_in);
-        FN(squash_from_sig)(f_g, C * NL, g_c);
+        FN(lanes_sig)(2 * B, y_in);             /* the gates, then the cells' g */
+        FN(lanes_sigf)(f_g, C, g_c, g_c);
     } else {
         FN(lanes_sig)((has_out ? 2 : 1) * B, y_in);
         if (!has_out)
@@ -384,6 +392,7 @@ static int FN(step_lanes)(const lstm97_dims *d, const lstm97_layout *L,
             lvec b = gc * fin;
             REAL *restrict dc = dS_c + c * nz * NL;
             REAL *restrict di = dS_in + c * nz * NL;
+#pragma GCC unroll 4
             for (ptrdiff_t m = 0; m < nz; m++) {
                 lvec zm = LV_(z + m * NL);
                 LS_(dc + m * NL) = LV_(dc + m * NL) + a * zm;
