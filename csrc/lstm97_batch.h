@@ -116,22 +116,27 @@ static void FN(batch_apply)(const FN(lstm97_batch_job) *job, const REAL *const *
     const REAL inv_N = (REAL)1 / (REAL)job->N;
     for (ptrdiff_t i0 = lo; i0 < hi; i0 += LSTM97_BATCH_CHUNK) {
         const ptrdiff_t nc = hi - i0 < LSTM97_BATCH_CHUNK ? hi - i0 : LSTM97_BATCH_CHUNK;
-        REAL acc[LSTM97_BATCH_CHUNK];
-        for (ptrdiff_t i = 0; i < nc; i++)
-            acc[i] = 0;
+        typedef FN(lvec) lvec;             /* lstm97_lanes.h: a vector of lanes */
+        enum { W = sizeof(lvec) / sizeof(REAL) };
+        lvec acc[LSTM97_BATCH_CHUNK / W];
+        const ptrdiff_t nv = nc / W;
+        for (ptrdiff_t i = 0; i < LSTM97_BATCH_CHUNK / W; i++)
+            acc[i] = (lvec){0};
         for (int64_t b = 0; b < n_rows; b++) {
             REAL *r = (REAL *)(n_live < 0 ? FN(batch_row)(job, b, parity) : rows[b]) + i0;
-            for (ptrdiff_t i = 0; i < nc; i++)
-                acc[i] += r[i];
+            for (ptrdiff_t i = 0; i < nv; i++)
+                acc[i] += *(const lvec *)(const void *)(r + W * i);
+            for (ptrdiff_t i = W * nv; i < nc; i++)
+                acc[i / W][i % W] += r[i];
             if (clear)
                 memset(r, 0, (size_t)nc * sizeof(REAL));
         }
         if (job->N == 1)
             for (ptrdiff_t i = 0; i < nc; i++)
-                dst[i0 + i] += acc[i];
+                dst[i0 + i] += acc[i / W][i % W];
         else
             for (ptrdiff_t i = 0; i < nc; i++)
-                dst[i0 + i] += acc[i] * inv_N;
+                dst[i0 + i] += acc[i / W][i % W] * inv_N;
     }
 }
 
