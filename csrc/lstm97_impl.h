@@ -16,7 +16,7 @@
  *   lstm97_public.h       step_core and the public kernels (step, forward, run, train)
  *   lstm97_gradient.h     the exact and truncated gradient by BPTT (lstm97_gradient)
  *   lstm97_batch.h        mini-batches on threads (lstm97_train_batch); it includes
- *   lstm97_lanes.h        one step of a block of 4 sequences in vector lanes
+ *   lstm97_lanes.h        one step of a lane group (4 or 8 sequences) in vector lanes
  */
 
 #include "lstm97_act.h"
