@@ -127,5 +127,7 @@ int main(int argc, char **argv)
            "per sequence min %.3f median %.3f (y[0] %.17g)\n",
            net, f32 ? "f32" : "f64", lanes, N, T, P, v[0], v[calls / 2], v[0] / N,
            v[calls / 2] / N, y0);
+    free(p), free(m), free(x), free(t), free(tm), free(pr), free(mr), free(xr), free(tr);
+    free(yr), free(s), free(w), free(dW), free(v);
     return 0;
 }
