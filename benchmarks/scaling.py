@@ -1,11 +1,22 @@
 """O(1) per weight: ns per weight-step of train_sequence from ~1e2 to ~1e6 weights.
 
-    python benchmarks/scaling.py [--quick] [--dtype float64]
+    python benchmarks/scaling.py [--quick] [--dtype float64] [--isa all|best|1|2|3]
+    python benchmarks/scaling.py --bandwidth
 
 Nets with I = K = 4 and block sizes S = 1, 2, 4; a target at every step, schedule "step",
 one thread.  Writes benchmarks/results/scaling-<dtype>.json and docs/scaling.png (when
 matplotlib is installed), and prints a table.  Achieved GFLOP/s is set against a
 one-thread numpy GEMM of the same dtype (the machine's practical ceiling).
+
+Each point is timed for every instruction-set level of the kernels the CPU supports
+(1 baseline SSE2, 2 AVX2, 3 AVX-512; `--isa all`, the default), the levels interleaved in
+each round and the minimum kept, so that their ratios are side by side; the plot shows the
+best level.  The bytes a step moves are estimated from the loop structure (the parameters
+read by the forward pass and read and written by the update, the traces read and written):
+with the time per step they give the bandwidth a point implies.  `--bandwidth` measures
+instead the rate at which one thread streams float64 arrays of growing size (numpy's
+a += b: two reads and one write per element) and writes benchmarks/results/bandwidth.json:
+the ceiling those implied rates are set against.
 """
 import argparse
 import json
@@ -33,7 +44,7 @@ def flops_per_step(net):
     return fwd + traces + updates
 
 
-def gemm_peak(dtype, n=1024, repeats=5):
+def gemm_peak(dtype, n=1024, repeats=20):
     """GFLOP/s of a one-thread numpy matrix product (threadpoolctl limits the BLAS)."""
     from threadpoolctl import threadpool_limits
     a = np.random.default_rng(0).random((n, n)).astype(dtype)
@@ -47,29 +58,100 @@ def gemm_peak(dtype, n=1024, repeats=5):
     return 2 * n ** 3 / best / 1e9
 
 
-def measure(B, S, dtype, budget=0.05, repeats=5):
+def bytes_per_step(net):
+    """Estimated bytes one training step moves: every parameter read by the forward pass,
+    then read and written by its update; the two trace rows of each cell (2 C nz values)
+    read and written."""
+    isz = net.dtype.itemsize
+    return 3 * net.n_weights * isz + 2 * 2 * net.C * net.nz * isz
+
+
+def measure(B, S, dtype, levels, repeats=11):
+    """Min over `repeats` rounds of train_sequence's time at each ISA level (interleaved)."""
+    from fastlstm import _core
     net = fastlstm.LSTM(4, 4, B, S, dtype=dtype, seed=0)
     W = net.n_weights
-    T = int(min(2000, max(5, 2e7 / W / 10)))
+    T = int(min(2000, max(20, 2e7 / W / 10)))
     rng = np.random.default_rng(0)
     x = rng.uniform(-1, 1, (T, 4))
     y = rng.uniform(0, 1, (T, 4))
-    net.train_sequence(x, y, lr=1e-9)                # warm up
-    best = float("inf")
-    for _ in range(repeats):
-        t = time.perf_counter()
-        net.train_sequence(x, y, lr=1e-9)
-        best = min(best, time.perf_counter() - t)
+    best = {lv: float("inf") for lv in levels}
+    try:
+        for lv in levels:                                # warm up
+            _core.set_isa(lv)
+            net.train_sequence(x, y, lr=1e-9)
+        for _ in range(repeats):
+            for lv in levels:
+                _core.set_isa(lv)
+                t = time.perf_counter()
+                net.train_sequence(x, y, lr=1e-9)
+                best[lv] = min(best[lv], time.perf_counter() - t)
+    finally:
+        _core.set_isa(0)
     trace_bytes = 2 * net.C * net.nz * net.dtype.itemsize
-    return dict(B=B, S=S, W=W, T=T, seconds=best, ns_per_weight_step=best / (W * T) * 1e9,
-                gflops=flops_per_step(net) * T / best / 1e9, trace_bytes=trace_bytes)
+    by_isa = {str(lv): dict(seconds=b, ns_per_weight_step=b / (W * T) * 1e9,
+                            gflops=flops_per_step(net) * T / b / 1e9,
+                            gbytes_per_s=bytes_per_step(net) * T / b / 1e9)
+              for lv, b in best.items()}
+    top = by_isa[str(max(levels))]
+    return dict(B=B, S=S, W=W, T=T, trace_bytes=trace_bytes,
+                footprint_bytes=W * net.dtype.itemsize + trace_bytes,
+                bytes_per_step=bytes_per_step(net), isa=max(levels), by_isa=by_isa,
+                seconds=top["seconds"], ns_per_weight_step=top["ns_per_weight_step"],
+                gflops=top["gflops"])
+
+
+def stream_bandwidth(kib=(32, 128, 512, 1024, 1536, 4096, 16384, 65536), rounds=7):
+    """GB/s of numpy's a += b (float64, two reads and one write per element) for arrays a
+    and b of `kib` KiB together, one thread: min over `rounds` of the time per call."""
+    rows = []
+    for k in kib:
+        n = k * 1024 // 8 // 2
+        a, b = np.ones(n), np.ones(n)
+        reps = max(3, int(2e8 / (3 * 8 * n)))
+        best = float("inf")
+        for _ in range(rounds):
+            t = time.perf_counter()
+            for _ in range(reps):
+                np.add(a, b, out=a)
+            best = min(best, (time.perf_counter() - t) / reps)
+        rows.append(dict(kib=k, gbytes_per_s=3 * 8 * n / best / 1e9))
+        print(f"{k:>6} KiB  {rows[-1]['gbytes_per_s']:6.1f} GB/s", flush=True)
+    return rows
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--dtype", default="float64", choices=["float64", "float32"])
     p.add_argument("--quick", action="store_true", help="a few sizes only")
+    p.add_argument("--bandwidth", action="store_true",
+                   help="measure one thread's streaming bandwidth instead")
+    p.add_argument("--isa", default="all",
+                   help="ISA levels to time: all (every level the CPU supports, the "
+                        "default), best, or one of 1, 2, 3")
     args = p.parse_args(argv)
+    from fastlstm import _core
+    from fastlstm.experiments.report import machine_info
+    if args.bandwidth:
+        out = dict(rows=stream_bandwidth(), cpu=machine_info()["cpu"],
+                   date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+                   command="python benchmarks/scaling.py --bandwidth")
+        os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
+        path = os.path.join(HERE, "results", "bandwidth.json")
+        with open(path, "w") as f:
+            json.dump(out, f, indent=1)
+        print(f"wrote {path}")
+        return
+    cpu = _core.cpu_isa()
+    if args.isa == "all":
+        levels = list(range(1, cpu + 1))
+    elif args.isa == "best":
+        levels = [cpu]
+    elif args.isa in ("1", "2", "3") and int(args.isa) <= cpu:
+        levels = [int(args.isa)]
+    else:
+        p.error(f"--isa: expected all, best or a level <= {cpu}, got {args.isa}")
+    names = {1: "base", 2: "avx2", 3: "avx512"}
     blocks = {1: [3, 6, 12, 25, 50, 100, 200, 330], 2: [2, 4, 8, 16, 32, 64, 128, 240],
               4: [1, 2, 4, 8, 16, 32, 64, 160]}
     if args.quick:
@@ -77,18 +159,22 @@ def main(argv=None):
     peak = gemm_peak(args.dtype)
     rows = []
     print(f"one-thread numpy GEMM ({args.dtype}): {peak:.1f} GFLOP/s")
-    print(f"{'S':>2} {'B':>4} {'weights':>9} {'T':>5} {'ns/w-step':>10} {'GFLOP/s':>8} "
-          f"{'% peak':>7} {'traces':>9}")
+    head = " ".join(f"{'ns ' + names[lv]:>10} {'%pk':>5}" for lv in levels)
+    print(f"{'S':>2} {'B':>4} {'weights':>9} {'T':>5} {head} {'GB/s':>6} {'footprint':>10}")
     for S, bs in blocks.items():
         for B in bs:
-            r = measure(B, S, args.dtype)
+            r = measure(B, S, args.dtype, levels)
             rows.append(r)
-            print(f"{S:>2} {B:>4} {r['W']:>9} {r['T']:>5} {r['ns_per_weight_step']:>10.2f} "
-                  f"{r['gflops']:>8.2f} {100 * r['gflops'] / peak:>6.1f}% "
-                  f"{r['trace_bytes'] / 1024:>8.0f}K", flush=True)
+            cols = " ".join(f"{r['by_isa'][str(lv)]['ns_per_weight_step']:>10.3f} "
+                            f"{100 * r['by_isa'][str(lv)]['gflops'] / peak:>4.1f}%"
+                            for lv in levels)
+            print(f"{S:>2} {B:>4} {r['W']:>9} {r['T']:>5} {cols} "
+                  f"{r['by_isa'][str(max(levels))]['gbytes_per_s']:>6.1f} "
+                  f"{r['footprint_bytes'] / 1024:>9.0f}K", flush=True)
     out = dict(dtype=args.dtype, gemm_gflops=peak, machine=platform.processor() or
-               platform.machine(), cpu_count=os.cpu_count(), python=sys.version.split()[0],
-               numpy=np.__version__, rows=rows,
+               platform.machine(), cpu=machine_info()["cpu"], cpu_count=os.cpu_count(),
+               python=sys.version.split()[0], numpy=np.__version__, isa_levels=levels,
+               date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), rows=rows,
                command="python benchmarks/scaling.py " + " ".join(argv or sys.argv[1:]))
     os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
     path = os.path.join(HERE, "results", f"scaling-{args.dtype}.json")

@@ -177,6 +177,17 @@ int lstm97_train_f64(const lstm97_dims *d, double *params, const double *masks,
                      double alpha, int schedule, double *y,
                      double *state, double *work, double *dW);
 
+/* lstm97_train with the schedule "step" on one-hot inputs given by index: idx (T) holds
+ * at step s the input unit that is 1 (the others 0), or -1 for an all-zero input.  The
+ * outputs, parameters and state are bitwise those of lstm97_train on the dense one-hot
+ * x (T, I); the cost of a step does not grow with I.  The 1997 cell only: returns
+ * LSTM97_ERR_UNSUPPORTED with a forget gate or peepholes, LSTM97_ERR_DIMS for an index
+ * outside [-1, I).  work's values need not be kept between calls. */
+int lstm97_train_onehot_f64(const lstm97_dims *d, double *params, const double *masks,
+                            const int32_t *idx, const double *t, const uint8_t *tmask,
+                            int64_t T, double alpha, double *y, double *state,
+                            double *work);
+
 /* T steps from the state as it is (no reset; in mode LSTM97_ACCUMULATE nothing is
  * applied): the streaming kernel that feeds a long sequence in pieces.  Arguments as
  * lstm97_train, with mode as in lstm97_step; t may be NULL in mode LSTM97_FORWARD.
@@ -222,12 +233,16 @@ void lstm97_sig_f64(ptrdiff_t n, const double *x, double *out, int lanes);
  * or 1 (smaller values always work). */
 int lstm97_sig_max_lanes(void);
 
-/* The kernels exist for the baseline instruction set and, on x86-64 built with GCC, for
- * AVX2, chosen at run time; both give the same bits.  lstm97_set_isa(1) makes every later
- * call use the baseline build, lstm97_set_isa(0) the best the CPU has (the default);
- * process-wide, for tests.  lstm97_get_isa() returns 2 when the AVX2 build runs, else 1. */
-void lstm97_set_isa(int baseline);
+/* The kernels exist for the baseline instruction set and, on x86-64 built with GCC or
+ * Clang, for AVX2 and AVX-512 (F, VL, DQ, BW), chosen at run time from CPUID and XGETBV;
+ * all give the same bits.  lstm97_set_isa(level) makes every later call use the build of
+ * that level: 1 the baseline, 2 AVX2, 3 AVX-512 (at most what the CPU and OS support), 0
+ * (or any other value) the best they support (the default); process-wide, for tests and
+ * benchmarks.  lstm97_get_isa() returns the level whose build runs (1, 2 or 3),
+ * lstm97_cpu_isa() the best level of this build on this CPU. */
+void lstm97_set_isa(int level);
 int lstm97_get_isa(void);
+int lstm97_cpu_isa(void);
 
 /* lstm97_train_batch runs each full block of 4 sequences of a net of the tuned 1997 cell
  * (no forget gate, no peepholes, no softmax outputs) in the lanes of vector registers;
@@ -266,6 +281,9 @@ int lstm97_train_f32(const lstm97_dims *d, float *params, const float *masks,
                      const float *x, const float *t, const uint8_t *tmask, int64_t T,
                      double alpha, int schedule, float *y,
                      float *state, float *work, float *dW);
+int lstm97_train_onehot_f32(const lstm97_dims *d, float *params, const float *masks,
+                            const int32_t *idx, const float *t, const uint8_t *tmask,
+                            int64_t T, double alpha, float *y, float *state, float *work);
 int lstm97_apply_f32(const lstm97_dims *d, float *params, float *dW);
 int lstm97_run_f32(const lstm97_dims *d, float *params, const float *masks,
                    const float *x, const float *t, const uint8_t *tmask, int64_t T,

@@ -524,12 +524,12 @@ int lstm97_n_kept_threads(void)
  * nets do not change.  float32 keeps the default model (its large nets lose 20 % with
  * "very cheap").
  *
- * On x86-64 with GCC the kernels of each REAL are compiled twice, for the baseline
- * instruction set and for AVX2 (VEX encoding, fewer register copies: the adding net 15.1
- * instead of 15.4 us per sequence, large float64 nets 5-8 % faster), and the public
- * functions choose at run time (lstm97_variants.h).  Neither build fuses a multiply and
- * an add (-ffp-contract=off; the AVX2 build has no FMA), so both give the same bits;
- * lstm97_set_isa(1) forces the baseline (for tests). */
+ * On x86-64 with GCC (or Clang) the kernels of each REAL are compiled three times, for
+ * the baseline instruction set, for AVX2 (VEX encoding, fewer register copies, 32-byte
+ * vectors) and for AVX-512 (F, VL, DQ, BW: 64-byte vectors), and the public functions
+ * choose at run time (lstm97_variants.h).  No build fuses a multiply and an add
+ * (-ffp-contract=off; the target lists name no FMA), so all give the same bits;
+ * lstm97_set_isa forces a level (for tests). */
 #if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 10
 #define LSTM97_VERY_CHEAP_VECT 1
 #pragma GCC push_options
@@ -537,33 +537,91 @@ int lstm97_n_kept_threads(void)
 #endif
 #if defined(LSTM97_VERY_CHEAP_VECT) && defined(__x86_64__)
 #define LSTM97_AVX2_BUILD 1
+#define LSTM97_TARGET_PUSH(t) _Pragma("GCC push_options") _Pragma(LSTM97_STR_(GCC target(t)))
+#define LSTM97_TARGET_POP _Pragma("GCC pop_options")
+#elif defined(__clang__) && defined(__x86_64__) && __clang_major__ >= 9
+#define LSTM97_AVX2_BUILD 1
+#define LSTM97_TARGET_PUSH(t)                                                              \
+    _Pragma(LSTM97_STR_(clang attribute push(__attribute__((target(t))), apply_to = function)))
+#define LSTM97_TARGET_POP _Pragma("clang attribute pop")
 #endif
+#define LSTM97_STR_(x) #x
 
 #ifdef LSTM97_AVX2_BUILD
-static int lstm97_isa = 0;            /* 0: the best the CPU has, 1: baseline */
+#include <cpuid.h>
 
-void lstm97_set_isa(int baseline)
+/* The best level the CPU and the operating system support: 3 when CPUID reports AVX-512
+ * F, VL, DQ and BW and XGETBV shows the OS saving the SSE, AVX and AVX-512 (opmask, upper
+ * ZMM) state; 2 for AVX2 with the SSE and AVX state saved; else 1. */
+static int lstm97_cpu_level_detect(void)
 {
-    __atomic_store_n(&lstm97_isa, baseline ? 1 : 0, __ATOMIC_RELAXED);
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d))
+        return 1;
+    const int osxsave = (c >> 27) & 1, avx = (c >> 28) & 1;
+    if (!osxsave || !avx)
+        return 1;
+    unsigned xlo, xhi;
+    __asm__ volatile("xgetbv" : "=a"(xlo), "=d"(xhi) : "c"(0));
+    (void)xhi;
+    if ((xlo & 0x6) != 0x6)                /* XMM and YMM state */
+        return 1;
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d))
+        return 1;
+    if (!((b >> 5) & 1))                   /* AVX2 */
+        return 1;
+    const unsigned need512 = (1u << 16) | (1u << 17) | (1u << 30) | (1u << 31); /* F DQ BW VL */
+    if ((b & need512) == need512 && (xlo & 0xe6) == 0xe6)   /* + opmask, ZMM state */
+        return 3;
+    return 2;
 }
 
-static inline int lstm97_use_avx2(void)
+static int lstm97_cpu_level_ = 0;      /* 0: not yet detected (atomic) */
+static int lstm97_isa = 0;             /* 0: the best the CPU has, else the level asked */
+
+static int lstm97_cpu_level(void)
 {
-    return __atomic_load_n(&lstm97_isa, __ATOMIC_RELAXED) == 0 &&
-           __builtin_cpu_supports("avx2");
+    int l = __atomic_load_n(&lstm97_cpu_level_, __ATOMIC_RELAXED);
+    if (l == 0) {
+        l = lstm97_cpu_level_detect();
+        __atomic_store_n(&lstm97_cpu_level_, l, __ATOMIC_RELAXED);
+    }
+    return l;
+}
+
+void lstm97_set_isa(int level)
+{
+    __atomic_store_n(&lstm97_isa, level >= 1 && level <= 3 ? level : 0, __ATOMIC_RELAXED);
+}
+
+/* The level whose build the kernels run: the one asked, at most the CPU's */
+static inline int lstm97_isa_level(void)
+{
+    int asked = __atomic_load_n(&lstm97_isa, __ATOMIC_RELAXED), cpu = lstm97_cpu_level();
+    return asked == 0 || asked > cpu ? cpu : asked;
 }
 
 int lstm97_get_isa(void)
 {
-    return lstm97_use_avx2() ? 2 : 1;
+    return lstm97_isa_level();
+}
+
+int lstm97_cpu_isa(void)
+{
+    return lstm97_cpu_level();
 }
 #else
-void lstm97_set_isa(int baseline)
+void lstm97_set_isa(int level)
 {
-    (void)baseline;
+    (void)level;
 }
 
 int lstm97_get_isa(void)
+{
+    return 1;
+}
+
+int lstm97_cpu_isa(void)
 {
     return 1;
 }

@@ -4,7 +4,7 @@
  * The one fixed order of every dot product (so that the plain and the tuned step agree
  * bit for bit), the views of the caller's work buffer, the rows of the masks without a
  * zero, a peephole input sum_{c in j} P[c] s[c] ("The LSTM family" in docs/model.md), and
- * the 16-byte vector type of the tuned code.  Part of lstm97_impl.h: no include guard.
+ * the vector types of the tuned code.  Part of lstm97_impl.h: no include guard.
  */
 
 /* Every dot product of the kernels runs in one fixed order.  Short ones (n < 16) add the
@@ -114,7 +114,11 @@ static inline REAL FN(peep)(const REAL *P, const REAL *s, ptrdiff_t j, ptrdiff_t
     return acc;
 }
 
-/* A 16-byte vector of REAL (an SSE2 register on x86-64; GCC and Clang lower it to what the
- * target has): 2 lanes for double, 4 for float.  The typedef's alignment is that of REAL,
+/* A vector of LSTM97_VBYTES bytes of REAL (set per build by lstm97_variants.h: 16, an SSE2
+ * register on x86-64; 32 with AVX2; 64 with AVX-512; GCC and Clang lower it to what the
+ * target has): LSTM97_VBYTES / sizeof(REAL) lanes.  The typedef's alignment is that of REAL,
  * so a load from any column is allowed. */
-typedef REAL FN(vreg) __attribute__((vector_size(16), aligned(sizeof(REAL))));
+#ifndef LSTM97_VBYTES
+#define LSTM97_VBYTES 16
+#endif
+typedef REAL FN(vreg) __attribute__((vector_size(LSTM97_VBYTES), aligned(sizeof(REAL))));

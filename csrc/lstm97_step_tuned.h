@@ -12,15 +12,18 @@
  * lstm97_impl.h: no include guard.
  */
 
-#define NL_ ((ptrdiff_t)(16 / sizeof(REAL)))      /* lanes per vreg */
+#define NL_ ((ptrdiff_t)(LSTM97_VBYTES / sizeof(REAL)))   /* lanes per vreg */
+/* lanes per register of the mat-vec: at most the 4 partial sums of the dot order */
+#define NM_ ((int)(LSTM97_VBYTES / sizeof(REAL) < 4 ? LSTM97_VBYTES / sizeof(REAL) : 4))
+typedef REAL FN(mreg) __attribute__((vector_size(NM_ * sizeof(REAL)), aligned(sizeof(REAL))));
 
 /* out[r] = W[r, :] . v for r < R, each sum in the order of FN(dot): four rows at a time;
- * the four partial sums of a row are lanes of 4 / NL_ vector registers (lane l of
- * register k holds s_{k NL_ + l}).  The last n mod 4 columns go to the scalar sums. */
+ * the four partial sums of a row are lanes of 4 / NM_ vector registers (lane l of
+ * register k holds s_{k NM_ + l}).  The last n mod 4 columns go to the scalar sums. */
 static inline void FN(matvec)(const REAL *restrict W, const REAL *restrict v,
                               ptrdiff_t R, ptrdiff_t n, REAL *restrict out)
 {
-    typedef FN(vreg) vreg;
+    typedef FN(mreg) vreg;
     const ptrdiff_t n4 = n & ~(ptrdiff_t)3;
     ptrdiff_t r = 0;
     if (n < LSTM97_DOT_LANES_MIN) {
@@ -46,22 +49,22 @@ static inline void FN(matvec)(const REAL *restrict W, const REAL *restrict v,
     }
     for (; r + 4 <= R; r += 4) {
         const REAL *w[4] = {W + r * n, W + (r + 1) * n, W + (r + 2) * n, W + (r + 3) * n};
-        vreg a[4][4 / NL_];
+        vreg a[4][4 / NM_];
         for (int q = 0; q < 4; q++)
-            for (int k = 0; k < 4 / NL_; k++)
+            for (int k = 0; k < 4 / NM_; k++)
                 a[q][k] = (vreg){0};
         for (ptrdiff_t m = 0; m < n4; m += 4) {
-            for (int k = 0; k < 4 / NL_; k++) {
-                vreg vm = *(const vreg *)(v + m + k * NL_);
+            for (int k = 0; k < 4 / NM_; k++) {
+                vreg vm = *(const vreg *)(v + m + k * NM_);
                 for (int q = 0; q < 4; q++)
-                    a[q][k] += *(const vreg *)(w[q] + m + k * NL_) * vm;
+                    a[q][k] += *(const vreg *)(w[q] + m + k * NM_) * vm;
             }
         }
         for (int q = 0; q < 4; q++) {
             REAL s4[4];
-            for (int k = 0; k < 4 / NL_; k++)
-                for (ptrdiff_t l = 0; l < NL_; l++)
-                    s4[k * NL_ + l] = a[q][k][l];
+            for (int k = 0; k < 4 / NM_; k++)
+                for (ptrdiff_t l = 0; l < NM_; l++)
+                    s4[k * NM_ + l] = a[q][k][l];
             for (ptrdiff_t l = 0; l < n - n4; l++)        /* l < 3 */
                 s4[l] += w[q][n4 + l] * v[n4 + l];
             out[r + q] = (s4[0] + s4[2]) + (s4[1] + s4[3]);
@@ -76,20 +79,35 @@ static inline void FN(matvec)(const REAL *restrict W, const REAL *restrict v,
  * "very cheap" model: its prologues and epilogues cost more than they save on the short
  * rows of the paper's nets).  dc, di: trace rows of dS_c[c] and dS_in[c]; pc, pi: the
  * rows of W_c[c] and W_in[block(c)] in P (params or dW); mc, mi: their mask rows. */
-#define VL_(p) (*(const FN(vreg) *)(const void *)(p))
-#define VS_(p) (*(FN(vreg) *)(void *)(p))
+/* VL_/VS_: load/store a vector of type V at p.  VLOOPS_(BODY) runs BODY(V) over the
+ * columns m: first NL_ at a time in FN(vreg), then (in the 32- and 64-byte builds) 16 bytes
+ * at a time in FN(sreg), so that the scalar remainder after it is at most 16 bytes; the
+ * caller's scalar loop finishes the row.  Element by element the same operations in every
+ * width: the same bits. */
+typedef REAL FN(sreg) __attribute__((vector_size(16), aligned(sizeof(REAL))));
+#define NS_ ((ptrdiff_t)(16 / sizeof(REAL)))
+#define VL_(V, p) (*(const V *)(const void *)(p))
+#define VS_(V, p) (*(V *)(void *)(p))
+#define VB_(V, x) ((V){0} + (x))
+#define VLOOPS_(BODY)                                                                      \
+    for (; m + NL_ <= n; m += NL_)                                                         \
+        BODY(FN(vreg), NL_)                                                                \
+    if (NL_ > NS_)                                                                         \
+        for (; m + NS_ <= n; m += NS_)                                                     \
+            BODY(FN(sreg), NS_)
 
 static inline void FN(traces_only)(ptrdiff_t n, REAL a, REAL b, const REAL *restrict z,
                                    REAL *restrict dc, REAL *restrict di)
 {
-    typedef FN(vreg) vreg;
-    const vreg va = (vreg){0} + a, vb = (vreg){0} + b;
     ptrdiff_t m = 0;
-    for (; m + NL_ <= n; m += NL_) {
-        vreg zm = VL_(z + m);
-        VS_(dc + m) = VL_(dc + m) + va * zm;
-        VS_(di + m) = VL_(di + m) + vb * zm;
+#define BODY_(V, W)                                                                        \
+    {                                                                                      \
+        V zm = VL_(V, z + m);                                                              \
+        VS_(V, dc + m) = VL_(V, dc + m) + VB_(V, a) * zm;                                  \
+        VS_(V, di + m) = VL_(V, di + m) + VB_(V, b) * zm;                                  \
     }
+    VLOOPS_(BODY_)
+#undef BODY_
     for (; m < n; m++) {
         dc[m] += a * z[m];
         di[m] += b * z[m];
@@ -101,18 +119,18 @@ static inline void FN(traces_only2)(ptrdiff_t n, REAL a0, REAL b0, REAL a1, REAL
                                     const REAL *restrict z, REAL *restrict dc,
                                     REAL *restrict di)
 {
-    typedef FN(vreg) vreg;
-    const vreg va0 = (vreg){0} + a0, vb0 = (vreg){0} + b0;
-    const vreg va1 = (vreg){0} + a1, vb1 = (vreg){0} + b1;
     REAL *restrict dc1 = dc + n, *restrict di1 = di + n;
     ptrdiff_t m = 0;
-    for (; m + NL_ <= n; m += NL_) {
-        vreg zm = VL_(z + m);
-        VS_(dc + m) = VL_(dc + m) + va0 * zm;
-        VS_(di + m) = VL_(di + m) + vb0 * zm;
-        VS_(dc1 + m) = VL_(dc1 + m) + va1 * zm;
-        VS_(di1 + m) = VL_(di1 + m) + vb1 * zm;
+#define BODY_(V, W)                                                                        \
+    {                                                                                      \
+        V zm = VL_(V, z + m);                                                              \
+        VS_(V, dc + m) = VL_(V, dc + m) + VB_(V, a0) * zm;                                 \
+        VS_(V, di + m) = VL_(V, di + m) + VB_(V, b0) * zm;                                 \
+        VS_(V, dc1 + m) = VL_(V, dc1 + m) + VB_(V, a1) * zm;                               \
+        VS_(V, di1 + m) = VL_(V, di1 + m) + VB_(V, b1) * zm;                               \
     }
+    VLOOPS_(BODY_)
+#undef BODY_
     for (; m < n; m++) {
         dc[m] += a0 * z[m];
         di[m] += b0 * z[m];
@@ -129,18 +147,21 @@ static inline void FN(traces_update_impl)(ptrdiff_t n, REAL a, REAL b, REAL ae,
                                           REAL *restrict pi, const REAL *restrict mc,
                                           const REAL *restrict mi, const int masked)
 {
-    typedef FN(vreg) vreg;
-    const vreg va = (vreg){0} + a, vb = (vreg){0} + b, vae = (vreg){0} + ae;
     ptrdiff_t m = 0;
-    for (; m + NL_ <= n; m += NL_) {
-        vreg zm = VL_(z + m);
-        vreg tc = VL_(dc + m) + va * zm;
-        vreg ti = VL_(di + m) + vb * zm;
-        VS_(dc + m) = tc;
-        VS_(di + m) = ti;
-        VS_(pc + m) = VL_(pc + m) + (masked ? vae * tc * VL_(mc + m) : vae * tc);
-        VS_(pi + m) = VL_(pi + m) + (masked ? vae * ti * VL_(mi + m) : vae * ti);
+#define BODY_(V, W)                                                                        \
+    {                                                                                      \
+        V zm = VL_(V, z + m);                                                              \
+        V tc = VL_(V, dc + m) + VB_(V, a) * zm;                                            \
+        V ti = VL_(V, di + m) + VB_(V, b) * zm;                                            \
+        VS_(V, dc + m) = tc;                                                               \
+        VS_(V, di + m) = ti;                                                               \
+        VS_(V, pc + m) = VL_(V, pc + m) +                                                  \
+                         (masked ? VB_(V, ae) * tc * VL_(V, mc + m) : VB_(V, ae) * tc);    \
+        VS_(V, pi + m) = VL_(V, pi + m) +                                                  \
+                         (masked ? VB_(V, ae) * ti * VL_(V, mi + m) : VB_(V, ae) * ti);    \
     }
+    VLOOPS_(BODY_)
+#undef BODY_
     for (; m < n; m++) {
         REAL tc = dc[m] + a * z[m];
         REAL ti = di[m] + b * z[m];
@@ -170,11 +191,10 @@ static inline void FN(traces_update_masked)(ptrdiff_t n, REAL a, REAL b, REAL ae
 /* p += ae * v (optionally masked) */
 static inline void FN(axpy)(ptrdiff_t n, REAL ae, const REAL *restrict v, REAL *restrict p)
 {
-    typedef FN(vreg) vreg;
-    const vreg vae = (vreg){0} + ae;
     ptrdiff_t m = 0;
-    for (; m + NL_ <= n; m += NL_)
-        VS_(p + m) = VL_(p + m) + vae * VL_(v + m);
+#define BODY_(V, W) { VS_(V, p + m) = VL_(V, p + m) + VB_(V, ae) * VL_(V, v + m); }
+    VLOOPS_(BODY_)
+#undef BODY_
     for (; m < n; m++)
         p[m] += ae * v[m];
 }
@@ -182,11 +202,11 @@ static inline void FN(axpy)(ptrdiff_t n, REAL ae, const REAL *restrict v, REAL *
 static inline void FN(axpy_masked)(ptrdiff_t n, REAL ae, const REAL *restrict v,
                                    REAL *restrict p, const REAL *restrict mk)
 {
-    typedef FN(vreg) vreg;
-    const vreg vae = (vreg){0} + ae;
     ptrdiff_t m = 0;
-    for (; m + NL_ <= n; m += NL_)
-        VS_(p + m) = VL_(p + m) + vae * VL_(v + m) * VL_(mk + m);
+#define BODY_(V, W)                                                                        \
+    { VS_(V, p + m) = VL_(V, p + m) + VB_(V, ae) * VL_(V, v + m) * VL_(V, mk + m); }
+    VLOOPS_(BODY_)
+#undef BODY_
     for (; m < n; m++)
         p[m] += ae * v[m] * mk[m];
 }
@@ -205,24 +225,27 @@ static inline void FN(traces_forget_impl)(ptrdiff_t n, REAL phi, REAL a, REAL b,
                                           const REAL *restrict mf, const int learn,
                                           const int masked)
 {
-    typedef FN(vreg) vreg;
-    const vreg vphi = (vreg){0} + phi, va = (vreg){0} + a, vb = (vreg){0} + b;
-    const vreg vp = (vreg){0} + p, vae = (vreg){0} + ae;
     ptrdiff_t m = 0;
-    for (; m + NL_ <= n; m += NL_) {
-        vreg zm = VL_(z + m);
-        vreg tc = vphi * VL_(dc + m) + va * zm;
-        vreg ti = vphi * VL_(di + m) + vb * zm;
-        vreg tf = vphi * VL_(df + m) + vp * zm;
-        VS_(dc + m) = tc;
-        VS_(di + m) = ti;
-        VS_(df + m) = tf;
-        if (learn) {
-            VS_(pc + m) = VL_(pc + m) + (masked ? vae * tc * VL_(mc + m) : vae * tc);
-            VS_(pi + m) = VL_(pi + m) + (masked ? vae * ti * VL_(mi + m) : vae * ti);
-            VS_(pf + m) = VL_(pf + m) + (masked ? vae * tf * VL_(mf + m) : vae * tf);
-        }
+#define BODY_(V, W)                                                                        \
+    {                                                                                      \
+        V zm = VL_(V, z + m), vphi = VB_(V, phi), vae = VB_(V, ae);                        \
+        V tc = vphi * VL_(V, dc + m) + VB_(V, a) * zm;                                     \
+        V ti = vphi * VL_(V, di + m) + VB_(V, b) * zm;                                     \
+        V tf = vphi * VL_(V, df + m) + VB_(V, p) * zm;                                     \
+        VS_(V, dc + m) = tc;                                                               \
+        VS_(V, di + m) = ti;                                                               \
+        VS_(V, df + m) = tf;                                                               \
+        if (learn) {                                                                       \
+            VS_(V, pc + m) = VL_(V, pc + m) +                                          \
+                               (masked ? vae * tc * VL_(V, mc + m) : vae * tc);        \
+            VS_(V, pi + m) = VL_(V, pi + m) +                                          \
+                               (masked ? vae * ti * VL_(V, mi + m) : vae * ti);        \
+            VS_(V, pf + m) = VL_(V, pf + m) +                                          \
+                               (masked ? vae * tf * VL_(V, mf + m) : vae * tf);        \
+        }                                                                                  \
     }
+    VLOOPS_(BODY_)
+#undef BODY_
     for (; m < n; m++) {
         REAL tc = phi * dc[m] + a * z[m];
         REAL ti = phi * di[m] + b * z[m];
@@ -270,7 +293,11 @@ static inline void FN(traces_forget_update_masked)(ptrdiff_t n, REAL phi, REAL a
 }
 #undef VL_
 #undef VS_
+#undef VB_
+#undef VLOOPS_
+#undef NS_
 #undef NL_
+#undef NM_
 
 /* ---- sparse inputs (one-hot tasks) ---------------------------------------------------------
  * z and u both hold x at columns 1..I.  When few inputs are nonzero, the loops over z or u

@@ -2,29 +2,48 @@
  * lstm97_variants.h -- the kernels of one REAL (float or double, suffix SFX), included
  * by lstm97.c once per type.
  *
- * With LSTM97_AVX2_BUILD (x86-64, GCC >= 10) lstm97_impl.h is compiled twice, as static
- * functions x_SFX_base (baseline instruction set) and x_SFX_avx2 (#pragma GCC target), and
- * the public functions x_SFX call one or the other: AVX2 when the CPU has it and
- * lstm97_set_isa(1) was not called.  Otherwise lstm97_impl.h defines the public functions
- * itself.
+ * With LSTM97_AVX2_BUILD (x86-64, GCC >= 10 or Clang) lstm97_impl.h is compiled three
+ * times, as static functions x_SFX_base (baseline instruction set), x_SFX_avx2 (target
+ * "avx2": #pragma GCC target, or Clang's #pragma clang attribute) and x_SFX_avx512
+ * (target "avx512f,avx512vl,avx512dq,avx512bw"), and the public
+ * functions x_SFX call the one lstm97_isa_level() names: the best the CPU and the operating
+ * system support, or the level lstm97_set_isa forced.  Otherwise lstm97_impl.h defines the
+ * public functions itself.
+ *
+ * Each build sets LSTM97_VBYTES, the width of the vector type of the tuned helper loops
+ * (FN(vreg), lstm97_base.h): 16 bytes in the baseline build (SSE2), 32 with AVX2, 64 with
+ * AVX-512.  The loops are element by element or keep the fixed order of every dot product
+ * (lstm97_base.h), and no build fuses a multiply and an add: every build gives the same
+ * bits.
  */
 #ifdef LSTM97_AVX2_BUILD
 #define LSTM97_API static __attribute__((unused))
+#define LSTM97_VBYTES 16
 #define FN(x) LSTM97_CAT(x, LSTM97_CAT(SFX, base))
 #include "lstm97_impl.h"
 #undef FN
-#pragma GCC push_options
-#pragma GCC target("avx2")
+#undef LSTM97_VBYTES
+LSTM97_TARGET_PUSH("avx2")
+#define LSTM97_VBYTES 32
 #define FN(x) LSTM97_CAT(x, LSTM97_CAT(SFX, avx2))
 #include "lstm97_impl.h"
 #undef FN
-#pragma GCC pop_options
+#undef LSTM97_VBYTES
+LSTM97_TARGET_POP
+LSTM97_TARGET_PUSH("avx512f,avx512vl,avx512dq,avx512bw")
+#define LSTM97_VBYTES 64
+#define FN(x) LSTM97_CAT(x, LSTM97_CAT(SFX, avx512))
+#include "lstm97_impl.h"
+#undef FN
+#undef LSTM97_VBYTES
+LSTM97_TARGET_POP
 #undef LSTM97_API
 
 #define PUB(x) LSTM97_CAT(x, SFX)
 #define PICK(x, args)                                                                      \
-    (lstm97_use_avx2() ? LSTM97_CAT(x, LSTM97_CAT(SFX, avx2)) args                         \
-                       : LSTM97_CAT(x, LSTM97_CAT(SFX, base)) args)
+    (lstm97_isa_level() == 3   ? LSTM97_CAT(x, LSTM97_CAT(SFX, avx512)) args                \
+     : lstm97_isa_level() == 2 ? LSTM97_CAT(x, LSTM97_CAT(SFX, avx2)) args                  \
+                               : LSTM97_CAT(x, LSTM97_CAT(SFX, base)) args)
 
 int PUB(lstm97_all_finite)(ptrdiff_t n, const REAL *v)
 {
@@ -86,12 +105,21 @@ int PUB(lstm97_train_batch)(const lstm97_dims *d, REAL *params, const REAL *mask
     return PICK(lstm97_train_batch, (d, params, masks, x, t, tmask, N, T, alpha, schedule,
                                      n_threads, y, state, work, dW));
 }
+int PUB(lstm97_train_onehot)(const lstm97_dims *d, REAL *params, const REAL *masks,
+                             const int32_t *idx, const REAL *t, const uint8_t *tmask,
+                             int64_t T, double alpha, REAL *y, REAL *state, REAL *work)
+{
+    return PICK(lstm97_train_onehot, (d, params, masks, idx, t, tmask, T, alpha, y, state,
+                                      work));
+}
 #undef PUB
 #undef PICK
 #else
 #define LSTM97_API
+#define LSTM97_VBYTES 16
 #define FN(x) LSTM97_CAT(x, SFX)
 #include "lstm97_impl.h"
 #undef FN
+#undef LSTM97_VBYTES
 #undef LSTM97_API
 #endif

@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import os
 import platform
+import sys
 from typing import Any, Dict
 
 import numpy as np
@@ -27,36 +29,21 @@ import numpy as np
 import fastlstm
 from fastlstm import oracle
 
-G_NAMES = ("g2", "g1", "tanh", "h1", "id")
-H_NAMES = ("h1", "id", "tanh", "g2", "g1")
+# the random architectures of the tests (every topology switch and family option)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests"))
+from _helpers import family_config  # noqa: E402
 
 
 def random_config(rng: np.random.Generator) -> Dict[str, Any]:
-    """A random architecture as in the tests (``tests/_helpers.py`` and the family's
-    options), weights kept where the dynamics stay tame."""
-    groups = ("gates", "cells", "outputs")
-    cfg: Dict[str, Any] = dict(
-        n_in=int(rng.integers(1, 6)), n_out=int(rng.integers(1, 6)),
-        n_blocks=int(rng.integers(1, 6)), block_size=int(rng.integers(1, 6)),
-        output_gate=bool(rng.integers(2)), recurrent=bool(rng.integers(2)),
-        input_to_output=bool(rng.integers(2)),
-        bias=tuple(gr for gr in groups if rng.integers(2)),
-        g=str(rng.choice(G_NAMES)), h=str(rng.choice(H_NAMES)),
-        init_range=float(rng.uniform(0.05, 0.5)),
-        forget_gate=bool(rng.integers(2)), peepholes=bool(rng.integers(2)),
-        sources=str(rng.choice(["full", "cells"])),
-        out=str(rng.choice(["logistic", "linear", "softmax"])))
-    if cfg["out"] == "softmax" and cfg["n_out"] < 2:
-        cfg["n_out"] = 2
-    if cfg["g"] == "id" or cfg["h"] == "id" or cfg["out"] == "linear":
-        cfg["init_range"] = min(cfg["init_range"], 0.2)
-    return cfg
+    """A random architecture of the family, as the tests draw them."""
+    return family_config(rng)
 
 
 def lstm_op_config(rng: np.random.Generator, cell: str) -> Dict[str, Any]:
     """A random net the ONNX LSTM operator expresses (as in ``tests/test_onnx.py``)."""
     cfg = random_config(rng)
     cfg.update(forget_gate=False, peepholes=False)
+    cfg.pop("forget_gate_bias", None)
     if cfg["sources"] == "full":
         cfg["recurrent"] = False
     if cell == "1997":

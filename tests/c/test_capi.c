@@ -632,7 +632,13 @@ static void test_sig_and_isa(void)
     lstm97_sig_f64(7, NULL, o2, 0);
     CHECK(o2[0] == 42);
     const int isa = lstm97_get_isa();
-    CHECK(isa == 1 || isa == 2);
+    CHECK(isa >= 1 && isa <= 3 && isa == lstm97_cpu_isa());
+    for (int level = 1; level <= 3; level++) {  /* each level, at most the CPU's */
+        lstm97_set_isa(level);
+        CHECK(lstm97_get_isa() == (level < isa ? level : isa));
+    }
+    lstm97_set_isa(7);                         /* out of range: the default */
+    CHECK(lstm97_get_isa() == isa);
     lstm97_set_isa(1);
     CHECK(lstm97_get_isa() == 1);
     lstm97_set_isa(0);
@@ -705,6 +711,69 @@ static int dump(const char *path)
     return rc != 0;
 }
 
+/* lstm97_train_onehot_f64: bitwise lstm97_train (schedule "step") on the dense one-hot
+ * inputs; its error codes */
+static void test_onehot(void)
+{
+    lstm97_dims d = adding_dims();
+    d.I = 20;
+    d.K = 2;
+    d.S = 1;
+    lstm97_layout L;
+    CHECK_RC(lstm97_layout_of(&d, &L), LSTM97_OK);
+    const int64_t T = 40;
+    double *pa = xalloc((size_t)L.n_params * sizeof(double));
+    double *pb = xalloc((size_t)L.n_params * sizeof(double));
+    double *m = xalloc((size_t)L.n_params * sizeof(double));
+    double *x = xalloc((size_t)(T * d.I) * sizeof(double));
+    double *t = xalloc((size_t)(T * d.K) * sizeof(double));
+    double *ya = xalloc((size_t)(T * d.K) * sizeof(double));
+    double *yb = xalloc((size_t)(T * d.K) * sizeof(double));
+    double *sa = xalloc((size_t)L.state_len * sizeof(double));
+    double *sb = xalloc((size_t)L.state_len * sizeof(double));
+    double *wa = xalloc((size_t)L.work_len * sizeof(double));
+    double *wb = xalloc((size_t)L.work_len * sizeof(double));
+    int32_t *idx = xalloc((size_t)T * sizeof(int32_t));
+    uint8_t *tm = xalloc((size_t)T);
+    fill(pa, L.n_params, 7, -0.5, 0.5);
+    memcpy(pb, pa, (size_t)L.n_params * sizeof(double));
+    for (ptrdiff_t i = 0; i < L.n_params; i++)
+        m[i] = 1;
+    fill(t, T * d.K, 8, 0, 1);
+    for (int64_t s = 0; s < T; s++) {
+        idx[s] = (int32_t)((s * 7) % (d.I + 1)) - 1;          /* -1 .. I-1 */
+        if (idx[s] >= 0)
+            x[s * d.I + idx[s]] = 1;
+        tm[s] = (uint8_t)(s % 3 == 2);
+    }
+    CHECK_RC(lstm97_train_f64(&d, pa, m, x, t, tm, T, 0.3, LSTM97_STEP, ya, sa, wa, NULL),
+             LSTM97_OK);
+    CHECK_RC(lstm97_train_onehot_f64(&d, pb, m, idx, t, tm, T, 0.3, yb, sb, wb), LSTM97_OK);
+    CHECK(memcmp(pa, pb, (size_t)L.n_params * sizeof(double)) == 0);
+    CHECK(memcmp(ya, yb, (size_t)(T * d.K) * sizeof(double)) == 0);
+    CHECK(memcmp(sa, sb, (size_t)L.state_len * sizeof(double)) == 0);
+    /* errors, nothing trained */
+    idx[3] = d.I;
+    CHECK_RC(lstm97_train_onehot_f64(&d, pb, m, idx, t, tm, T, 0.3, yb, sb, wb),
+             LSTM97_ERR_DIMS);
+    idx[3] = -2;
+    CHECK_RC(lstm97_train_onehot_f64(&d, pb, m, idx, t, tm, T, 0.3, yb, sb, wb),
+             LSTM97_ERR_DIMS);
+    idx[3] = 0;
+    CHECK(memcmp(pa, pb, (size_t)L.n_params * sizeof(double)) == 0);
+    CHECK_RC(lstm97_train_onehot_f64(&d, pb, m, NULL, t, tm, T, 0.3, yb, sb, wb),
+             LSTM97_ERR_NULL);
+    CHECK_RC(lstm97_train_onehot_f64(&d, pb, m, idx, t, tm, 0, 0.3, yb, sb, wb),
+             LSTM97_ERR_LENGTH);
+    CHECK_RC(lstm97_train_onehot_f64(&d, pb, m, idx, t, tm, T, NAN, yb, sb, wb),
+             LSTM97_ERR_ALPHA);
+    d.forget_gate = 1;
+    CHECK_RC(lstm97_train_onehot_f64(&d, pb, m, idx, t, tm, T, 0.3, yb, sb, wb),
+             LSTM97_ERR_UNSUPPORTED);
+    free(pa); free(pb); free(m); free(x); free(t); free(ya); free(yb);
+    free(sa); free(sb); free(wa); free(wb); free(idx); free(tm);
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 3 && strcmp(argv[1], "--dump") == 0)
@@ -719,5 +788,6 @@ int main(int argc, char **argv)
     test_kernels_f64();
     test_kernels_f32();
     test_sig_and_isa();
+    test_onehot();
     return CHECK_DONE("test_capi");
 }
