@@ -35,10 +35,12 @@
  * in the lanes of vector registers */
 #include "lstm97_lanes.h"
 
-/* Blocks are owned by the threads a lane group at a time: the group g of blocks
- * g G .. g G + G - 1 (G = LSTM97_LANES / LSTM97_BATCH_BLOCK) is thread g mod n_threads's.
- * Which thread runs a block does not change any result (each block adds into its own
- * row), only which groups can run in lanes. */
+/* Blocks are owned by the threads a unit of job->G blocks at a time: the unit g of
+ * blocks g G .. g G + G - 1 is thread g mod n_threads's.  G is a lane group
+ * (LSTM97_LANES / LSTM97_BATCH_BLOCK blocks) when there are at least as many groups as
+ * threads, else 1 (every thread gets blocks; the sequences then take the per-sequence
+ * path unless a lane group is one block).  Which thread runs a block does not change
+ * any result (each block adds into its own row), nor does the path a sequence takes. */
 #define LSTM97_BATCH_GROUP (LSTM97_LANES / LSTM97_BATCH_BLOCK)
 
 typedef struct FN(lstm97_batch_job) {
@@ -52,6 +54,7 @@ typedef struct FN(lstm97_batch_job) {
     int schedule, n_threads, tid;
     REAL *y, *state, *work, *dW;
     lstm97_barrier *barrier;
+    int64_t G;                        /* blocks per unit of work (above) */
     int status;                       /* this thread's: LSTM97_OK or LSTM97_ERR_NONFINITE */
     int *stop;                        /* atomic: set by thread 0 when the poll says stop */
 } FN(lstm97_batch_job);
@@ -147,7 +150,7 @@ static void FN(batch_clear)(const FN(lstm97_batch_job) *job, int parity, int64_t
     const ptrdiff_t P = job->L->n_params;
     const int64_t n_blocks = (job->N + LSTM97_BATCH_BLOCK - 1) / LSTM97_BATCH_BLOCK;
     for (int64_t b = 0; b < n_blocks; b++)
-        if ((b / LSTM97_BATCH_GROUP) % job->n_threads == job->tid &&
+        if ((b / job->G) % job->n_threads == job->tid &&
             FN(batch_block_live)(job, b, s))
             memset(FN(batch_row)(job, b, parity), 0, (size_t)P * sizeof(REAL));
 }
@@ -162,8 +165,8 @@ static void *FN(batch_worker)(void *arg)
     const int64_t n_blocks = (N + LSTM97_BATCH_BLOCK - 1) / LSTM97_BATCH_BLOCK;
     const int nt = job->n_threads;
     const int shared = nt > 1 && n_blocks > 2 * (int64_t)nt;
-    const int lanes = FN(lanes_ok)(d);
-    const int64_t G = LSTM97_BATCH_GROUP, n_groups = (n_blocks + G - 1) / G;
+    const int64_t G = job->G, n_groups = (n_blocks + G - 1) / G, U = G * LSTM97_BATCH_BLOCK;
+    const int lanes = FN(lanes_ok)(d) && U == LSTM97_LANES;
     int64_t last_update = -1;            /* the step of the last update (few blocks) */
     /* this thread's parameters; the copies are made before the first wait, and thread 0
        writes params only after it */
@@ -176,7 +179,7 @@ static void *FN(batch_worker)(void *arg)
     if (nt > 1)
         FN(batch_clear)(job, 1, -1);
     for (int64_t g = job->tid; g < n_groups; g += nt) {
-        for (int64_t n = g * LSTM97_LANES; n < N && n < (g + 1) * LSTM97_LANES; n++) {
+        for (int64_t n = g * U; n < N && n < (g + 1) * U; n++) {
             memset(job->state + n * L->state_len, 0, (size_t)L->state_len * sizeof(REAL));
             FN(mask_rows)(L, job->masks, FN(work_view)(d, L, job->work + n * L->work_len).full);
         }
@@ -187,7 +190,7 @@ static void *FN(batch_worker)(void *arg)
     lstm97_poller poll = lstm97_poller_start();
     int64_t mine_n = 0;
     for (int64_t g = job->tid; g < n_groups; g += nt)
-        mine_n += (g + 1) * LSTM97_LANES <= N ? LSTM97_LANES : N - g * LSTM97_LANES;
+        mine_n += (g + 1) * U <= N ? U : N - g * U;
     /* a step also waits for the other threads (longer on a busy machine): it counts at
        least 1/1024 of the interval, so thread 0 polls at least every 1024 steps */
     int64_t units = mine_n * (P + L->state_len);
@@ -201,7 +204,7 @@ static void *FN(batch_worker)(void *arg)
         if (__atomic_load_n(job->stop, __ATOMIC_ACQUIRE))
             return NULL;
         for (int64_t g = job->tid; g < n_groups; g += nt) {
-            const int64_t n0 = g * LSTM97_LANES;
+            const int64_t n0 = g * U;
             if (lanes && n0 + LSTM97_LANES <= N) {
                 /* a full group: its sequences in the lanes (lstm97_lanes.h) */
                 const REAL *xs[LSTM97_LANES], *ts[LSTM97_LANES];
@@ -213,7 +216,7 @@ static void *FN(batch_worker)(void *arg)
                     ts[l] = has_t ? job->t + (n * T + s) * K : NULL;
                     ys[l] = job->y + (n * T + s) * K;
                 }
-                for (int64_t q = 0; q < G; q++)
+                for (int64_t q = 0; q < LSTM97_BATCH_GROUP; q++)     /* == G here */
                     rws[q] = FN(batch_row)(job, g * G + q, parity);
                 int rc = FN(step_lanes)(d, L, mine, job->masks, xs, ts, job->alpha, ys,
                                         job->state + n0 * L->state_len,
@@ -222,7 +225,7 @@ static void *FN(batch_worker)(void *arg)
                     job->status = rc;
                 continue;
             }
-            for (int64_t n = n0; n < N && n < n0 + LSTM97_LANES; n++) {
+            for (int64_t n = n0; n < N && n < n0 + U; n++) {
                 REAL *row = FN(batch_row)(job, n / LSTM97_BATCH_BLOCK, parity);
                 const uint8_t has_t = !job->tmask || job->tmask[n * T + s];
                 int rc = FN(step_core)(d, L, mine, job->masks,
@@ -295,9 +298,11 @@ LSTM97_API int FN(lstm97_train_batch)(const lstm97_dims *d, REAL *params, const 
     if (n_threads != 1)                /* a build without threads */
         return LSTM97_ERR_THREADS;
 #endif
-    int64_t n_groups = (N + LSTM97_LANES - 1) / LSTM97_LANES;
-    if (n_threads > n_groups)          /* a thread per lane group at most */
-        n_threads = (int)n_groups;
+    int64_t n_blocks = (N + LSTM97_BATCH_BLOCK - 1) / LSTM97_BATCH_BLOCK;
+    if (n_threads > n_blocks)
+        n_threads = (int)n_blocks;
+    const int64_t n_groups = (N + LSTM97_LANES - 1) / LSTM97_LANES;
+    const int64_t G = n_groups >= n_threads ? LSTM97_BATCH_GROUP : 1;
 
     FN(lstm97_batch_job) jobs[LSTM97_MAX_THREADS];
     lstm97_barrier barrier;
@@ -307,7 +312,7 @@ LSTM97_API int FN(lstm97_train_batch)(const lstm97_dims *d, REAL *params, const 
     for (int k = 0; k < n_threads; k++) {
         FN(lstm97_batch_job) j = {d, &L, params, masks, x, t, tmask, N, T, (REAL)alpha,
                                   schedule, n_threads, k, y, state, work, dW, &barrier,
-                                  LSTM97_OK, &stop};
+                                  G, LSTM97_OK, &stop};
         jobs[k] = j;
     }
     rc = lstm97_run_threads(n_threads, FN(batch_worker), jobs, sizeof(jobs[0]));

@@ -37,12 +37,15 @@
  * and the plain kernel (dims.kernel = LSTM97_KERNEL_NAIVE) take the per-sequence path.
  */
 
-/* The lane count: LSTM97_LANES_VBYTES bytes of REALs (a variant may define it before
- * including lstm97_impl.h: 64 for AVX-512), at least LSTM97_BATCH_BLOCK; 32 bytes
- * (AVX2: 4 doubles, 8 floats) by default.  Always a multiple of LSTM97_BATCH_BLOCK: the
+/* The lane count: LSTM97_LANES_VBYTES bytes of REALs if defined, else the variant's
+ * vector width LSTM97_VBYTES when above 32 bytes (AVX-512: 8 doubles, 16 floats), else
+ * 32 bytes (4 doubles, 8 floats: in the baseline and AVX2 builds; 64-byte lanes in the
+ * AVX2 build cost more instructions and time); at least LSTM97_BATCH_BLOCK.  Always a multiple of LSTM97_BATCH_BLOCK: the
  * lanes of a step are LSTM97_LANES / LSTM97_BATCH_BLOCK whole blocks. */
-#ifdef LSTM97_LANES_VBYTES
+#if defined(LSTM97_LANES_VBYTES)
 #define LSTM97_LANES_VB_ LSTM97_LANES_VBYTES
+#elif defined(LSTM97_VBYTES) && LSTM97_VBYTES > 32     /* the variant's vector width */
+#define LSTM97_LANES_VB_ LSTM97_VBYTES
 #else
 #define LSTM97_LANES_VB_ 32
 #endif
