@@ -31,8 +31,17 @@
 
 #define LSTM97_BATCH_BLOCK 4
 
-/* a full block can run its 4 sequences in the lanes of vector registers */
+/* LSTM97_LANES / LSTM97_BATCH_BLOCK whole blocks (a lane group) can run their sequences
+ * in the lanes of vector registers */
 #include "lstm97_lanes.h"
+
+/* Blocks are owned by the threads a unit of job->G blocks at a time: the unit g of
+ * blocks g G .. g G + G - 1 is thread g mod n_threads's.  G is a lane group
+ * (LSTM97_LANES / LSTM97_BATCH_BLOCK blocks) when there are at least as many groups as
+ * threads, else 1 (every thread gets blocks; the sequences then take the per-sequence
+ * path unless a lane group is one block).  Which thread runs a block does not change
+ * any result (each block adds into its own row), nor does the path a sequence takes. */
+#define LSTM97_BATCH_GROUP (LSTM97_LANES / LSTM97_BATCH_BLOCK)
 
 typedef struct FN(lstm97_batch_job) {
     const lstm97_dims *d;
@@ -45,6 +54,7 @@ typedef struct FN(lstm97_batch_job) {
     int schedule, n_threads, tid;
     REAL *y, *state, *work, *dW;
     lstm97_barrier *barrier;
+    int64_t G;                        /* blocks per unit of work (above) */
     int status;                       /* this thread's: LSTM97_OK or LSTM97_ERR_NONFINITE */
     int *stop;                        /* atomic: set by thread 0 when the poll says stop */
 } FN(lstm97_batch_job);
@@ -95,38 +105,41 @@ static int FN(batch_live)(const FN(lstm97_batch_job) *job, int64_t s, int parity
 }
 
 /* dst[i] += (1/N) sum_b row(b, parity)[i] for lo <= i < hi, over the n_live rows listed
- * (n_live < 0: every block row, in block order) */
+ * (n_live < 0: every block row, in block order); each sum is ((+0 + r_0) + r_1) + ...,
+ * and not scaled when N == 1.  clear: zero the rows read (one thread: the rows are
+ * read by no one else).  In chunks of LSTM97_BATCH_CHUNK columns, the rows added one
+ * after the other (vectorised over the columns). */
+#define LSTM97_BATCH_CHUNK 64
 static void FN(batch_apply)(const FN(lstm97_batch_job) *job, const REAL *const *rows,
-                            int n_live, int parity, ptrdiff_t lo, ptrdiff_t hi, REAL *dst)
+                            int n_live, int parity, ptrdiff_t lo, ptrdiff_t hi, REAL *dst,
+                            int clear)
 {
-    const int64_t n_blocks = (job->N + LSTM97_BATCH_BLOCK - 1) / LSTM97_BATCH_BLOCK;
+    const int64_t n_rows = n_live < 0 ? (job->N + LSTM97_BATCH_BLOCK - 1) / LSTM97_BATCH_BLOCK
+                                      : n_live;
     const REAL inv_N = (REAL)1 / (REAL)job->N;
-    if (n_live == 1) {
-        const REAL *r0 = rows[0];
-        for (ptrdiff_t i = lo; i < hi; i++) {
-            REAL acc = (REAL)0 + r0[i];
-            dst[i] += job->N == 1 ? acc : acc * inv_N;
+    for (ptrdiff_t i0 = lo; i0 < hi; i0 += LSTM97_BATCH_CHUNK) {
+        const ptrdiff_t nc = hi - i0 < LSTM97_BATCH_CHUNK ? hi - i0 : LSTM97_BATCH_CHUNK;
+        typedef FN(lvec) lvec;             /* lstm97_lanes.h: a vector of lanes */
+        enum { W = sizeof(lvec) / sizeof(REAL) };
+        lvec acc[LSTM97_BATCH_CHUNK / W];
+        const ptrdiff_t nv = nc / W;
+        for (ptrdiff_t i = 0; i < LSTM97_BATCH_CHUNK / W; i++)
+            acc[i] = (lvec){0};
+        for (int64_t b = 0; b < n_rows; b++) {
+            REAL *r = (REAL *)(n_live < 0 ? FN(batch_row)(job, b, parity) : rows[b]) + i0;
+            for (ptrdiff_t i = 0; i < nv; i++)
+                acc[i] += *(const lvec *)(const void *)(r + W * i);
+            for (ptrdiff_t i = W * nv; i < nc; i++)
+                acc[i / W][i % W] += r[i];
+            if (clear)
+                memset(r, 0, (size_t)nc * sizeof(REAL));
         }
-    } else if (n_live == 2) {
-        const REAL *r0 = rows[0], *r1 = rows[1];
-        for (ptrdiff_t i = lo; i < hi; i++) {
-            REAL acc = ((REAL)0 + r0[i]) + r1[i];
-            dst[i] += acc * inv_N;
-        }
-    } else if (n_live > 2) {
-        for (ptrdiff_t i = lo; i < hi; i++) {
-            REAL acc = 0;
-            for (int b = 0; b < n_live; b++)
-                acc += rows[b][i];
-            dst[i] += acc * inv_N;
-        }
-    } else if (n_live < 0) {
-        for (ptrdiff_t i = lo; i < hi; i++) {
-            REAL acc = 0;
-            for (int64_t b = 0; b < n_blocks; b++)
-                acc += FN(batch_row)(job, b, parity)[i];
-            dst[i] += job->N == 1 ? acc : acc * inv_N;
-        }
+        if (job->N == 1)
+            for (ptrdiff_t i = 0; i < nc; i++)
+                dst[i0 + i] += acc[i / W][i % W];
+        else
+            for (ptrdiff_t i = 0; i < nc; i++)
+                dst[i0 + i] += acc[i / W][i % W] * inv_N;
     }
 }
 
@@ -136,8 +149,9 @@ static void FN(batch_clear)(const FN(lstm97_batch_job) *job, int parity, int64_t
 {
     const ptrdiff_t P = job->L->n_params;
     const int64_t n_blocks = (job->N + LSTM97_BATCH_BLOCK - 1) / LSTM97_BATCH_BLOCK;
-    for (int64_t b = job->tid; b < n_blocks; b += job->n_threads)
-        if (FN(batch_block_live)(job, b, s))
+    for (int64_t b = 0; b < n_blocks; b++)
+        if ((b / job->G) % job->n_threads == job->tid &&
+            FN(batch_block_live)(job, b, s))
             memset(FN(batch_row)(job, b, parity), 0, (size_t)P * sizeof(REAL));
 }
 
@@ -151,7 +165,8 @@ static void *FN(batch_worker)(void *arg)
     const int64_t n_blocks = (N + LSTM97_BATCH_BLOCK - 1) / LSTM97_BATCH_BLOCK;
     const int nt = job->n_threads;
     const int shared = nt > 1 && n_blocks > 2 * (int64_t)nt;
-    const int lanes = FN(lanes_ok)(d) && LSTM97_LANES == LSTM97_BATCH_BLOCK;
+    const int64_t G = job->G, n_groups = (n_blocks + G - 1) / G, U = G * LSTM97_BATCH_BLOCK;
+    const int lanes = FN(lanes_ok)(d) && U == LSTM97_LANES;
     int64_t last_update = -1;            /* the step of the last update (few blocks) */
     /* this thread's parameters; the copies are made before the first wait, and thread 0
        writes params only after it */
@@ -163,8 +178,8 @@ static void *FN(batch_worker)(void *arg)
     FN(batch_clear)(job, 0, -1);
     if (nt > 1)
         FN(batch_clear)(job, 1, -1);
-    for (int64_t b = job->tid; b < n_blocks; b += nt) {
-        for (int64_t n = b * LSTM97_BATCH_BLOCK; n < N && n < (b + 1) * LSTM97_BATCH_BLOCK; n++) {
+    for (int64_t g = job->tid; g < n_groups; g += nt) {
+        for (int64_t n = g * U; n < N && n < (g + 1) * U; n++) {
             memset(job->state + n * L->state_len, 0, (size_t)L->state_len * sizeof(REAL));
             FN(mask_rows)(L, job->masks, FN(work_view)(d, L, job->work + n * L->work_len).full);
         }
@@ -174,9 +189,8 @@ static void *FN(batch_worker)(void *arg)
        leaves at its next step or wait */
     lstm97_poller poll = lstm97_poller_start();
     int64_t mine_n = 0;
-    for (int64_t b = job->tid; b < n_blocks; b += nt)
-        mine_n += (b + 1) * LSTM97_BATCH_BLOCK <= N ? LSTM97_BATCH_BLOCK
-                                                    : N - b * LSTM97_BATCH_BLOCK;
+    for (int64_t g = job->tid; g < n_groups; g += nt)
+        mine_n += (g + 1) * U <= N ? U : N - g * U;
     /* a step also waits for the other threads (longer on a busy machine): it counts at
        least 1/1024 of the interval, so thread 0 polls at least every 1024 steps */
     int64_t units = mine_n * (P + L->state_len);
@@ -189,13 +203,12 @@ static void *FN(batch_worker)(void *arg)
         }
         if (__atomic_load_n(job->stop, __ATOMIC_ACQUIRE))
             return NULL;
-        for (int64_t b = job->tid; b < n_blocks; b += nt) {
-            REAL *row = FN(batch_row)(job, b, parity);
-            if (lanes && (b + 1) * LSTM97_BATCH_BLOCK <= N) {
-                /* a full block: its sequences in the lanes (lstm97_lanes.h) */
-                const int64_t n0 = b * LSTM97_BATCH_BLOCK;
+        for (int64_t g = job->tid; g < n_groups; g += nt) {
+            const int64_t n0 = g * U;
+            if (lanes && n0 + LSTM97_LANES <= N) {
+                /* a full group: its sequences in the lanes (lstm97_lanes.h) */
                 const REAL *xs[LSTM97_LANES], *ts[LSTM97_LANES];
-                REAL *ys[LSTM97_LANES];
+                REAL *ys[LSTM97_LANES], *rws[LSTM97_BATCH_GROUP];
                 for (int64_t l = 0; l < LSTM97_LANES; l++) {
                     const int64_t n = n0 + l;
                     const uint8_t has_t = !job->tmask || job->tmask[n * T + s];
@@ -203,14 +216,17 @@ static void *FN(batch_worker)(void *arg)
                     ts[l] = has_t ? job->t + (n * T + s) * K : NULL;
                     ys[l] = job->y + (n * T + s) * K;
                 }
+                for (int64_t q = 0; q < LSTM97_BATCH_GROUP; q++)     /* == G here */
+                    rws[q] = FN(batch_row)(job, g * G + q, parity);
                 int rc = FN(step_lanes)(d, L, mine, job->masks, xs, ts, job->alpha, ys,
                                         job->state + n0 * L->state_len,
-                                        job->work + n0 * L->work_len, row);
+                                        job->work + n0 * L->work_len, rws);
                 if (rc != LSTM97_OK)
                     job->status = rc;
                 continue;
             }
-            for (int64_t n = b * LSTM97_BATCH_BLOCK; n < N && n < (b + 1) * LSTM97_BATCH_BLOCK; n++) {
+            for (int64_t n = n0; n < N && n < n0 + U; n++) {
+                REAL *row = FN(batch_row)(job, n / LSTM97_BATCH_BLOCK, parity);
                 const uint8_t has_t = !job->tmask || job->tmask[n * T + s];
                 int rc = FN(step_core)(d, L, mine, job->masks,
                                        job->x + (n * T + s) * I,
@@ -228,20 +244,19 @@ static void *FN(batch_worker)(void *arg)
             if (n_live == 0)
                 continue;
             if (nt == 1) {
-                FN(batch_apply)(job, rows, n_live, 0, 0, P, mine);
-                FN(batch_clear)(job, 0, s);
+                FN(batch_apply)(job, rows, n_live, 0, 0, P, mine, 1);   /* and clear */
             } else if (shared) {
                 if (lstm97_barrier_wait(job->barrier) != 0)   /* every block row of step s is done */
                     return NULL;                              /* (or a stop) */
                 FN(batch_apply)(job, rows, n_live, 0, P * job->tid / nt,
-                                P * (job->tid + 1) / nt, mine);
+                                P * (job->tid + 1) / nt, mine, 0);
                 if (lstm97_barrier_wait(job->barrier) != 0)   /* params ready for step s + 1 */
                     return NULL;
                 FN(batch_clear)(job, 0, s);
             } else {
                 if (lstm97_barrier_wait(job->barrier) != 0)   /* every block row of step s is done */
                     return NULL;
-                FN(batch_apply)(job, rows, n_live, parity, 0, P, mine);
+                FN(batch_apply)(job, rows, n_live, parity, 0, P, mine, 0);
                 /* the other set was last read before this wait (at the last update: its
                    rows with a target then are the ones to zero) */
                 if (last_update >= 0)
@@ -255,7 +270,7 @@ static void *FN(batch_worker)(void *arg)
         if (lstm97_barrier_wait(job->barrier) != 0)
             return NULL;
         FN(batch_apply)(job, rows, -1, parity, P * job->tid / nt, P * (job->tid + 1) / nt,
-                        job->params);
+                        job->params, 0);
     }
     return NULL;
 }
@@ -286,6 +301,8 @@ LSTM97_API int FN(lstm97_train_batch)(const lstm97_dims *d, REAL *params, const 
     int64_t n_blocks = (N + LSTM97_BATCH_BLOCK - 1) / LSTM97_BATCH_BLOCK;
     if (n_threads > n_blocks)
         n_threads = (int)n_blocks;
+    const int64_t n_groups = (N + LSTM97_LANES - 1) / LSTM97_LANES;
+    const int64_t G = n_groups >= n_threads ? LSTM97_BATCH_GROUP : 1;
 
     FN(lstm97_batch_job) jobs[LSTM97_MAX_THREADS];
     lstm97_barrier barrier;
@@ -295,7 +312,7 @@ LSTM97_API int FN(lstm97_train_batch)(const lstm97_dims *d, REAL *params, const 
     for (int k = 0; k < n_threads; k++) {
         FN(lstm97_batch_job) j = {d, &L, params, masks, x, t, tmask, N, T, (REAL)alpha,
                                   schedule, n_threads, k, y, state, work, dW, &barrier,
-                                  LSTM97_OK, &stop};
+                                  G, LSTM97_OK, &stop};
         jobs[k] = j;
     }
     rc = lstm97_run_threads(n_threads, FN(batch_worker), jobs, sizeof(jobs[0]));
@@ -309,3 +326,6 @@ LSTM97_API int FN(lstm97_train_batch)(const lstm97_dims *d, REAL *params, const 
             return jobs[k].status;
     return FN(lstm97_all_finite)(L.n_params, params) ? LSTM97_OK : LSTM97_ERR_NONFINITE;
 }
+#undef LSTM97_BATCH_GROUP
+#undef LSTM97_BATCH_CHUNK
+#undef LSTM97_LANES_VB_

@@ -157,6 +157,7 @@ static inline double lstm97_sig(double x)
 #define LSTM97_HAVE_SIG4 1
 #define SIGV_N 4                                   /* lstm97_v4d, lstm97_sig4 */
 #define SIGV_ATTR __attribute__((target("avx2")))
+#define SIGV_AVX2 1
 #include "lstm97_sig_lanes.h"
 
 __attribute__((target("avx2"), noinline))

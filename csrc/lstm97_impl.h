@@ -17,7 +17,7 @@
  *   lstm97_onehot.h       training on one-hot inputs given by index (lstm97_train_onehot)
  *   lstm97_gradient.h     the exact and truncated gradient by BPTT (lstm97_gradient)
  *   lstm97_batch.h        mini-batches on threads (lstm97_train_batch); it includes
- *   lstm97_lanes.h        one step of a block of 4 sequences in vector lanes
+ *   lstm97_lanes.h        one step of a lane group (4 or 8 sequences) in vector lanes
  */
 
 #include "lstm97_act.h"

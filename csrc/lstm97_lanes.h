@@ -1,40 +1,61 @@
 /*
- * lstm97_lanes.h -- one step of a block of LSTM97_LANES sequences of lstm97_train_batch,
- * the sequences in the lanes of vector registers (structure of arrays).
+ * lstm97_lanes.h -- one step of a lane group (LSTM97_LANES sequences) of
+ * lstm97_train_batch, the sequences in the lanes of vector registers (structure of arrays).
  *
  * Included by lstm97_batch.h (part of lstm97_impl.h) once per REAL and instruction set
  * (FN, REAL as there).
  *
  * lstm97_train_batch runs its sequences in fixed blocks of LSTM97_BATCH_BLOCK (4), each
- * adding its updates into the dW row of its block.  A full block (4 sequences) runs here
- * in one pass: every per-sequence quantity is stored as LSTM97_LANES consecutive values,
- * one per sequence, so that a vector of 4 REALs holds the value of every sequence of the
- * block.  The weights are shared by the lanes: the forward mat-vecs become one small
- * matrix product (a weight is broadcast, the 4 lanes of z multiply it), and the traces,
- * activations and errors are updated for the 4 sequences in each vector operation.
+ * adding its updates into the dW row of its block.  A full lane group (LSTM97_LANES
+ * sequences: 4 doubles or 8 floats in the default 32-byte vectors, one or two blocks)
+ * runs here in one pass: every per-sequence quantity is stored as LSTM97_LANES
+ * consecutive values, one per sequence, so that one vector holds the value of every
+ * sequence of the group.  The weights are shared by the lanes: the forward mat-vecs
+ * become one small matrix product (a weight is broadcast, the lanes of z multiply it),
+ * and the traces, activations and errors are updated for all lanes in each vector
+ * operation; the weight changes of a block's lanes go into its row four columns at a
+ * time (FN(lanes_update)).
  *
  * Each lane does the operations of step_fast/step_naive for its sequence in the same
  * order (the sums of FN(dot) included; the build fuses no multiply-add; a weight change
  * is always multiplied by its mask, exact where the tuned step skips a mask of ones), and
- * the updates of the block's sequences are added into the block's dW row sequence after
- * sequence, as the per-sequence path does.  So the result is bitwise that of the
- * per-sequence path, and bitwise the same for every thread count
+ * every element of a block's row gets its sequences' additions in sequence order, as in
+ * the per-sequence path.  So the result is bitwise that of the per-sequence path, for
+ * every N (whichever sequences run in lanes) and every thread count
  * (tests/test_batch_lanes.py checks it against the plain kernel and against the tuned
  * one with the lanes path off: lstm97_set_batch_lanes).
  *
- * The lane layout of a block uses the block's own rows of the state and work buffers of
- * lstm97_train_batch (4 state_len and 4 work_len values, contiguous), read and written
- * only by the thread that owns the block:
- *   state: z (nz, 4), s (C, 4), dS_c (C, nz, 4), dS_in (C, nz, 4)    = 4 state_len
- *   work:  net = [y_in (B, 4), y_out (B, 4), g_c (C, 4)], u (nu, 4), h_s (C, 4),
- *          y_c (C, 4), y_k (K, 4), e_k (K, 4), back_c (C, 4), e_s (C, 4), e_out (B, 4)
- *                                                                    <= 4 work_len
+ * The lane layout of a group uses the group's own rows of the state and work buffers of
+ * lstm97_train_batch (LSTM97_LANES state_len and work_len values, contiguous), read and
+ * written only by the thread that owns the group (NL = LSTM97_LANES):
+ *   state: z (nz, NL), s (C, NL), dS_c (C, nz, NL), dS_in (C, nz, NL)     = NL state_len
+ *   work:  net = [y_in (B, NL), y_out (B, NL), g_c (C, NL)], u (nu, NL), h_s (C, NL),
+ *          y_c (C, NL), y_k (K, NL), e_k (K, NL), back_c (C, NL), e_s (C, NL),
+ *          e_out (B, NL)                                                  <= NL work_len
  * Cells it computes: the 1997 cell with or without output gates, either source set,
  * every g and h, logistic or linear outputs.  Forget gates, peepholes, softmax outputs
  * and the plain kernel (dims.kernel = LSTM97_KERNEL_NAIVE) take the per-sequence path.
  */
 
-#define LSTM97_LANES 4
+/* The lane count: LSTM97_LANES_VBYTES bytes of REALs if defined, else the variant's
+ * vector width LSTM97_VBYTES when above 32 bytes (AVX-512: 8 doubles, 16 floats), else
+ * 32 bytes (4 doubles, 8 floats: in the baseline and AVX2 builds; 64-byte lanes in the
+ * AVX2 build cost more instructions and time); at least LSTM97_BATCH_BLOCK.  Always a multiple of LSTM97_BATCH_BLOCK: the
+ * lanes of a step are LSTM97_LANES / LSTM97_BATCH_BLOCK whole blocks. */
+#if defined(LSTM97_LANES_VBYTES)
+#define LSTM97_LANES_VB_ LSTM97_LANES_VBYTES
+#elif defined(LSTM97_VBYTES) && LSTM97_VBYTES > 32     /* the variant's vector width */
+#define LSTM97_LANES_VB_ LSTM97_VBYTES
+#else
+#define LSTM97_LANES_VB_ 32
+#endif
+#undef LSTM97_LANES
+#define LSTM97_LANES                                                                    \
+    ((ptrdiff_t)(LSTM97_LANES_VB_ / sizeof(REAL) < LSTM97_BATCH_BLOCK                    \
+                     ? LSTM97_BATCH_BLOCK                                               \
+                     : LSTM97_LANES_VB_ / sizeof(REAL)))
+/* the block size up to which W_in's update runs in vectors (above: lane by lane) */
+#define LSTM97_LANES_UPDATE_MAX_S 8
 
 #ifndef LSTM97_LANES_COMMON
 #define LSTM97_LANES_COMMON 1
@@ -55,44 +76,56 @@ typedef REAL FN(lvec) __attribute__((vector_size(LSTM97_LANES * sizeof(REAL)),
 #define LV_(p) (*(const FN(lvec) *)(const void *)(p))
 #define LS_(p) (*(FN(lvec) *)(void *)(p))
 
-/* p[i] = sig(p[i]) for the nv vectors of 4 lanes at p: lstm97_exp.h's four- or two-lane
- * logistic inlined (the same bits as FN(sig_array); float lanes are widened to double
- * and rounded back, as FN(sig) does) */
-static inline void FN(lanes_sig)(ptrdiff_t nv, REAL *p)
+typedef REAL FN(v4) __attribute__((vector_size(4 * sizeof(REAL)), aligned(sizeof(REAL))));
+#define V4_(p) (*(const FN(v4) *)(const void *)(p))
+#define V4S_(p) (*(FN(v4) *)(void *)(p))
+
+/* out[i] = f(in[i]) for the nv vectors of lanes at in, f the logistic (f = SQ_G1) or
+ * a function of it (SQ_H1: 2 sig - 1, SQ_G2: 4 sig - 2, applied to the REAL value as
+ * FN(squash_from_sig) does, in the same pass): lstm97_exp.h's four- or two-lane logistic
+ * inlined (the same bits as FN(sig_array); float lanes are widened to double and rounded
+ * back, as FN(sig) does).  in == out allowed. */
+static inline void FN(lanes_sigf)(int f, ptrdiff_t nv, const REAL *in, REAL *out)
 {
-    for (ptrdiff_t i = 0; i < nv; i++) {
-        REAL *q = p + i * LSTM97_LANES;
+    typedef FN(v4) v4;
+    const ptrdiff_t n = nv * LSTM97_LANES;      /* a multiple of 4 */
+    const int tr = f == SQ_H1 || f == SQ_G2;
+    const REAL a = f == SQ_H1 ? (REAL)2 : (REAL)4, b = f == SQ_H1 ? (REAL)1 : (REAL)2;
+    for (ptrdiff_t i = 0; i < n; i += 4) {
+        const REAL *q = in + i;
+        v4 r;
 #if defined(__AVX2__) && defined(LSTM97_HAVE_SIG4)
         lstm97_v4d v = {(double)q[0], (double)q[1], (double)q[2], (double)q[3]};
         v = lstm97_sig4(v);
-        for (int l = 0; l < 4; l++)
-            q[l] = (REAL)v[l];
+        r = (v4){(REAL)v[0], (REAL)v[1], (REAL)v[2], (REAL)v[3]};
 #elif defined(__GNUC__) || defined(__clang__)
         lstm97_v2d v0 = {(double)q[0], (double)q[1]}, v1 = {(double)q[2], (double)q[3]};
         v0 = lstm97_sig2(v0);
         v1 = lstm97_sig2(v1);
-        q[0] = (REAL)v0[0];
-        q[1] = (REAL)v0[1];
-        q[2] = (REAL)v1[0];
-        q[3] = (REAL)v1[1];
+        r = (v4){(REAL)v0[0], (REAL)v0[1], (REAL)v1[0], (REAL)v1[1]};
 #else
         for (int l = 0; l < 4; l++)
-            q[l] = (REAL)lstm97_sig((double)q[l]);
+            r[l] = (REAL)lstm97_sig((double)q[l]);
 #endif
+        if (tr)
+            r = a * r - b;
+        V4S_(out + i) = r;
     }
 }
 
-/* p[i] = f(p[i]) over nv vectors of lanes: FN(squash_array) with the inlined logistic */
+/* p[i] = sig(p[i]) for the nv vectors of lanes at p */
+static inline void FN(lanes_sig)(ptrdiff_t nv, REAL *p)
+{
+    FN(lanes_sigf)(SQ_G1, nv, p, p);
+}
+
+/* out = f(in) over nv vectors of lanes: FN(squash_array) with the inlined logistic */
 static inline void FN(lanes_squash)(int f, ptrdiff_t nv, const REAL *in, REAL *out)
 {
-    if (FN(squash_is_sig)(f)) {
-        if (out != in)
-            memcpy(out, in, (size_t)(nv * LSTM97_LANES) * sizeof(REAL));
-        FN(lanes_sig)(nv, out);
-        FN(squash_from_sig)(f, nv * LSTM97_LANES, out);
-    } else {
+    if (FN(squash_is_sig)(f))
+        FN(lanes_sigf)(f, nv, in, out);
+    else
         FN(squash_array)(f, nv * LSTM97_LANES, in, out);
-    }
 }
 
 /* can the lanes step compute this net (and is the lanes path on: lstm97_set_batch_lanes) */
@@ -111,7 +144,7 @@ static inline int FN(lanes_ok)(const lstm97_dims *d)
      : (f) == SQ_ID   ? (one)                                                    \
                       : ((REAL)4 - (v) * (v)) * (REAL)0.25)
 
-/* out[r] (4 lanes) = W[r, :] . v (v: (n, 4)), r < R, each lane's sum in the order of
+/* out[r] (all lanes) = W[r, :] . v (v: (n, lanes)), r < R, each lane's sum in the order of
  * FN(dot): increasing m for n < LSTM97_DOT_LANES_MIN, else partial sums over m = l
  * (mod 4) combined as (s_0 + s_2) + (s_1 + s_3). */
 static inline void FN(lanes_matvec)(const REAL *restrict W, const REAL *restrict v,
@@ -161,7 +194,7 @@ static inline void FN(lanes_matvec)(const REAL *restrict W, const REAL *restrict
     }
 }
 
-/* p[m] += (ae_l v[m, l]) mk[m] for m < n, lane l (v: (n, 4)) */
+/* p[m] += (ae_l v[m, l]) mk[m] for m < n, lane l (v: (n, lanes)) */
 static inline void FN(lanes_axpy)(ptrdiff_t n, REAL ae, const REAL *restrict v, int l,
                                   REAL *restrict p, const REAL *restrict mk)
 {
@@ -169,13 +202,75 @@ static inline void FN(lanes_axpy)(ptrdiff_t n, REAL ae, const REAL *restrict v, 
         p[m] += ae * v[m * LSTM97_LANES + l] * mk[m];
 }
 
-/* One step of the LSTM97_LANES sequences n0 .. n0 + 3 of a batch (mode
- * LSTM97_ACCUMULATE into `row`): x_t[l], t_t[l] (NULL: no target), y_t[l] of lane l.
+
+/* The weight changes of the ns sources c of the lanes, into the rows of their blocks:
+ * for each block q of the lanes (lanes 4q .. 4q + 3, row rows[q]) and m < n,
+ *   rows[q][m] += (ae_c,l v_c[m, l]) mk[m]   for each lane l of q with a target (bit l
+ *                                             of live), in lane order, and c < ns in order
+ * (v_c: (n, lanes), ae_c: one value per lane).  The per-sequence path adds a sequence's
+ * whole update before the next sequence's, so each element gets the same additions in
+ * the same order.  Four m at a time: a 4 x 4 transpose of v_c's lanes of q makes each
+ * lane's four values one vector, multiplied and added as in FN(lanes_axpy).  ns <= 
+ * LSTM97_LANES_UPDATE_MAX_S. */
+static inline void FN(lanes_update)(ptrdiff_t n, int ns, const REAL *const *ae,
+                                    const REAL *const *v, int live, REAL *const *rows,
+                                    const REAL *restrict mk)
+{
+    typedef FN(v4) v4;
+    const ptrdiff_t NL = LSTM97_LANES;
+    if (ns < 1 || ns > LSTM97_LANES_UPDATE_MAX_S)
+        return;
+    for (ptrdiff_t q = 0; q < NL / 4; q++) {
+        const int lq = live >> (4 * q) & 15;
+        if (!lq)
+            continue;
+        REAL *restrict row = rows[q];
+        ptrdiff_t m = 0;
+        for (; m + 4 <= n; m += 4) {
+            v4 col[LSTM97_LANES_UPDATE_MAX_S][4];
+            const v4 mk4 = V4_(mk + m);
+            for (int c = 0; c < ns; c++) {
+                const REAL *vc = v[c] + m * NL + 4 * q;
+                v4 r0 = V4_(vc), r1 = V4_(vc + NL), r2 = V4_(vc + 2 * NL), r3 = V4_(vc + 3 * NL);
+                v4 u0 = __builtin_shufflevector(r0, r1, 0, 4, 2, 6);
+                v4 u1 = __builtin_shufflevector(r0, r1, 1, 5, 3, 7);
+                v4 u2 = __builtin_shufflevector(r2, r3, 0, 4, 2, 6);
+                v4 u3 = __builtin_shufflevector(r2, r3, 1, 5, 3, 7);
+                const REAL *a = ae[c] + 4 * q;
+                col[c][0] = a[0] * __builtin_shufflevector(u0, u2, 0, 1, 4, 5) * mk4;
+                col[c][1] = a[1] * __builtin_shufflevector(u1, u3, 0, 1, 4, 5) * mk4;
+                col[c][2] = a[2] * __builtin_shufflevector(u0, u2, 2, 3, 6, 7) * mk4;
+                col[c][3] = a[3] * __builtin_shufflevector(u1, u3, 2, 3, 6, 7) * mk4;
+            }
+            v4 acc = V4_(row + m);
+            for (int l = 0; l < 4; l++)
+                if (lq >> l & 1)
+                    for (int c = 0; c < ns; c++)
+                        acc = acc + col[c][l];
+            V4S_(row + m) = acc;
+        }
+        for (; m < n; m++) {              /* the last n mod 4 columns */
+            v4 pr[LSTM97_LANES_UPDATE_MAX_S];
+            for (int c = 0; c < ns; c++)
+                pr[c] = V4_(ae[c] + 4 * q) * V4_(v[c] + m * NL + 4 * q) * mk[m];
+            REAL acc = row[m];
+            for (int l = 0; l < 4; l++)
+                if (lq >> l & 1)
+                    for (int c = 0; c < ns; c++)
+                        acc += pr[c][l];
+            row[m] = acc;
+        }
+    }
+}
+
+/* One step of the LSTM97_LANES sequences n0 .. n0 + LSTM97_LANES - 1 of a batch (mode
+ * LSTM97_ACCUMULATE, lane l into rows[l / 4], the row of its block): x_t[l], t_t[l]
+ * (NULL: no target), y_t[l] of lane l.
  * Returns LSTM97_OK or LSTM97_ERR_NONFINITE (an output or a cell state of some lane). */
 static int FN(step_lanes)(const lstm97_dims *d, const lstm97_layout *L,
                           const REAL *params, const REAL *masks,
                           const REAL *const *x_t, const REAL *const *t_t, REAL alpha,
-                          REAL *const *y_t, REAL *state, REAL *work, REAL *row)
+                          REAL *const *y_t, REAL *state, REAL *work, REAL *const *rows)
 {
     typedef FN(lvec) lvec;
     const ptrdiff_t NL = LSTM97_LANES;
@@ -185,21 +280,21 @@ static int FN(step_lanes)(const lstm97_dims *d, const lstm97_layout *L,
     const REAL *W_k = params + L->W_k;
     const lvec one = (lvec){0} + (REAL)1;
 
-    REAL *z = state;                      /* (nz, 4) */
-    REAL *s = z + nz * NL;                /* (C, 4) */
-    REAL *dS_c = s + C * NL;              /* (C, nz, 4) */
-    REAL *dS_in = dS_c + C * nz * NL;     /* (C, nz, 4) */
-    REAL *y_in = work;                    /* (B, 4); then y_out (B, 4), g_c (C, 4) */
+    REAL *z = state;                      /* (nz, lanes) */
+    REAL *s = z + nz * NL;                /* (C, lanes) */
+    REAL *dS_c = s + C * NL;              /* (C, nz, lanes) */
+    REAL *dS_in = dS_c + C * nz * NL;     /* (C, nz, lanes) */
+    REAL *y_in = work;                    /* (B, lanes); then y_out, g_c */
     REAL *y_out = y_in + B * NL;
     REAL *g_c = y_out + B * NL;
-    REAL *u = g_c + C * NL;               /* (nu, 4) */
+    REAL *u = g_c + C * NL;               /* (nu, lanes) */
     REAL *h_s = u + nu * NL;
     REAL *y_c = h_s + C * NL;
     REAL *y_k = y_c + C * NL;
     REAL *e_k = y_k + K * NL;
     REAL *back_c = e_k + K * NL;
     REAL *e_s = back_c + C * NL;
-    REAL *e_out = e_s + C * NL;           /* (B, 4) */
+    REAL *e_out = e_s + C * NL;           /* (B, lanes) */
 
     /* z(t) = [1, x(t), recurrent part already in place] */
     LS_(z) = one;
@@ -216,8 +311,8 @@ static int FN(step_lanes)(const lstm97_dims *d, const lstm97_layout *L,
     }
     const int f_g = FN(g_squash)(d->g);
     if (has_out && FN(squash_is_sig)(f_g)) {
-        FN(lanes_sig)(2 * B + C, y_in);
-        FN(squash_from_sig)(f_g, C * NL, g_c);
+        FN(lanes_sig)(2 * B, y_in);             /* the gates, then the cells' g */
+        FN(lanes_sigf)(f_g, C, g_c, g_c);
     } else {
         FN(lanes_sig)((has_out ? 2 : 1) * B, y_in);
         if (!has_out)
@@ -242,14 +337,20 @@ static int FN(step_lanes)(const lstm97_dims *d, const lstm97_layout *L,
     FN(lanes_matvec)(W_k, u, K, nu, y_k);
     if (d->out == LSTM97_OUT_LOGISTIC)
         FN(lanes_sig)(K, y_k);
+    /* x * 0 is +-0 for finite x, NaN for an infinity or a NaN: one NaN lane in the sum
+       is a non-finite output or cell state */
+    lvec nf = {0};
+    for (ptrdiff_t k = 0; k < K; k++) {
+        lvec yk = LV_(y_k + k * NL);
+        nf += yk * (REAL)0;
+        for (ptrdiff_t l = 0; l < NL; l++)
+            y_t[l][k] = yk[l];
+    }
+    for (ptrdiff_t c = 0; c < C; c++)
+        nf += LV_(s + c * NL) * (REAL)0;
     int finite = 1;
-    for (ptrdiff_t k = 0; k < K; k++)
-        for (ptrdiff_t l = 0; l < NL; l++) {
-            y_t[l][k] = y_k[k * NL + l];
-            finite &= isfinite(y_k[k * NL + l]) != 0;
-        }
-    for (ptrdiff_t c = 0; c < C * NL; c++)
-        finite &= isfinite(s[c]) != 0;
+    for (ptrdiff_t l = 0; l < NL; l++)
+        finite &= nf[l] == 0;
 
     /* errors (eqs. 19, 21, 23) on every lane; lanes without a target get t = y */
     int live = 0;
@@ -294,6 +395,7 @@ static int FN(step_lanes)(const lstm97_dims *d, const lstm97_layout *L,
             lvec b = gc * fin;
             REAL *restrict dc = dS_c + c * nz * NL;
             REAL *restrict di = dS_in + c * nz * NL;
+#pragma GCC unroll 4
             for (ptrdiff_t m = 0; m < nz; m++) {
                 lvec zm = LV_(z + m * NL);
                 LS_(dc + m * NL) = LV_(dc + m * NL) + a * zm;
@@ -302,26 +404,56 @@ static int FN(step_lanes)(const lstm97_dims *d, const lstm97_layout *L,
         }
     }
 
-    /* the updates of the lanes with a target, lane after lane, each in the order of the
-       per-sequence path: W_k, W_out (eq. 22), then W_c (eq. 28) and W_in (eq. 26) with
-       the new traces */
-    for (ptrdiff_t l = 0; l < NL; l++) {
-        if (!(live >> l & 1))
-            continue;
-        for (ptrdiff_t k = 0; k < K; k++)
-            FN(lanes_axpy)(nu, alpha * e_k[k * NL + l], u, (int)l, row + L->W_k + k * nu,
-                           masks + L->W_k + k * nu);
-        for (ptrdiff_t j = 0; has_out && j < B; j++)
-            FN(lanes_axpy)(nz, alpha * e_out[j * NL + l], z, (int)l, row + L->W_out + j * nz,
-                           masks + L->W_out + j * nz);
-        for (ptrdiff_t j = 0, c = 0; j < B; j++)
-            for (ptrdiff_t q = 0; q < S; q++, c++) {
-                REAL ae = alpha * e_s[c * NL + l];
-                FN(lanes_axpy)(nz, ae, dS_c + c * nz * NL, (int)l, row + L->W_c + c * nz,
-                               masks + L->W_c + c * nz);
-                FN(lanes_axpy)(nz, ae, dS_in + c * nz * NL, (int)l, row + L->W_in + j * nz,
-                               masks + L->W_in + j * nz);
+    /* the updates of the lanes with a target: W_k, W_out (eq. 22), W_c (eq. 28) and
+       W_in (eq. 26) with the new traces; each element gets the additions of the
+       per-sequence path in its order (FN(lanes_update)) */
+    if (live) {
+        REAL *ae = e_k;                   /* alpha e, in place: e_k, e_out, e_s are dead */
+        for (ptrdiff_t i = 0; i < K * NL; i++)
+            ae[i] *= alpha;
+        REAL *ae_out = e_out, *ae_s = e_s;
+        for (ptrdiff_t i = 0; i < B * NL; i++)
+            ae_out[i] *= alpha;
+        for (ptrdiff_t i = 0; i < C * NL; i++)
+            ae_s[i] *= alpha;
+        REAL *r[LSTM97_LANES / LSTM97_BATCH_BLOCK];
+        const REAL *aa[LSTM97_LANES_UPDATE_MAX_S], *vv[LSTM97_LANES_UPDATE_MAX_S];
+        const ptrdiff_t NB = NL / 4;
+#define LANES_ROWS_(off) for (ptrdiff_t qq = 0; qq < NB; qq++) r[qq] = rows[qq] + (off)
+        for (ptrdiff_t k = 0; k < K; k++) {
+            LANES_ROWS_(L->W_k + k * nu);
+            aa[0] = ae + k * NL;
+            vv[0] = u;
+            FN(lanes_update)(nu, 1, aa, vv, live, r, masks + L->W_k + k * nu);
+        }
+        for (ptrdiff_t j = 0; has_out && j < B; j++) {
+            LANES_ROWS_(L->W_out + j * nz);
+            aa[0] = ae_out + j * NL;
+            vv[0] = z;
+            FN(lanes_update)(nz, 1, aa, vv, live, r, masks + L->W_out + j * nz);
+        }
+        for (ptrdiff_t c = 0; c < C; c++) {
+            LANES_ROWS_(L->W_c + c * nz);
+            aa[0] = ae_s + c * NL;
+            vv[0] = dS_c + c * nz * NL;
+            FN(lanes_update)(nz, 1, aa, vv, live, r, masks + L->W_c + c * nz);
+        }
+        for (ptrdiff_t j = 0; j < B; j++) {
+            LANES_ROWS_(L->W_in + j * nz);
+            if (S <= LSTM97_LANES_UPDATE_MAX_S) {
+                for (ptrdiff_t q = 0; q < S; q++) {
+                    aa[q] = ae_s + (j * S + q) * NL;
+                    vv[q] = dS_in + (j * S + q) * nz * NL;
+                }
+                FN(lanes_update)(nz, (int)S, aa, vv, live, r, masks + L->W_in + j * nz);
+                continue;
             }
+            for (ptrdiff_t l = 0; l < NL; l++)     /* large blocks: lane by lane */
+                for (ptrdiff_t c = j * S; live >> l & 1 && c < (j + 1) * S; c++)
+                    FN(lanes_axpy)(nz, ae_s[c * NL + l], dS_in + c * nz * NL, (int)l,
+                                   r[l / 4], masks + L->W_in + j * nz);
+        }
+#undef LANES_ROWS_
     }
 
     /* recurrent part of z(t+1) */
@@ -337,4 +469,6 @@ static int FN(step_lanes)(const lstm97_dims *d, const lstm97_layout *L,
 }
 #undef LV_
 #undef LS_
+#undef V4_
+#undef V4S_
 #undef LANES_SQP_

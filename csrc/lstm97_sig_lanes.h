@@ -2,7 +2,8 @@
  * lstm97_sig_lanes.h -- lstm97_sig on the lanes of one GCC/Clang vector, written once.
  *
  * Included by lstm97_exp.h once per width with SIGV_N (lanes, a literal) and SIGV_ATTR
- * (the function's attributes), which it undefines at its end.  It declares the vector
+ * (the function's attributes), and SIGV_AVX2 for the four lanes of AVX2 (a movemask for
+ * the range check, gathers for the table), which it undefines at its end.  It declares the vector
  * types lstm97_v<N>d, lstm97_v<N>u, lstm97_v<N>i (double, uint64_t, int64_t) and the
  * function lstm97_sig<N>: lane by lane the operations of lstm97_sig, in the same order
  * (the build passes -ffp-contract=off), so the same bits as the scalar function.
@@ -23,8 +24,13 @@ SIGV_ATTR static inline SIGV_D SIGV_FN(SIGV_D x)
     const SIGV_D one = (SIGV_D){0} + 1.0;
     SIGV_D ax = (SIGV_D)((SIGV_U)x & ((SIGV_U){0} + 0x7fffffffffffffffu));
     int in_range = 1;
+#if defined(SIGV_AVX2)
+    /* all four lanes <= LSTM97_SIG_MAX_ARG (NaN is not): one compare, one movemask */
+    in_range = __builtin_ia32_movmskpd256((SIGV_D)(ax <= LSTM97_SIG_MAX_ARG)) == 15;
+#else
     for (int l = 0; l < SIGV_N; l++)
         in_range &= ax[l] <= LSTM97_SIG_MAX_ARG;
+#endif
     if (!in_range) {                                     /* some lane large, inf or NaN */
         SIGV_D y;
         for (int l = 0; l < SIGV_N; l++)
@@ -38,10 +44,24 @@ SIGV_ATTR static inline SIGV_D SIGV_FN(SIGV_D x)
     SIGV_D r = xn + kd * lstm97_exp_negln2hiN + kd * lstm97_exp_negln2loN;
     SIGV_U idx = 2 * (ki % LSTM97_EXP_N);
     SIGV_U tailb, sbits;
+#if defined(SIGV_AVX2)
+    /* the two table words of each lane by AVX2 gathers (the same loads) */
+    {
+        typedef long long v4ll __attribute__((vector_size(32)));
+        const v4ll all = (v4ll){0} - 1, ix = (v4ll)idx;
+        tailb = (SIGV_U)__builtin_ia32_gatherdiv4di((v4ll){0},
+                                                    (const long long *)lstm97_exp_tab, ix,
+                                                    all, 8);
+        sbits = (SIGV_U)__builtin_ia32_gatherdiv4di((v4ll){0},
+                                                    (const long long *)lstm97_exp_tab + 1, ix,
+                                                    all, 8);
+    }
+#else
     for (int l = 0; l < SIGV_N; l++) {
         tailb[l] = lstm97_exp_tab[idx[l]];
         sbits[l] = lstm97_exp_tab[idx[l] + 1];
     }
+#endif
     SIGV_D tail = (SIGV_D)tailb;
     SIGV_D scale = (SIGV_D)(sbits + (ki << 45));
     SIGV_D r2 = r * r;
@@ -59,5 +79,6 @@ SIGV_ATTR static inline SIGV_D SIGV_FN(SIGV_D x)
 #undef SIGV_I
 #undef SIGV_FN
 #undef SIGV_ATTR
+#undef SIGV_AVX2
 #undef SIGV_CAT
 #undef SIGV_CAT_

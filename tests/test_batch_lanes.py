@@ -1,4 +1,5 @@
-"""train_batch with the 4 sequences of a full block in vector lanes (csrc/lstm97_lanes.h).
+"""train_batch with the sequences of full lane groups in vector lanes (csrc/lstm97_lanes.h;
+4 lanes of float64 and 8 of float32 in the default build, groups of 1 or 2 blocks of 4).
 
 The lanes step does each sequence's operations in the order of the per-sequence step, so
 a batch gives bitwise the weights and outputs of the plain scalar kernel (which never
@@ -12,7 +13,7 @@ import fastlstm
 from fastlstm import _core, oracle
 from _helpers import G_NAMES, H_NAMES, RTOL, assert_close, unbounded_cell
 
-NS = (4, 5, 8, 13)
+NS = (4, 5, 8, 13, 19)      # 19: two groups of 8 lanes (float32) and a partial one
 
 
 def bits(a):

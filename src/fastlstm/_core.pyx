@@ -274,13 +274,13 @@ def cpu_isa():
 
 def set_batch_lanes(bint on):
     """For tests and benchmarks: False makes ``train_batch`` run every sequence on its
-    own (the lanes path off), True runs full blocks of 4 sequences in vector lanes where
-    the net allows it (the default).  Process-wide."""
+    own (the lanes path off), True runs full lane groups (4 float64 or 8 float32
+    sequences) in vector lanes where the net allows it (the default).  Process-wide."""
     lstm97_set_batch_lanes(on)
 
 
 def batch_lanes(tuple dims):
-    """True if ``train_batch`` runs the full blocks of 4 sequences of a net with these
+    """True if ``train_batch`` runs the full lane groups of a net with these
     dims in vector lanes (the tuned 1997 cell, no softmax outputs, the lanes path on)."""
     cdef lstm97_dims d
     cdef lstm97_layout L

@@ -1,0 +1,133 @@
+/* Kernel-only runs of lstm97_train_batch on the paper's nets at N sequences, one thread,
+ * for instruction counts (valgrind --tool=callgrind) and wall-clock timings of the lanes
+ * path against the per-sequence path (lstm97_set_batch_lanes(0)).
+ *
+ *   net: adding (2 in, 1 out, 2 blocks of 2, T = 100, a target at the last step),
+ *        reber  (7 in, 7 out, 4 blocks of 1, one-hot inputs, a target at every step),
+ *        reber32 (the same with 3 blocks of 2),
+ *        order6b (8 in, 8 out, 3 blocks of 2, one-hot inputs, a target at every step)
+ *   The default connectivity (lstm97_masks), weights in [-0.1, 0.1], learning rate 1e-9
+ *   (the weights hardly move: every call does the same work).
+ *
+ *   gcc -O3 -ffp-contract=off -Icsrc benchmarks/c/bench_lanes.c csrc/lstm97.c csrc/lstm97_init.c \
+ *       -o /tmp/bench_lanes -lm -lpthread
+ *   /tmp/bench_lanes NET f64|f32 lanes(0|1) [N=32] [calls=200]
+ *   valgrind --tool=callgrind /tmp/bench_lanes adding f64 1 32 1
+ * Prints the minimum and median time per call and per sequence.
+ */
+#include "fastlstm.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 4) {
+        fprintf(stderr, "usage: %s adding|reber|reber32|order6b f64|f32 lanes [N] [calls]\n",
+                argv[0]);
+        return 2;
+    }
+    const char *net = argv[1];
+    int f32 = strcmp(argv[2], "f32") == 0, lanes = atoi(argv[3]);
+    int N = argc > 4 ? atoi(argv[4]) : 32, calls = argc > 5 ? atoi(argv[5]) : 200;
+    lstm97_dims d = {0};
+    d.output_gate = 1;
+    d.g = LSTM97_G2;
+    d.h = LSTM97_H1;
+    d.out = LSTM97_OUT_LOGISTIC;
+    d.kernel = LSTM97_KERNEL_FAST;
+    int T, every, onehot;
+    if (strcmp(net, "adding") == 0) {
+        d.I = 2, d.K = 1, d.B = 2, d.S = 2, T = 100, every = 0, onehot = 0;
+    } else if (strcmp(net, "reber") == 0) {
+        d.I = 7, d.K = 7, d.B = 4, d.S = 1, T = 12, every = 1, onehot = 1;
+    } else if (strcmp(net, "reber32") == 0) {
+        d.I = 7, d.K = 7, d.B = 3, d.S = 2, T = 12, every = 1, onehot = 1;
+    } else if (strcmp(net, "order6b") == 0) {
+        d.I = 8, d.K = 8, d.B = 3, d.S = 2, T = 100, every = 1, onehot = 1;
+    } else {
+        return 2;
+    }
+    lstm97_layout L;
+    if (lstm97_layout_of(&d, &L) != LSTM97_OK || N < 1 || calls < 1)
+        return 2;
+    size_t P = (size_t)L.n_params, sz = f32 ? 4 : 8;
+    double *p = calloc(P, 8), *m = calloc(P, 8);
+    double *x = calloc((size_t)N * T * d.I, 8), *t = calloc((size_t)N * T * d.K, 8);
+    unsigned char *tm = calloc((size_t)N * T, 1);
+    void *pr = calloc(P, sz), *mr = calloc(P, sz), *xr = calloc((size_t)N * T * d.I, sz),
+         *tr = calloc((size_t)N * T * d.K, sz), *yr = calloc((size_t)N * T * d.K, sz),
+         *s = calloc((size_t)N * L.state_len, sz), *w = calloc((size_t)N * L.work_len, sz),
+         *dW = calloc((size_t)N * P, sz);
+    if (lstm97_masks_f64(&d, NULL, m) != LSTM97_OK)
+        return 2;
+    unsigned lcg = 12345;
+#define RND() (lcg = lcg * 1103515245u + 12345u, (double)(lcg >> 8) / (double)(1u << 24))
+    for (size_t i = 0; i < P; i++)
+        p[i] = (0.2 * RND() - 0.1) * m[i];
+    for (int n = 0; n < N; n++)
+        for (int s_ = 0; s_ < T; s_++) {
+            double *xs = x + ((size_t)n * T + s_) * d.I;
+            if (onehot)
+                xs[(int)(RND() * d.I) % d.I] = 1;
+            else
+                for (int i = 0; i < d.I; i++)
+                    xs[i] = i == 1 ? (s_ == 3 || s_ == 50) : 2 * RND() - 1;
+            for (int k = 0; k < d.K; k++)
+                t[((size_t)n * T + s_) * d.K + k] = RND() < 0.3;
+            tm[(size_t)n * T + s_] = every ? 1 : s_ == T - 1;
+        }
+    for (size_t i = 0; i < P; i++) {
+        if (f32) {
+            ((float *)pr)[i] = (float)p[i];
+            ((float *)mr)[i] = (float)m[i];
+        } else {
+            ((double *)pr)[i] = p[i];
+            ((double *)mr)[i] = m[i];
+        }
+    }
+    for (size_t i = 0; i < (size_t)N * T * d.I; i++) {
+        if (f32)
+            ((float *)xr)[i] = (float)x[i];
+        else
+            ((double *)xr)[i] = x[i];
+    }
+    for (size_t i = 0; i < (size_t)N * T * d.K; i++) {
+        if (f32)
+            ((float *)tr)[i] = (float)t[i];
+        else
+            ((double *)tr)[i] = t[i];
+    }
+    lstm97_set_batch_lanes(lanes);
+    double *v = calloc((size_t)calls, sizeof(double));
+    for (int k = 0; k < calls; k++) {
+        struct timespec a, b;
+        clock_gettime(CLOCK_MONOTONIC, &a);
+        int rc = f32 ? lstm97_train_batch_f32(&d, pr, mr, xr, tr, tm, N, T, 1e-9, LSTM97_STEP, 1,
+                                              yr, s, w, dW)
+                     : lstm97_train_batch_f64(&d, pr, mr, xr, tr, tm, N, T, 1e-9, LSTM97_STEP, 1,
+                                              yr, s, w, dW);
+        clock_gettime(CLOCK_MONOTONIC, &b);
+        if (rc != LSTM97_OK) {
+            fprintf(stderr, "train_batch: %d\n", rc);
+            return 1;
+        }
+        v[k] = ((b.tv_sec - a.tv_sec) * 1e9 + (b.tv_nsec - a.tv_nsec)) / 1e3;
+    }
+    qsort(v, (size_t)calls, sizeof(v[0]), cmp_double);
+    double y0 = f32 ? ((float *)yr)[0] : ((double *)yr)[0];
+    printf("%s %s lanes=%d N=%d T=%d P=%zu: us per call min %.1f median %.1f; "
+           "per sequence min %.3f median %.3f (y[0] %.17g)\n",
+           net, f32 ? "f32" : "f64", lanes, N, T, P, v[0], v[calls / 2], v[0] / N,
+           v[calls / 2] / N, y0);
+    free(p), free(m), free(x), free(t), free(tm), free(pr), free(mr), free(xr), free(tr);
+    free(yr), free(s), free(w), free(dW), free(v);
+    return 0;
+}
