@@ -177,6 +177,17 @@ int lstm97_train_f64(const lstm97_dims *d, double *params, const double *masks,
                      double alpha, int schedule, double *y,
                      double *state, double *work, double *dW);
 
+/* lstm97_train with the schedule "step" on one-hot inputs given by index: idx (T) holds
+ * at step s the input unit that is 1 (the others 0), or -1 for an all-zero input.  The
+ * outputs, parameters and state are bitwise those of lstm97_train on the dense one-hot
+ * x (T, I); the cost of a step does not grow with I.  The 1997 cell only: returns
+ * LSTM97_ERR_UNSUPPORTED with a forget gate or peepholes, LSTM97_ERR_DIMS for an index
+ * outside [-1, I).  work's values need not be kept between calls. */
+int lstm97_train_onehot_f64(const lstm97_dims *d, double *params, const double *masks,
+                            const int32_t *idx, const double *t, const uint8_t *tmask,
+                            int64_t T, double alpha, double *y, double *state,
+                            double *work);
+
 /* T steps from the state as it is (no reset; in mode LSTM97_ACCUMULATE nothing is
  * applied): the streaming kernel that feeds a long sequence in pieces.  Arguments as
  * lstm97_train, with mode as in lstm97_step; t may be NULL in mode LSTM97_FORWARD.
@@ -266,6 +277,9 @@ int lstm97_train_f32(const lstm97_dims *d, float *params, const float *masks,
                      const float *x, const float *t, const uint8_t *tmask, int64_t T,
                      double alpha, int schedule, float *y,
                      float *state, float *work, float *dW);
+int lstm97_train_onehot_f32(const lstm97_dims *d, float *params, const float *masks,
+                            const int32_t *idx, const float *t, const uint8_t *tmask,
+                            int64_t T, double alpha, float *y, float *state, float *work);
 int lstm97_apply_f32(const lstm97_dims *d, float *params, float *dW);
 int lstm97_run_f32(const lstm97_dims *d, float *params, const float *masks,
                    const float *x, const float *t, const uint8_t *tmask, int64_t T,

@@ -14,6 +14,7 @@
  *   lstm97_step_plain.h   one step, plain scalar reference (step_naive)
  *   lstm97_step_tuned.h   one step, tuned (step_fast), with its vector helpers
  *   lstm97_public.h       step_core and the public kernels (step, forward, run, train)
+ *   lstm97_onehot.h       training on one-hot inputs given by index (lstm97_train_onehot)
  *   lstm97_gradient.h     the exact and truncated gradient by BPTT (lstm97_gradient)
  *   lstm97_batch.h        mini-batches on threads (lstm97_train_batch); it includes
  *   lstm97_lanes.h        one step of a block of 4 sequences in vector lanes
@@ -24,5 +25,6 @@
 #include "lstm97_step_plain.h"
 #include "lstm97_step_tuned.h"
 #include "lstm97_public.h"
+#include "lstm97_onehot.h"
 #include "lstm97_gradient.h"
 #include "lstm97_batch.h"

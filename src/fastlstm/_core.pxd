@@ -59,6 +59,10 @@ cdef extern from "fastlstm.h" nogil:
                          const double *x, const double *t, const uint8_t *tmask, int64_t T,
                          double alpha, int schedule, double *y,
                          double *state, double *work, double *dW)
+    int lstm97_train_onehot_f64(const lstm97_dims *d, double *params, const double *masks,
+                                const int32_t *idx, const double *t, const uint8_t *tmask,
+                                int64_t T, double alpha, double *y, double *state,
+                                double *work)
     int lstm97_apply_f64(const lstm97_dims *d, double *params, double *dW)
     int lstm97_run_f64(const lstm97_dims *d, double *params, const double *masks,
                        const double *x, const double *t, const uint8_t *tmask, int64_t T,
@@ -93,6 +97,9 @@ cdef extern from "fastlstm.h" nogil:
                          const float *x, const float *t, const uint8_t *tmask, int64_t T,
                          double alpha, int schedule, float *y,
                          float *state, float *work, float *dW)
+    int lstm97_train_onehot_f32(const lstm97_dims *d, float *params, const float *masks,
+                                const int32_t *idx, const float *t, const uint8_t *tmask,
+                                int64_t T, double alpha, float *y, float *state, float *work)
     int lstm97_apply_f32(const lstm97_dims *d, float *params, float *dW)
     int lstm97_run_f32(const lstm97_dims *d, float *params, const float *masks,
                        const float *x, const float *t, const uint8_t *tmask, int64_t T,

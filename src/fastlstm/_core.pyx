@@ -26,7 +26,7 @@ cdef extern from *:
     #undef I
     #endif
     """
-from libc.stdint cimport int64_t, uint8_t
+from libc.stdint cimport int32_t, int64_t, uint8_t
 from libc.string cimport memcpy, strerror
 from libc.errno cimport errno, EINTR
 
@@ -406,6 +406,93 @@ def train_fast(tuple net, x, y, mask, lr, schedule):
         return None                 # the general path explains it
     if rc != LSTM97_OK:
         _raise_for(rc, "train")
+    return out
+
+
+def train_onehot(tuple net, idx, y, mask, lr):
+    """``LSTM.train_sequence`` (schedule "step") on one-hot inputs given by index, in one
+    call (``lstm97_train_onehot``): ``idx`` an aligned C-contiguous int32 array (T,), at
+    step s the input unit that is 1 (-1: no input), ``y`` and ``mask`` as for
+    train_fast.  Bitwise the result of train_sequence on the dense one-hot inputs, at a
+    cost per step that does not grow with the number of inputs.  Returns the outputs
+    (T, K), or None when the arguments need converting or explaining, an index is outside
+    [-1, I), the net has forget gates or peepholes, or a masked weight is nonzero: then
+    the caller takes the general path.  ``net`` as for train_fast (the same
+    transaction: params restored on a non-finite value or an interrupt)."""
+    if type(lr) is not float or y is None:
+        return None
+    cdef double alpha = lr
+    if not (alpha >= 0 and alpha - alpha == 0):           # NaN, negative or infinite
+        return None
+    dims, params, masks, state, work, dW, backup, acquire, release, busy = net
+    cdef uint8_t *pbusy = <uint8_t *>cnp.PyArray_DATA(<cnp.ndarray>busy)
+    cdef lstm97_dims d
+    cdef lstm97_layout L
+    _dims_from(<tuple>dims, &d, &L)
+    if d.forget_gate or d.peepholes:
+        return None
+    cdef int typ = cnp.PyArray_TYPE(<cnp.ndarray>params)
+    if not _is_ready(idx, 1, 0, cnp.NPY_INT32):
+        return None
+    cdef Py_ssize_t T = cnp.PyArray_DIM(<cnp.ndarray>idx, 0)
+    if not _is_ready(y, 2, d.K, typ) or cnp.PyArray_DIM(<cnp.ndarray>y, 0) != T:
+        return None
+    cdef const uint8_t *ptm = NULL
+    if mask is not None:
+        if (not _is_ready(mask, 1, 0, cnp.NPY_BOOL)
+                or cnp.PyArray_DIM(<cnp.ndarray>mask, 0) != T):
+            return None
+        ptm = <const uint8_t *>cnp.PyArray_DATA(<cnp.ndarray>mask)
+    cdef const int32_t *pi = <const int32_t *>cnp.PyArray_DATA(<cnp.ndarray>idx)
+    cdef void *pt = cnp.PyArray_DATA(<cnp.ndarray>y)
+    cdef Py_ssize_t s
+    cdef int ok = 1
+    with nogil:
+        for s in range(T):
+            if pi[s] < -1 or pi[s] >= d.I:
+                ok = 0
+                break
+        if ok:
+            ok = _rows_finite(typ, pt, T, d.K, ptm)
+    if not ok:
+        return None
+    cdef cnp.npy_intp shape[2]
+    shape[0] = T
+    shape[1] = d.K
+    out = cnp.PyArray_EMPTY(2, shape, typ, 0)
+    cdef void *pp = cnp.PyArray_DATA(<cnp.ndarray>params)
+    cdef void *pm = cnp.PyArray_DATA(<cnp.ndarray>masks)
+    cdef void *ps = cnp.PyArray_DATA(<cnp.ndarray>state)
+    cdef void *pw = cnp.PyArray_DATA(<cnp.ndarray>work)
+    cdef void *pb = cnp.PyArray_DATA(<cnp.ndarray>backup)
+    cdef void *py = cnp.PyArray_DATA(<cnp.ndarray>out)
+    cdef size_t nbytes = <size_t>L.n_params * (8 if typ == cnp.NPY_DOUBLE else 4)
+    cdef int rc = LSTM97_OK
+    cdef Py_ssize_t bad
+    acquire()
+    try:
+        with nogil:
+            bad = _first_masked(typ, pp, pm, L.n_params)
+            if bad < 0:
+                pbusy[0] = 1
+                memcpy(pb, pp, nbytes)
+                if typ == cnp.NPY_DOUBLE:
+                    rc = lstm97_train_onehot_f64(&d, <double *>pp, <const double *>pm, pi,
+                                                 <const double *>pt, ptm, T, alpha,
+                                                 <double *>py, <double *>ps, <double *>pw)
+                else:
+                    rc = lstm97_train_onehot_f32(&d, <float *>pp, <const float *>pm, pi,
+                                                 <const float *>pt, ptm, T, alpha,
+                                                 <float *>py, <float *>ps, <float *>pw)
+                if rc == LSTM97_ERR_NONFINITE or rc == LSTM97_ERR_INTERRUPTED:
+                    memcpy(pp, pb, nbytes)
+                pbusy[0] = 0
+    finally:
+        release()
+    if bad >= 0:
+        return None                 # the general path explains it
+    if rc != LSTM97_OK:
+        _raise_for(rc, "train_onehot")
     return out
 
 

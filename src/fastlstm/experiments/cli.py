@@ -19,7 +19,7 @@ import sys
 import tempfile
 import time
 import uuid
-from typing import IO, Any, Callable, List, NoReturn, Optional, Sequence
+from typing import IO, Any, Callable, List, NoReturn, Optional, Sequence, Union
 
 from . import ABLATIONS, EXPERIMENTS, ROWS
 
@@ -32,6 +32,17 @@ class OneLineParser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _trials_arg(text: str) -> Union[int, str]:
+    """--trials: an integer (checked >= 1 by main) or 'paper'."""
+    if text == "paper":
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a number of trials or 'paper', got {text!r}") from None
 
 
 def build_parser() -> OneLineParser:
@@ -49,9 +60,10 @@ def build_parser() -> OneLineParser:
                    help="folder of everything written (required): the per-trial JSON "
                         "(an existing trial is resumed), commands.jsonl, reproduction.md "
                         "and reproduction/*.png")
-    p.add_argument("--trials", type=int, default=None,
-                   help="trials per row (default: the paper's count where it fits in about "
-                        "an hour, else 3)")
+    p.add_argument("--trials", type=_trials_arg, default=None, metavar="N|paper",
+                   help="trials per row, or 'paper' for each row's count in the paper "
+                        "(default: the paper's count where it fits in about an hour, "
+                        "else 3)")
     p.add_argument("--jobs", type=int, default=None,
                    help="worker processes (default: one per core; 1 runs in this process)")
     p.add_argument("--scheduler", default=None, metavar="ADDR",
@@ -144,7 +156,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return 0
     for name in ("trials", "jobs", "max_sequences"):
         v = getattr(args, name)
-        if v is not None and v < 1:
+        if v is not None and v != "paper" and v < 1:
             p.error(f"--{name.replace('_', '-')} must be >= 1, got {v}")
     if args.seed < 0:
         p.error("--seed must be >= 0")

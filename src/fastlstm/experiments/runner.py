@@ -18,7 +18,7 @@ import socket
 import tempfile
 import time
 import zlib
-from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, Union
 
 import numpy as np
 
@@ -170,7 +170,7 @@ def stop_executor(executor: Any) -> None:
         proc.terminate()
 
 
-def run(row_ids: Iterable[str], trials: Optional[int] = None, *, seed: int = 0,
+def run(row_ids: Iterable[str], trials: Union[int, str, None] = None, *, seed: int = 0,
         out_dir: str = "results", max_sequences: Optional[int] = None,
         ablation: Optional[str] = None, executor: Any = None, progress: bool = False,
         resume: bool = True, log: Callable[[str], Any] = print) -> List[Dict[str, Any]]:
@@ -180,21 +180,26 @@ def run(row_ids: Iterable[str], trials: Optional[int] = None, *, seed: int = 0,
     ----------
     row_ids : iterable of str
         Row ids (see :data:`fastlstm.experiments.ROWS`).
-    trials : int, optional
-        Trials per row (default: each row's ``default_trials``).
+    trials : int or "paper", optional
+        Trials per row (default: each row's ``default_trials``; "paper": each row's
+        count in the paper, ``Row.trials``).
     executor : concurrent.futures.Executor-like, optional
         Anything with ``submit(fn, *args, **kw) -> future`` whose futures work with
         :func:`concurrent.futures.as_completed` or have ``result()``; a Dask
         ``Client.get_executor()`` qualifies.  None runs the trials one after another in
-        this process.
+        this process, in the order of ``row_ids``; an executor gets the most expensive
+        trials first (``Row.cost``), so that no long trial starts when the others are
+        done (the order of the results only: each trial's record is the same).
     resume : bool
         Skip trials whose result file exists (see :func:`_done`).
     """
+    if isinstance(trials, str) and trials != "paper":
+        raise ValueError(f"trials: expected a count or 'paper', got {trials!r}")
     jobs = []
     skipped = []
     for rid in row_ids:
         row = ROWS[rid]
-        n = trials if trials else row.default_trials
+        n = row.trials if trials == "paper" else int(trials) if trials else row.default_trials
         cap = max_sequences if max_sequences else row.cap
         for t in range(n):
             path = trial_path(out_dir, rid, t, ablation)
@@ -219,6 +224,8 @@ def run(row_ids: Iterable[str], trials: Optional[int] = None, *, seed: int = 0,
         for rid, t, path in jobs:
             finish(rid, t, path, run_trial(rid, t, seed, max_sequences, ablation, progress))
         return records
+    # longest first (stable: trial order within a row)
+    jobs.sort(key=lambda job: -ROWS[job[0]].cost)
     futures = {executor.submit(run_trial, rid, t, seed, max_sequences, ablation, progress):
                (rid, t, path) for rid, t, path in jobs}
     try:

@@ -1,6 +1,8 @@
 """Experiments 4 (adding) and 5 (multiplication): two marked values in a long sequence."""
 from __future__ import annotations
 
+from typing import Tuple
+
 import numpy as np
 
 from ._base import Example, Task, _check_int, _check_rng, _final_target_example, _length_range
@@ -62,6 +64,40 @@ class _MarkedPairTask(Task):
         info = {"positions": (i1, i2), "X1": x1, "X2": x2, "first_marked": first_marked,
                 "target": target}
         return _final_target_example(x, np.array([target]), info)
+
+    def sample_xy(self, rng: np.random.Generator
+                  ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(x, y, mask)`` of :meth:`sample` (the same draws from ``rng``, the same
+        arrays) without the `Example` record and its ``info``: the training loops'
+        generator.
+
+        Parameters
+        ----------
+        rng : numpy.random.Generator
+
+        Returns
+        -------
+        x : ndarray, shape (T, 2)
+        y : ndarray, shape (T, 1)
+        mask : ndarray of bool, shape (T,)
+        """
+        lo, hi = _length_range(self.T)
+        length = int(rng.integers(lo, hi + 1))
+        values = rng.uniform(self.low, self.high, size=length)
+        i1 = int(rng.integers(10))
+        j = int(rng.integers(self.T // 2 - 1))
+        i2 = j if j < i1 else j + 1
+        x = np.zeros((length, 2))
+        x[:, 0] = values
+        x[0, 1] = x[-1, 1] = -1.0
+        x[i1, 1] = x[i2, 1] = 1.0
+        if i1 == 0 or i2 == 0:
+            x[0, 0] = self.first_value
+        y = np.zeros((length, 1))
+        y[-1, 0] = self._target(float(x[i1, 0]), float(x[i2, 0]))
+        mask = np.zeros(length, dtype=bool)
+        mask[-1] = True
+        return x, y, mask
 
     def correct(self, y_hat: np.ndarray, ex: Example) -> bool:
         return bool(np.all(self._final_error(y_hat, ex) < 0.04))

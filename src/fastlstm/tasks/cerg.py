@@ -28,6 +28,37 @@ __all__ = ["CERG_TOLERANCE", "ContinualReberStream", "ContinualReberTask", "firs
 CERG_TOLERANCE = 0.49
 
 _INDEX = {s: k for k, s in enumerate(REBER_SYMBOLS)}
+_ARCS = tuple(_REBER[k] for k in range(8))        # the automaton's arcs by state
+_WINDOW = 8
+_BIT_CHARS = bytes.maketrans(b"\x00\x01", b"01")
+
+
+def _walks() -> Tuple[Dict[bytes, Tuple[str, int, int]], ...]:
+    """For each state and each window of 8 bits (b'0'/b'1' characters): the symbols the
+    automaton emits from that state reading those bits one per choice, the bits read,
+    and the state where it stops (7, after E, or where a choice needs a ninth bit)."""
+    tables = []
+    for start in range(8):
+        table: Dict[bytes, Tuple[str, int, int]] = {}
+        for w in range(1 << _WINDOW):
+            bits = format(w, f"0{_WINDOW}b")
+            state, k, out = start, 0, []
+            while state != 7:
+                arcs = _ARCS[state]
+                if len(arcs) == 2:
+                    if k == _WINDOW:
+                        break
+                    symbol, state = arcs[int(bits[k])]
+                    k += 1
+                else:
+                    symbol, state = arcs[0]
+                out.append(symbol)
+            table[bits.encode()] = ("".join(out), k, state)
+        tables.append(table)
+    return tuple(tables)
+
+
+_WALKS = _walks()
 _B_ROW = np.zeros(7)
 _B_ROW[_INDEX["B"]] = 1.0
 # encodings of the strings seen so far, shared by all streams (strings repeat often)
@@ -100,6 +131,7 @@ class ContinualReberStream:
         self.t = 0
         self.strings = 0
         self._bits: List[int] = []
+        self._bittext = b""            # _bits as b'0'/b'1' characters
         self._bit = 0
         self._pend: List[Tuple[str, np.ndarray, np.ndarray]] = []   # the unread strings
         self._pos = 0                  # symbols of _pend[0] already handed out
@@ -108,22 +140,50 @@ class ContinualReberStream:
     def _coin(self) -> int:
         """One fair random bit (drawn from `rng` in blocks of 256)."""
         if self._bit == len(self._bits):
-            self._bits = self.rng.integers(0, 2, size=256).tolist()
-            self._bit = 0
+            self._refill()
         self._bit += 1
         return self._bits[self._bit - 1]
 
     def _draw(self) -> str:
-        """An embedded Reber string: every choice of the automaton is one fair bit."""
-        c = "TP"[self._coin()]
+        """An embedded Reber string: every choice of the automaton is one fair bit (the
+        bits of :meth:`_coin`, read here without a call per bit)."""
+        bits, i = self._bits, self._bit
+        if i == len(bits):
+            bits = self._refill()
+            i = 0
+        c = "TP"[bits[i]]
+        i += 1
         out = ["B", c]
         state = 0
+        text, walks = self._bittext, _WALKS
         while state != 7:
-            arcs = _REBER[state]
-            symbol, state = arcs[self._coin()] if len(arcs) == 2 else arcs[0]
+            if i + _WINDOW <= len(bits):          # up to 8 choices in one look-up
+                symbols, k, state = walks[state][text[i:i + _WINDOW]]
+                i += k
+                out.append(symbols)
+                continue
+            arcs = _ARCS[state]
+            if len(arcs) == 2:
+                if i == len(bits):
+                    bits = self._refill()
+                    text = self._bittext
+                    i = 0
+                symbol, state = arcs[bits[i]]
+                i += 1
+            else:
+                symbol, state = arcs[0]
             out.append(symbol)
-        out += [c, "E"]
+        self._bit = i
+        out.append(c)
+        out.append("E")
         return "".join(out)
+
+    def _refill(self) -> List[int]:
+        """The next block of 256 bits (as :meth:`_coin` draws them)."""
+        bits = self._bits = self.rng.integers(0, 2, size=256).tolist()
+        self._bittext = bytes(bits).translate(_BIT_CHARS)
+        self._bit = 0
+        return bits
 
     def _next_string(self) -> Tuple[str, np.ndarray, np.ndarray]:
         s = self._draw()
@@ -151,24 +211,36 @@ class ContinualReberStream:
             Targets: 1 for every symbol that may follow the prefix read so far.
         """
         n = _check_int("n", n, 1)
-        xs, ys = [], []
+        xs, ys, text = [], [], self._text
         need = n
+        pend, pos = self._pend, self._pos
         while need:
-            if not self._pend:
-                self._pend.append(self._next_string())
-                self._pos = 0
-            s, x, y = self._pend[0]
-            k = min(need, len(s) - self._pos)
-            xs.append(x[self._pos:self._pos + k])
-            ys.append(y[self._pos:self._pos + k])
-            self._text.append(s[self._pos:self._pos + k])
-            self._pos += k
+            if not pend:
+                pend.append(self._next_string())
+                pos = 0
+            s, x, y = pend[0]
+            ls = len(s)
+            if pos == 0 and ls <= need:           # a whole string
+                xs.append(x)
+                ys.append(y)
+                text.append(s)
+                need -= ls
+                pend.pop()
+                continue
+            k = min(need, ls - pos)
+            xs.append(x[pos:pos + k])
+            ys.append(y[pos:pos + k])
+            text.append(s[pos:pos + k])
+            pos += k
             need -= k
-            if self._pos == len(s):
-                self._pend.pop(0)
-                self._pos = 0
+            if pos == ls:
+                pend.pop()
+                pos = 0
+        self._pos = pos
         self.t += n
-        return np.ascontiguousarray(np.concatenate(xs)), np.ascontiguousarray(np.concatenate(ys))
+        if len(xs) == 1:
+            return np.ascontiguousarray(xs[0]).copy(), np.ascontiguousarray(ys[0]).copy()
+        return np.concatenate(xs), np.concatenate(ys)
 
     def take_string(self) -> Tuple[str, np.ndarray, np.ndarray]:
         """The rest of the current string (a whole string at a string boundary).

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import math
 
+from typing import Tuple
+
 import numpy as np
 
 from ._base import Example, Task, _check_int, _check_rng, _final_target_example, _length_range
@@ -51,6 +53,38 @@ class _NoiseTask(Task):
         target = clean + rng.normal(0.0, _TARGET_STD) if self.target_noise else clean
         info = {"class": cls, "clean_target": clean, "sign": sign}
         return _final_target_example(x.reshape(length, 1), np.array([target]), info)
+
+    def sample_xy(self, rng: np.random.Generator
+                  ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(x, y, mask)`` of :meth:`sample` (the same draws from ``rng``, the same
+        arrays) without the `Example` record and its ``info``: the training loops'
+        generator.
+
+        Parameters
+        ----------
+        rng : numpy.random.Generator
+
+        Returns
+        -------
+        x : ndarray, shape (T, 1)
+        y : ndarray, shape (T, 1)
+        mask : ndarray of bool, shape (T,)
+        """
+        lo, hi = _length_range(self.T)
+        cls = 1 + int(rng.integers(2))
+        length = int(rng.integers(lo, hi + 1))
+        sign = 1.0 if cls == 1 else -1.0
+        x = rng.normal(0.0, _INPUT_STD, size=(length, 1))
+        if self.noisy_signal:
+            x[:self.N] += sign
+        else:
+            x[:self.N] = sign
+        clean = self.targets[cls - 1]
+        y = np.zeros((length, 1))
+        y[-1, 0] = clean + rng.normal(0.0, _TARGET_STD) if self.target_noise else clean
+        mask = np.zeros(length, dtype=bool)
+        mask[-1] = True
+        return x, y, mask
 
     def correct(self, y_hat: np.ndarray, ex: Example) -> bool:
         return bool(np.all(self._final_error(y_hat, ex) < self.tolerance))
