@@ -15,9 +15,18 @@ probe point:
   (every output within 0.25 of its target, the success rule's test).
 
 Run: ``python docs/reproduction/drift2b.py [TRIAL [CAP [EVERY]]]`` (default 0 30000 2500).
+
+Two diagnostics of 2b with the drift remedy (not the tables' protocol), trials 0-2 of
+2b-p100 by default: ``python docs/reproduction/drift2b.py --final-only [CAP]`` trains on
+the target of the last step only (the middle steps' targets masked out), and
+``python docs/reproduction/drift2b.py --late [CAP]`` lets the plateau rule compare blocks
+of 3,500 sequences instead of 200, so the cell is connected after 7,000 or more
+sequences, as in 2a.  Each prints success, sequences, when the cell was connected and
+the last block's training error and fraction wrong.
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 from typing import Any, Dict
@@ -27,7 +36,10 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from mechanisms import observe, trace  # noqa: E402
 
+from fastlstm.experiments import protocols  # noqa: E402
+from fastlstm.experiments.runner import trial_seed  # noqa: E402
 from fastlstm.tasks import get_task  # noqa: E402
+from fastlstm.tasks.lags import Lag2bTask  # noqa: E402
 
 
 def probe_for(variant: str) -> Any:
@@ -58,7 +70,36 @@ def probe_for(variant: str) -> Any:
     return probe
 
 
+def variants(mode: str, cap: int, trials: range = range(3)) -> None:
+    """The ``--final-only`` and ``--late`` diagnostics of 2b-p100 with the drift remedy."""
+    real = Lag2bTask.sample
+    if mode == "--final-only":
+        def sample(self: Lag2bTask, rng: Any) -> Any:
+            ex = real(self, rng)
+            mask = np.zeros_like(ex.mask)
+            mask[-1] = True
+            return dataclasses.replace(ex, mask=mask)
+        Lag2bTask.sample = sample           # type: ignore[method-assign]
+    block = 3500 if mode == "--late" else 200
+    try:
+        for t in trials:
+            r = protocols._lag2_trial("lag2b", 100, seed=trial_seed(0, "2b-p100", t),
+                                      max_sequences=cap, ablation="drift-remedy",
+                                      progress=False, plateau_block=block)
+            c = r["curve"]
+            print(f"2b-p100 drift-remedy {mode} trial {t}: success {r['success']}, "
+                  f"sequences {r['sequences']:,}, cell connected after "
+                  f"{r['cell_added_at']:,}, last block: training error "
+                  f"{c['train_abs_error'][-1]:.4f}, wrong {c['train_wrong'][-1]:.2f}",
+                  flush=True)
+    finally:
+        Lag2bTask.sample = real             # type: ignore[method-assign]
+
+
 def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1].startswith("--"):
+        variants(sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 60_000)
+        return
     trial = int(sys.argv[1]) if len(sys.argv) > 1 else 0
     cap = int(sys.argv[2]) if len(sys.argv) > 2 else 30_000
     every = int(sys.argv[3]) if len(sys.argv) > 3 else 2_500
