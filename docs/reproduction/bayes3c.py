@@ -21,10 +21,14 @@ class 1 are 2 S / 0.2 = 10 S, and the conditional expectation of the target is
 conditional expectation is the noise-free target itself.
 
 Run: ``python docs/reproduction/bayes3c.py`` (numpy only; quadrature on a fine grid).
+``python docs/reproduction/bayes3c.py --fixed-sets`` also counts, for the 10 trials of the
+rows 3c-T100-N1 and 3c-T100-N3, the Bayes-unavoidable sequences of the test set that the
+ablation ``fixed-test-set`` draws for the trial (the same draws as the trial, no training).
 """
 from __future__ import annotations
 
 import math
+import sys
 
 import numpy as np
 
@@ -65,5 +69,24 @@ def main() -> None:
               f"                 1")
 
 
+def fixed_sets() -> None:
+    """Bayes-unavoidable sequences in the fixed test set of each 3c trial (N = 1, 3)."""
+    from fastlstm.experiments import ROWS
+    from fastlstm.experiments.protocols import _rngs, bayes_unavoidable
+    from fastlstm.experiments.runner import trial_seed
+    from fastlstm.tasks import get_task
+    for rid in ("3c-T100-N1", "3c-T100-N3"):
+        N = ROWS[rid].params["N"]
+        task = get_task("noise3c", T=100, N=N)
+        counts = []
+        for t in range(ROWS[rid].trials):
+            rng_test = _rngs(trial_seed(0, rid, t), 4)[2]
+            counts.append(bayes_unavoidable([task.sample(rng_test) for _ in range(256)], N))
+        print(f"{rid} --ablation fixed-test-set: unavoidable sequences in the fixed test "
+              f"set of trials 0-{len(counts) - 1}: {counts}")
+
+
 if __name__ == "__main__":
     main()
+    if "--fixed-sets" in sys.argv[1:]:
+        fixed_sets()
