@@ -21,7 +21,10 @@ ablation=None, progress=False)``:
   ``"distinct-sets"`` (Exp. 1: all 512 Reber strings distinct instead of the literal
   reading), ``"output-wiring"`` (Exp. 1: output bias and input-to-output connections),
   ``"drift-remedy"`` (Exp. 2a/2b/2c: the input gates biased towards zero, the paper's
-  section 4 remedy for internal state drift; the values in :data:`DRIFT_REMEDY_BIAS`);
+  section 4 remedy for internal state drift; the values in :data:`DRIFT_REMEDY_BIAS`),
+  ``"noise-free-signal"`` (Exp. 3c: the first N inputs exactly +-1 as in 3a, the other
+  reading of 3c's inputs), ``"fixed-test-set"`` (Exp. 3a/3b/3c: one set of 256 test
+  sequences drawn per trial and reused at every check);
 * ``progress``: show a tqdm bar.
 
 The hot loops are lean: stopping rules use running statistics over the training stream,
@@ -39,6 +42,7 @@ from numpy.typing import NDArray
 import fastlstm
 from fastlstm.tasks import get_task, make_reber_sets
 from fastlstm.tasks import Task
+from fastlstm.tasks.noise import Noise3cTask
 from fastlstm.tasks.reber import ReberTask
 
 _Arr = NDArray[np.float64]
@@ -49,12 +53,13 @@ __all__ = ["ABLATIONS", "ABLATION_EXPERIMENTS", "DRIFT_REMEDY_BIAS", "ablation_a
            "FastLag2c"]
 
 ABLATIONS = ("sequence", "full-gradient", "swapped-squash", "distinct-sets",
-             "output-wiring", "drift-remedy")
+             "output-wiring", "drift-remedy", "noise-free-signal", "fixed-test-set")
 
 #: the experiments an ablation applies to (the others apply to every experiment)
 ABLATION_EXPERIMENTS: Dict[str, Tuple[str, ...]] = {
     "distinct-sets": ("reber",), "output-wiring": ("reber",),
-    "drift-remedy": ("2a", "2b", "2c")}
+    "drift-remedy": ("2a", "2b", "2c"), "noise-free-signal": ("3c",),
+    "fixed-test-set": ("3a", "3b", "3c")}
 
 #: input-gate bias of each block under the "drift-remedy" ablation (the paper, section 4:
 #: "initially bias the input gate towards zero"; it names no value): 2a/2b have one
@@ -146,6 +151,11 @@ class _Learner:
                                  "units with a bias and input-to-output connections",
                 "drift-remedy": "drift-remedy ablation: the paper's on-line rule, input "
                                 "gates biased towards zero (the paper's section 4 remedy)",
+                "noise-free-signal": "noise-free-signal ablation: the paper's on-line "
+                                     "rule; 3c's first N inputs exactly +-1 (as in 3a)",
+                "fixed-test-set": "fixed-test-set ablation: the paper's on-line rule; one "
+                                  "set of 256 test sequences per trial, reused at every "
+                                  "check",
                 }[self.ablation]
 
 
@@ -730,6 +740,35 @@ def lag2c_trial(q: int, p: int, *, seed: int, max_sequences: Optional[int] = Non
 # ----------------------------------------------------------------------------- Exp. 3
 
 
+class _Noise3cNoiseFreeSignal(Noise3cTask):
+    """Exp. 3c with the other reading of its inputs: the first N inputs exactly +-1 (as
+    in 3a, no noise on them); targets and target noise as :class:`Noise3cTask`."""
+
+    noisy_signal = False
+
+
+def bayes_unavoidable(test: List[Any], N: int) -> int:
+    """Sequences of a noise task's ``test`` list (`Example` records) that no classifier
+    can get right: those whose first ``N`` inputs sum to the sign opposite to their class.
+
+    The inputs after the first N are noise of the same law for both classes, and the
+    first N have the same noise variance, so the sign of their sum is the Bayes
+    decision; a sum of exactly 0 counts as unavoidable too.
+
+    Parameters
+    ----------
+    test : list of Example
+        Sequences of a 3a/3b/3c task (``info["sign"]`` is +1 for class 1, -1 for class 2).
+    N : int
+        The number of information-carrying first inputs.
+
+    Returns
+    -------
+    int
+    """
+    return sum(1 for e in test if not float(e.x[:N, 0].sum()) * e.info["sign"] > 0)
+
+
 def noise_trial(variant: str, T: int, N: int, *, seed: int,
                 max_sequences: Optional[int] = None, ablation: Optional[str] = None,
                 progress: bool = False, eval_every: Optional[int] = None) -> Dict[str, Any]:
@@ -744,7 +783,8 @@ def noise_trial(variant: str, T: int, N: int, *, seed: int,
     if eval_every is None:
         eval_every = 500 if T <= 100 else 2000
     rng_w, rng_train, rng_test, rng_final = _rngs(seed, 4)
-    task = get_task(f"noise{variant}", T=T, N=N)
+    task: Task = (_Noise3cNoiseFreeSignal(T=T, N=N) if ablation == "noise-free-signal"
+                  else get_task(f"noise{variant}", T=T, N=N))
     net = _lstm(ablation, 1, 1, 3, 1, bias=("gates", "cells"), init_range=0.1,
                 in_gate_bias=[-1.0, -3.0, -5.0], out_gate_bias=[-2.0, -4.0, -6.0],
                 seed=rng_w)
@@ -757,9 +797,13 @@ def noise_trial(variant: str, T: int, N: int, *, seed: int,
     else:
         max_wrong, st2_err, tol = 0, 0.015, 0.1
     state: Dict[str, Any] = {"st1": None, "last": None}
+    # "fixed-test-set": one set drawn before training, reused at every check
+    fixed = [task.sample(rng_test) for _ in range(256)] if ablation == "fixed-test-set" \
+        else None
 
     def evaluate() -> Tuple[int, float]:
-        test = [task.sample(rng_test) for _ in range(256)]      # fresh at every check
+        test = (fixed if fixed is not None       # else fresh at every check
+                else [task.sample(rng_test) for _ in range(256)])
         clean = np.array([e.info["clean_target"] for e in test])
         outs = np.array([net.forward(e.x)[-1, 0] for e in test])
         d = np.abs(outs - clean)
@@ -787,18 +831,32 @@ def noise_trial(variant: str, T: int, N: int, *, seed: int,
         decided3 = ["3c stop: no test sequence with |output - noise-free target| > 0.1 "
                     "and mean |output - noise-free target| < 0.015 on the 256 test "
                     "sequences; targets 0.2 (class 1) / 0.8 (class 2) (tasks reading)"]
+        if ablation == "noise-free-signal":
+            decided3.append("noise-free-signal ablation: the first N inputs exactly +1 / "
+                            "-1 as in 3a, not noisy as in 3b (the other reading of 3c's "
+                            "inputs)")
     else:
         decided3 = [f"ST1: <= {max_wrong} of the 256 test sequences misclassified "
                     f"(|error| >= 0.2); ST2: ST1 and mean absolute test error < {st2_err}"]
+    extra: Dict[str, Any] = {}
+    if fixed is not None:
+        extra["test_set_unavoidable"] = bayes_unavoidable(fixed, N)
+        test_txt = ("fixed-test-set ablation: one set of 256 test sequences drawn before "
+                    "training and reused at every check; 'test_set_unavoidable' counts its "
+                    "sequences whose first N inputs sum to the wrong sign (Bayes-"
+                    "unavoidable errors)")
+    else:
+        test_txt = ("the 256 test sequences are drawn afresh at every check (\"256 random "
+                    "test sequences\"); a set drawn once per trial made ST1 unreachable "
+                    "for 3b N = 1 whenever it held >= 6 sequences whose first input has "
+                    "the wrong sign (Bayes-unavoidable errors; 3 of 10 trials), see the "
+                    "notes")
     return _result(
         success=success, stop_reason=reason, sequences=n, st1=state["st1"],
         last_eval=state["last"], test=res_test, curve=curve, wall_time=wall,
-        rule=learner.rule, **_net_info(net),
+        rule=learner.rule, **extra, **_net_info(net),
         decided=decided3 + [
-            "the 256 test sequences are drawn afresh at every check (\"256 random test "
-            "sequences\"); a set drawn once per trial made ST1 unreachable for 3b N = 1 "
-            "whenever it held >= 6 sequences whose first input has the wrong sign (Bayes-"
-            "unavoidable errors; 3 of 10 trials), see the notes",
+            test_txt,
             f"ST1/ST2 checked after every {eval_every} training sequences",
             "output-unit bias absent (bias on cells and gates only)",
             "after the stop (or the cap): fraction misclassified on 2560 new sequences; "

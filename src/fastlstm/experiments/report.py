@@ -121,6 +121,18 @@ DEVIATIONS: Dict[str, Tuple[str, str]] = {
         "the paper's own remedy for internal state drift (its section 4: 'initially bias "
         "the input gate towards zero'); its Table 10 lists no input-gate bias for "
         "2a-2c, but its Exp. 3-6 use input-gate biases of -1 to -6"),
+    "noise-free-signal": (
+        "3c's first N inputs exactly +1 / -1 as in 3a, not noisy as in 3b",
+        "the paper derives 3c from the preceding noise tasks without restating its "
+        "inputs; with noisy first inputs no net can get N = 1 below a misclassified "
+        "fraction of 1.27% (Bayes), above the paper's 0.441%, with exact ones the Bayes "
+        "error is 0"),
+    "fixed-test-set": (
+        "one set of 256 test sequences drawn per trial and reused at every check, "
+        "instead of a fresh set at every check",
+        "'256 random test sequences' does not say whether the set is redrawn; a fixed "
+        "set is the usual practice, but it makes the stop rules unreachable whenever the "
+        "set holds sequences no classifier can get right"),
 }
 
 
@@ -249,7 +261,8 @@ def _plot(row_id: str, groups: Dict[Optional[str], List[Dict[str, Any]]],
     fig, (ax, ax2) = plt.subplots(1, 2, figsize=(9, 3.3))
     colors = {None: "tab:blue", "sequence": "tab:orange", "full-gradient": "tab:green",
               "swapped-squash": "tab:purple", "distinct-sets": "tab:brown",
-              "output-wiring": "tab:red", "drift-remedy": "tab:olive"}
+              "output-wiring": "tab:red", "drift-remedy": "tab:olive",
+              "noise-free-signal": "tab:cyan", "fixed-test-set": "tab:pink"}
     for abl, recs in groups.items():
         for i, r in enumerate(recs):
             c = r.get("curve") or {}
