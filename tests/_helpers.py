@@ -81,3 +81,20 @@ def family_config(rng, **fixed):
     if cfg["forget_gate"] and "gates" in cfg["bias"] and rng.integers(2):
         cfg["forget_gate_bias"] = rng.uniform(-1, 2, cfg["n_blocks"]).tolist()
     return cfg
+
+
+def kernel_run(net, kernel, x, y, tmask, lr, schedule):
+    """Weights, outputs and a forward pass after two epochs of ``_core.train`` with
+    `kernel` (plain or tuned) on a copy of the net's weights, from zero states."""
+    from fastlstm import _core
+    dims = net._dims[:8] + (kernel,) + net._dims[9:]
+    theta = net._theta.copy()
+    out = np.empty((len(x), net.K), net.dtype)
+    state = np.zeros_like(net._state)
+    work = np.zeros_like(net._work)
+    dW = np.zeros_like(theta)
+    for _ in range(2):
+        _core.train(dims, theta, net._mask, x, y, tmask, lr, schedule, out, state, work, dW)
+    fwd = np.empty_like(out)
+    _core.forward(dims, theta, x, fwd, state, work)
+    return theta, out, fwd

@@ -10,7 +10,7 @@ import zipfile
 import numpy as np
 import pytest
 
-from _helpers import assert_close, family_config, random_config
+from _helpers import assert_close, family_config, kernel_run, random_config
 import fastlstm
 from fastlstm import _core, bptt, oracle
 from fastlstm._base import FORMAT_VERSION, layout
@@ -551,20 +551,6 @@ def test_kernel_matches_oracle(seed, dtype):
         assert_close(net._theta, ref._theta, rtol, f"weights after train_batch {schedule}")
 
 
-def _run_kernel(net, kernel, x, y, tmask, lr, schedule):
-    dims = net._dims[:8] + (kernel,) + net._dims[9:]
-    theta = net._theta.copy()
-    out = np.empty((len(x), net.K), net.dtype)
-    state = np.zeros_like(net._state)
-    work = np.zeros_like(net._work)
-    dW = np.zeros_like(theta)
-    for _ in range(2):
-        _core.train(dims, theta, net._mask, x, y, tmask, lr, schedule, out, state, work, dW)
-    fwd = np.empty_like(out)
-    _core.forward(dims, theta, x, fwd, state, work)
-    return theta, out, fwd
-
-
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("seed", range(20))
 def test_fast_kernel_equals_plain_kernel(seed, dtype):
@@ -583,8 +569,8 @@ def test_fast_kernel_equals_plain_kernel(seed, dtype):
     y = targets(rng, net, T).astype(dtype)
     tmask = (rng.random(T) < 0.6).astype(np.uint8)
     for schedule in (0, 1):
-        a = _run_kernel(net, _core.KERNEL_FAST, x, y, tmask, 0.1, schedule)
-        b = _run_kernel(net, _core.KERNEL_NAIVE, x, y, tmask, 0.1, schedule)
+        a = kernel_run(net, _core.KERNEL_FAST, x, y, tmask, 0.1, schedule)
+        b = kernel_run(net, _core.KERNEL_NAIVE, x, y, tmask, 0.1, schedule)
         for u, v, what in zip(a, b, ("weights", "outputs", "forward")):
             np.testing.assert_array_equal(u, v, err_msg=f"{what}, schedule {schedule}")
 

@@ -8,7 +8,7 @@ import pytest
 import fastlstm
 from fastlstm import _core
 
-from _helpers import random_config, random_sequence, unbounded_cell
+from _helpers import kernel_run, random_config, random_sequence, unbounded_cell
 
 pytestmark = pytest.mark.skipif(_core.cpu_isa() < 2,
                                 reason="the CPU has no AVX2: only the baseline build runs")
@@ -74,21 +74,6 @@ def test_baseline_and_vector_builds_agree_bitwise(seed, dtype, level):
         assert u.shape == v.shape and u.dtype == v.dtype and np.array_equal(
             u.view(np.uint8), v.view(np.uint8)), (
             f"entry {i} differs between the level-{level} and the baseline build ({cfg})")
-
-
-def kernel_run(net, kernel, x, y, tmask, lr, schedule):
-    """Weights, outputs and a forward pass after two epochs of `kernel` (plain or tuned)."""
-    dims = net._dims[:8] + (kernel,) + net._dims[9:]
-    theta = net._theta.copy()
-    out = np.empty((len(x), net.K), net.dtype)
-    state = np.zeros_like(net._state)
-    work = np.zeros_like(net._work)
-    dW = np.zeros_like(theta)
-    for _ in range(2):
-        _core.train(dims, theta, net._mask, x, y, tmask, lr, schedule, out, state, work, dW)
-    fwd = np.empty_like(out)
-    _core.forward(dims, theta, x, fwd, state, work)
-    return theta, out, fwd
 
 
 @pytest.mark.parametrize("level", LEVELS)

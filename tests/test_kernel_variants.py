@@ -7,21 +7,8 @@ import pytest
 
 import fastlstm
 from fastlstm import _core, oracle
-from _helpers import RTOL, assert_close, random_config, random_sequence, unbounded_cell
-
-
-def run(net, kernel, x, y, tmask, lr, schedule):
-    dims = net._dims[:8] + (kernel,)
-    theta = net._theta.copy()
-    out = np.empty((len(x), net.K), net.dtype)
-    state = np.zeros_like(net._state)
-    work = np.zeros_like(net._work)
-    dW = np.zeros_like(theta)
-    for _ in range(2):
-        _core.train(dims, theta, net._mask, x, y, tmask, lr, schedule, out, state, work, dW)
-    fwd = np.empty_like(out)
-    _core.forward(dims, theta, x, fwd, state, work)
-    return theta, out, fwd
+from _helpers import (RTOL, assert_close, kernel_run, random_config, random_sequence,
+                      unbounded_cell)
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
@@ -37,8 +24,8 @@ def test_fast_equals_naive(seed, dtype):
     x, y = x.astype(dtype), y.astype(dtype)
     tmask = mask.astype(np.uint8)
     for schedule in (0, 1):
-        a = run(net, _core.KERNEL_FAST, x, y, tmask, 0.05, schedule)
-        b = run(net, _core.KERNEL_NAIVE, x, y, tmask, 0.05, schedule)
+        a = kernel_run(net, _core.KERNEL_FAST, x, y, tmask, 0.05, schedule)
+        b = kernel_run(net, _core.KERNEL_NAIVE, x, y, tmask, 0.05, schedule)
         for u, v, what in zip(a, b, ("weights", "outputs", "forward")):
             np.testing.assert_array_equal(u, v, err_msg=f"{what}, schedule {schedule}")
 
@@ -82,8 +69,8 @@ def test_sparse_inputs_fast_equals_naive(seed, dtype):
     y = rng.uniform(0, 1, (T, net.K)).astype(dtype)
     tmask = (rng.random(T) < 0.5).astype(np.uint8)
     for schedule in (0, 1):
-        a = run(net, _core.KERNEL_FAST, x, y, tmask, 0.05, schedule)
-        b = run(net, _core.KERNEL_NAIVE, x, y, tmask, 0.05, schedule)
+        a = kernel_run(net, _core.KERNEL_FAST, x, y, tmask, 0.05, schedule)
+        b = kernel_run(net, _core.KERNEL_NAIVE, x, y, tmask, 0.05, schedule)
         for u, v, what in zip(a, b, ("weights", "outputs", "forward")):
             np.testing.assert_array_equal(u, v, err_msg=f"{what}, schedule {schedule}")
 
@@ -99,8 +86,8 @@ def test_dot_orders_fast_equals_naive(n_in, dtype):
     x, y, mask = random_sequence(rng, net, 25)
     x, y = x.astype(dtype), y.astype(dtype)
     for schedule in (0, 1):
-        a = run(net, _core.KERNEL_FAST, x, y, mask.astype(np.uint8), 0.1, schedule)
-        b = run(net, _core.KERNEL_NAIVE, x, y, mask.astype(np.uint8), 0.1, schedule)
+        a = kernel_run(net, _core.KERNEL_FAST, x, y, mask.astype(np.uint8), 0.1, schedule)
+        b = kernel_run(net, _core.KERNEL_NAIVE, x, y, mask.astype(np.uint8), 0.1, schedule)
         for u, v, what in zip(a, b, ("weights", "outputs", "forward")):
             np.testing.assert_array_equal(u, v, err_msg=f"{what}, schedule {schedule}")
 
