@@ -75,13 +75,19 @@ def _one_hot(indices: np.ndarray, n: int) -> np.ndarray:
     return out
 
 
-def _final_target_example(x: np.ndarray, target: np.ndarray, info: Dict[str, Any]) -> Example:
-    """Build an Example whose only target is `target` (shape (n_out,)) at the last step."""
-    T = x.shape[0]
+def _final_target_arrays(T: int, target: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """``(y, mask)`` of a sequence of `T` steps whose only target is `target` (shape
+    (n_out,)) at the last step."""
     y = np.zeros((T, target.shape[0]), dtype=np.float64)
     y[-1] = target
     mask = np.zeros(T, dtype=bool)
     mask[-1] = True
+    return y, mask
+
+
+def _final_target_example(x: np.ndarray, target: np.ndarray, info: Dict[str, Any]) -> Example:
+    """Build an Example whose only target is `target` (shape (n_out,)) at the last step."""
+    y, mask = _final_target_arrays(x.shape[0], target)
     return Example(np.ascontiguousarray(x, dtype=np.float64), y, mask, info)
 
 

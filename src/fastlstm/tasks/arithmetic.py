@@ -5,7 +5,8 @@ from typing import Tuple
 
 import numpy as np
 
-from ._base import Example, Task, _check_int, _check_rng, _final_target_example, _length_range
+from ._base import (Example, Task, _check_int, _check_rng, _final_target_arrays,
+                    _final_target_example, _length_range)
 
 __all__ = ["AddingTask", "MultiplicationTask"]
 
@@ -93,10 +94,8 @@ class _MarkedPairTask(Task):
         x[i1, 1] = x[i2, 1] = 1.0
         if i1 == 0 or i2 == 0:
             x[0, 0] = self.first_value
-        y = np.zeros((length, 1))
-        y[-1, 0] = self._target(float(x[i1, 0]), float(x[i2, 0]))
-        mask = np.zeros(length, dtype=bool)
-        mask[-1] = True
+        y, mask = _final_target_arrays(
+            length, np.array([self._target(float(x[i1, 0]), float(x[i2, 0]))]))
         return x, y, mask
 
     def correct(self, y_hat: np.ndarray, ex: Example) -> bool:

@@ -7,7 +7,8 @@ from typing import Tuple
 
 import numpy as np
 
-from ._base import Example, Task, _check_int, _check_rng, _final_target_example, _length_range
+from ._base import (Example, Task, _check_int, _check_rng, _final_target_arrays,
+                    _final_target_example, _length_range)
 
 __all__ = ["Noise3aTask", "Noise3bTask", "Noise3cTask"]
 
@@ -80,10 +81,8 @@ class _NoiseTask(Task):
         else:
             x[:self.N] = sign
         clean = self.targets[cls - 1]
-        y = np.zeros((length, 1))
-        y[-1, 0] = clean + rng.normal(0.0, _TARGET_STD) if self.target_noise else clean
-        mask = np.zeros(length, dtype=bool)
-        mask[-1] = True
+        target = clean + rng.normal(0.0, _TARGET_STD) if self.target_noise else clean
+        y, mask = _final_target_arrays(length, np.array([target]))
         return x, y, mask
 
     def correct(self, y_hat: np.ndarray, ex: Example) -> bool:
