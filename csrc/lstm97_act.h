@@ -11,6 +11,13 @@
 
 /* ---- activation functions (docs/model.md) --------------------------------------------- */
 
+/* The squashing functions of cells, f(x) and f' written in terms of the value v = f(x):
+ * g2 = 4 sig - 2 (range [-2, 2]), g1 = sig, tanh, h1 = 2 sig - 1 (range [-1, 1]), id. */
+#ifndef LSTM97_SQUASH_IDS
+#define LSTM97_SQUASH_IDS
+enum { SQ_G2, SQ_G1, SQ_TANH, SQ_H1, SQ_ID };
+#endif
+
 /* logistic sig(x) = 1 / (1 + e^-x), overflow-free for either sign of x: lstm97_exp.h
  * (evaluated in double, rounded for float) */
 static inline REAL FN(sig)(REAL x)
@@ -18,22 +25,52 @@ static inline REAL FN(sig)(REAL x)
     return (REAL)lstm97_sig((double)x);
 }
 
-/* out[i] = sig(in[i]) over an array (in == out allowed): the same values as FN(sig) */
-static inline void FN(sig_array)(ptrdiff_t n, const REAL *in, REAL *out)
+/* out[i] = sig(in[i]) over an array (in == out allowed): the same values as FN(sig).
+ * With `f` = SQ_H1 or SQ_G2 (a constant after inlining) the value is then mapped to
+ * 2 sig - 1 or 4 sig - 2 in REAL, the arithmetic of FN(squash_from_sig), in the same pass.
+ * In the AVX2 and AVX-512 builds four values at a time by lstm97_exp.h's four-lane
+ * logistic, inlined (no call, no test of the CPU: the build already requires AVX2), then
+ * two by the two-lane one, the last by the scalar one; the baseline build's float64
+ * logistic calls lstm97_sig_array (four lanes when the CPU has AVX2).  Every one gives
+ * the scalar function's bits.  float is widened to double and rounded back value by value, as
+ * FN(sig) does, in registers (no buffer in memory). */
+static inline __attribute__((always_inline)) void FN(sig_array_f)(int f, ptrdiff_t n,
+                                                                  const REAL *in, REAL *out)
 {
-    if (sizeof(REAL) == sizeof(double)) {
+    const int tr = f == SQ_H1 || f == SQ_G2;
+    const REAL a = f == SQ_H1 ? (REAL)2 : (REAL)4, b = f == SQ_H1 ? (REAL)1 : (REAL)2;
+    ptrdiff_t i = 0;
+#if defined(__AVX2__) && defined(LSTM97_HAVE_SIG4)
+    for (; i + 4 <= n; i += 4) {
+        lstm97_v4d v = {(double)in[i], (double)in[i + 1], (double)in[i + 2],
+                        (double)in[i + 3]};
+        v = lstm97_sig4(v);
+        for (int l = 0; l < 4; l++)
+            out[i + l] = tr ? a * (REAL)v[l] - b : (REAL)v[l];
+    }
+#else
+    if (sizeof(REAL) == sizeof(double) && !tr) {   /* four lanes if the CPU has AVX2 */
         lstm97_sig_array(n, (const double *)in, (double *)out);
         return;
     }
-    double buf[64];
-    for (ptrdiff_t i = 0; i < n; i += 64) {
-        ptrdiff_t m = n - i < 64 ? n - i : 64;
-        for (ptrdiff_t k = 0; k < m; k++)
-            buf[k] = (double)in[i + k];
-        lstm97_sig_array(m, buf, buf);
-        for (ptrdiff_t k = 0; k < m; k++)
-            out[i + k] = (REAL)buf[k];
+#endif
+#if defined(__GNUC__) || defined(__clang__)
+    for (; i + 2 <= n; i += 2) {
+        lstm97_v2d v = lstm97_sig2((lstm97_v2d){(double)in[i], (double)in[i + 1]});
+        out[i] = tr ? a * (REAL)v[0] - b : (REAL)v[0];
+        out[i + 1] = tr ? a * (REAL)v[1] - b : (REAL)v[1];
     }
+#endif
+    for (; i < n; i++) {
+        REAL v = (REAL)lstm97_sig((double)in[i]);
+        out[i] = tr ? a * v - b : v;
+    }
+}
+
+static inline __attribute__((always_inline)) void FN(sig_array)(ptrdiff_t n, const REAL *in,
+                                                                REAL *out)
+{
+    FN(sig_array_f)(SQ_G1, n, in, out);
 }
 
 /* y[k] = e^{y[k] - max} / sum_j e^{y[j] - max} in place over the K net inputs (softmax
@@ -64,12 +101,6 @@ static inline REAL FN(out_error)(int out, REAL y, REAL t)
     return fp * (t - y);
 }
 
-/* The squashing functions of cells, f(x) and f' written in terms of the value v = f(x):
- * g2 = 4 sig - 2 (range [-2, 2]), g1 = sig, tanh, h1 = 2 sig - 1 (range [-1, 1]), id. */
-#ifndef LSTM97_SQUASH_IDS
-#define LSTM97_SQUASH_IDS
-enum { SQ_G2, SQ_G1, SQ_TANH, SQ_H1, SQ_ID };
-#endif
 
 static inline REAL FN(squash)(int f, REAL x)
 {
@@ -110,11 +141,15 @@ static inline int FN(squash_is_sig)(int f)
 }
 
 /* out[i] = f(in[i]) (in == out allowed): the same values as FN(squash) */
-static inline void FN(squash_array)(int f, ptrdiff_t n, const REAL *in, REAL *out)
+static inline __attribute__((always_inline)) void FN(squash_array)(int f, ptrdiff_t n,
+                                                                   const REAL *in, REAL *out)
 {
-    if (FN(squash_is_sig)(f)) {
-        FN(sig_array)(n, in, out);
-        FN(squash_from_sig)(f, n, out);
+    if (f == SQ_G1) {
+        FN(sig_array_f)(SQ_G1, n, in, out);
+    } else if (f == SQ_H1) {
+        FN(sig_array_f)(SQ_H1, n, in, out);
+    } else if (f == SQ_G2) {
+        FN(sig_array_f)(SQ_G2, n, in, out);
     } else {
         for (ptrdiff_t i = 0; i < n; i++)
             out[i] = FN(squash)(f, in[i]);

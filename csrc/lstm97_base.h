@@ -60,8 +60,8 @@ typedef struct FN(lstm97_work_view) {
     int32_t *idx;   /* (I) int32 in REAL slots: indices of the nonzero inputs (step_fast) */
 } FN(lstm97_work_view);
 
-static inline FN(lstm97_work_view) FN(work_view)(const lstm97_dims *d, const lstm97_layout *L,
-                                                 REAL *w)
+static inline __attribute__((always_inline)) FN(lstm97_work_view)
+FN(work_view)(const lstm97_dims *d, const lstm97_layout *L, REAL *w)
 {
     FN(lstm97_work_view) v;
     ptrdiff_t B = d->B, C = L->C, K = d->K;

@@ -80,21 +80,36 @@ static inline void FN(matvec)(const REAL *restrict W, const REAL *restrict v,
  * rows of the paper's nets).  dc, di: trace rows of dS_c[c] and dS_in[c]; pc, pi: the
  * rows of W_c[c] and W_in[block(c)] in P (params or dW); mc, mi: their mask rows. */
 /* VL_/VS_: load/store a vector of type V at p.  VLOOPS_(BODY) runs BODY(V) over the
- * columns m: first NL_ at a time in FN(vreg), then (in the 32- and 64-byte builds) 16 bytes
- * at a time in FN(sreg), so that the scalar remainder after it is at most 16 bytes; the
- * caller's scalar loop finishes the row.  Element by element the same operations in every
- * width: the same bits. */
+ * columns m: first NL_ at a time in FN(vreg), then what is left in ever narrower vectors,
+ * each used at most once: 32 bytes (FN(hreg), in the 64-byte build), 16 bytes (FN(sreg),
+ * in the 32- and 64-byte builds) and, for float, 8 bytes (FN(qreg), two lanes), so that
+ * the scalar remainder after it is at most one value (float32 rows of nz = 11 in the
+ * AVX2 build: 8 + 2 + 1 instead of 8 + 3 scalar), which the caller's `if (m < n)`
+ * finishes.  Element by element the same operations in every width: the same bits. */
+typedef REAL FN(hreg) __attribute__((vector_size(32), aligned(sizeof(REAL))));
 typedef REAL FN(sreg) __attribute__((vector_size(16), aligned(sizeof(REAL))));
+typedef REAL FN(qreg) __attribute__((vector_size(8), aligned(sizeof(REAL))));
+#define NH_ ((ptrdiff_t)(32 / sizeof(REAL)))
 #define NS_ ((ptrdiff_t)(16 / sizeof(REAL)))
+#define NQ_ ((ptrdiff_t)(8 / sizeof(REAL)))
 #define VL_(V, p) (*(const V *)(const void *)(p))
 #define VS_(V, p) (*(V *)(void *)(p))
 #define VB_(V, x) ((V){0} + (x))
 #define VLOOPS_(BODY)                                                                      \
     for (; m + NL_ <= n; m += NL_)                                                         \
         BODY(FN(vreg), NL_)                                                                \
-    if (NL_ > NS_)                                                                         \
-        for (; m + NS_ <= n; m += NS_)                                                     \
-            BODY(FN(sreg), NS_)
+    if (NL_ > NH_ && m + NH_ <= n) {                                                       \
+        BODY(FN(hreg), NH_)                                                                \
+        m += NH_;                                                                          \
+    }                                                                                      \
+    if (NL_ > NS_ && m + NS_ <= n) {                                                       \
+        BODY(FN(sreg), NS_)                                                                \
+        m += NS_;                                                                          \
+    }                                                                                      \
+    if (NS_ > NQ_ && NQ_ > 1 && m + NQ_ <= n) {                                            \
+        BODY(FN(qreg), NQ_)                                                                \
+        m += NQ_;                                                                          \
+    }
 
 static inline void FN(traces_only)(ptrdiff_t n, REAL a, REAL b, const REAL *restrict z,
                                    REAL *restrict dc, REAL *restrict di)
@@ -108,7 +123,7 @@ static inline void FN(traces_only)(ptrdiff_t n, REAL a, REAL b, const REAL *rest
     }
     VLOOPS_(BODY_)
 #undef BODY_
-    for (; m < n; m++) {
+    if (m < n) {                 /* at most one value left (VLOOPS_) */
         dc[m] += a * z[m];
         di[m] += b * z[m];
     }
@@ -131,7 +146,7 @@ static inline void FN(traces_only2)(ptrdiff_t n, REAL a0, REAL b0, REAL a1, REAL
     }
     VLOOPS_(BODY_)
 #undef BODY_
-    for (; m < n; m++) {
+    if (m < n) {                 /* at most one value left (VLOOPS_) */
         dc[m] += a0 * z[m];
         di[m] += b0 * z[m];
         dc1[m] += a1 * z[m];
@@ -162,7 +177,7 @@ static inline void FN(traces_update_impl)(ptrdiff_t n, REAL a, REAL b, REAL ae,
     }
     VLOOPS_(BODY_)
 #undef BODY_
-    for (; m < n; m++) {
+    if (m < n) {                 /* at most one value left (VLOOPS_) */
         REAL tc = dc[m] + a * z[m];
         REAL ti = di[m] + b * z[m];
         dc[m] = tc;
@@ -195,7 +210,7 @@ static inline void FN(axpy)(ptrdiff_t n, REAL ae, const REAL *restrict v, REAL *
 #define BODY_(V, W) { VS_(V, p + m) = VL_(V, p + m) + VB_(V, ae) * VL_(V, v + m); }
     VLOOPS_(BODY_)
 #undef BODY_
-    for (; m < n; m++)
+    if (m < n)
         p[m] += ae * v[m];
 }
 
@@ -207,7 +222,7 @@ static inline void FN(axpy_masked)(ptrdiff_t n, REAL ae, const REAL *restrict v,
     { VS_(V, p + m) = VL_(V, p + m) + VB_(V, ae) * VL_(V, v + m) * VL_(V, mk + m); }
     VLOOPS_(BODY_)
 #undef BODY_
-    for (; m < n; m++)
+    if (m < n)
         p[m] += ae * v[m] * mk[m];
 }
 /* The traces of a cell whose block has a forget gate (Gers et al. 2000), element by
@@ -246,7 +261,7 @@ static inline void FN(traces_forget_impl)(ptrdiff_t n, REAL phi, REAL a, REAL b,
     }
     VLOOPS_(BODY_)
 #undef BODY_
-    for (; m < n; m++) {
+    if (m < n) {                 /* at most one value left (VLOOPS_) */
         REAL tc = phi * dc[m] + a * z[m];
         REAL ti = phi * di[m] + b * z[m];
         REAL tf = phi * df[m] + p * z[m];
@@ -295,7 +310,9 @@ static inline void FN(traces_forget_update_masked)(ptrdiff_t n, REAL phi, REAL a
 #undef VS_
 #undef VB_
 #undef VLOOPS_
+#undef NH_
 #undef NS_
+#undef NQ_
 #undef NL_
 #undef NM_
 
@@ -421,6 +438,17 @@ static inline void FN(peep_traces_update)(const lstm97_dims *d, const lstm97_lay
     }
 }
 
+/* STEP_OPT_: with LSTM97_STEP_VERY_CHEAP (lstm97.c, the float32 kernels under GCC) the
+ * step is compiled with the auto-vectoriser's "very cheap" model, as the float64 kernels
+ * are: the default model vectorises the step's short loops over blocks and cells
+ * (a few values each on the paper's nets) with prologues, epilogues and vector loads of
+ * values just stored one by one, which cost more than they save. */
+#ifdef LSTM97_STEP_VERY_CHEAP
+#define STEP_OPT_ __attribute__((optimize("vect-cost-model=very-cheap")))
+#else
+#define STEP_OPT_
+#endif
+
 /* ---- one step, tuned ----------------------------------------------------------------------
  * The same arithmetic as step_naive, in the same order for every sum, reorganised:
  * the net inputs of all gates and cells come from one blocked matrix-vector product over
@@ -434,7 +462,7 @@ static inline void FN(peep_traces_update)(const lstm97_dims *d, const lstm97_lay
  * activations and an s(t) term to net_out after the state update, and their traces and
  * updates run after the others (peep_traces_update).  Without either option the step is
  * that of the 1997 cell. */
-static inline __attribute__((always_inline)) int FN(step_fast_impl)(
+static inline __attribute__((always_inline)) STEP_OPT_ int FN(step_fast_impl)(
     const lstm97_dims *d, const lstm97_layout *L, REAL *params, const REAL *masks,
     const REAL *x_t, const REAL *t_t, REAL alpha, int mode, REAL *y_t, REAL *state,
     REAL *work, REAL *dW, const int family)
@@ -737,7 +765,7 @@ static inline __attribute__((always_inline)) int FN(step_fast_impl)(
  * so that the 1997 step pays nothing for them) and the family (forget gates and peepholes
  * read from dims).  noinline keeps each the size of one step, within the compiler's
  * inlining budget for the helpers it calls. */
-static __attribute__((noinline)) int FN(step_fast_cell97)(
+static __attribute__((noinline)) STEP_OPT_ int FN(step_fast_cell97)(
     const lstm97_dims *d, const lstm97_layout *L, REAL *params, const REAL *masks,
     const REAL *x_t, const REAL *t_t, REAL alpha, int mode, REAL *y_t, REAL *state,
     REAL *work, REAL *dW)
@@ -746,7 +774,7 @@ static __attribute__((noinline)) int FN(step_fast_cell97)(
                               dW, 0);
 }
 
-static __attribute__((noinline)) int FN(step_fast_family)(
+static __attribute__((noinline)) STEP_OPT_ int FN(step_fast_family)(
     const lstm97_dims *d, const lstm97_layout *L, REAL *params, const REAL *masks,
     const REAL *x_t, const REAL *t_t, REAL alpha, int mode, REAL *y_t, REAL *state,
     REAL *work, REAL *dW)
@@ -766,3 +794,4 @@ static inline int FN(step_fast)(const lstm97_dims *d, const lstm97_layout *L,
     return FN(step_fast_cell97)(d, L, params, masks, x_t, t_t, alpha, mode, y_t, state,
                                 work, dW);
 }
+#undef STEP_OPT_

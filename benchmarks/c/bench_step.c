@@ -7,6 +7,7 @@
  *   gcc -O3 -ffp-contract=off -Icsrc benchmarks/c/bench_step.c csrc/lstm97.c -o /tmp/bench_step -lm -lpthread
  *   /tmp/bench_step [sequences=30000] [kernel: 0 tuned, 1 plain] [targets: 0 every step, 1 last]
  *                   [dtype: 0 float64, 1 float32] [net: adding, reber3x2, reber4x1, 6a, 6b]
+ *                   [isa: 0 the best the CPU has, 1 baseline, 2 AVX2, 3 AVX-512]
  *
  * Instruction counts per step (repeatable on a loaded machine): the difference of two
  * runs under valgrind --tool=callgrind, e.g. 600 and 300 sequences, over 300 * 100 steps.
@@ -45,6 +46,7 @@ int main(int argc, char **argv)
     int last_only = argc > 3 && atoi(argv[3]) == 1;
     int f32 = argc > 4 && atoi(argv[4]) == 1;
     const char *name = argc > 5 ? argv[5] : "adding";
+    lstm97_set_isa(argc > 6 ? atoi(argv[6]) : 0);
     int which = -1;
     for (int i = 0; i < (int)(sizeof nets / sizeof nets[0]); i++)
         if (strcmp(name, nets[i].name) == 0)
@@ -103,8 +105,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "kernel error %d\n", rc);
         return 1;
     }
-    printf("%s %s %s: %.2f us/sequence  %.1f ns/step  %.2f ns/weight-step\n", nets[which].name,
-           f32 ? "float32" : "float64", kernel ? "plain" : "tuned", best / 1e3, best / T,
+    printf("%s %s %s isa %d: %.2f us/sequence  %.1f ns/step  %.2f ns/weight-step\n", nets[which].name,
+           f32 ? "float32" : "float64", kernel ? "plain" : "tuned", lstm97_get_isa(), best / 1e3, best / T,
            best / T / (double)L.n_params);
     return 0;
 }
