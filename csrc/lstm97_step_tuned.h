@@ -442,7 +442,10 @@ static inline void FN(peep_traces_update)(const lstm97_dims *d, const lstm97_lay
  * step is compiled with the auto-vectoriser's "very cheap" model, as the float64 kernels
  * are: the default model vectorises the step's short loops over blocks and cells
  * (a few values each on the paper's nets) with prologues, epilogues and vector loads of
- * values just stored one by one, which cost more than they save. */
+ * values just stored one by one, which cost more than they save.  It is set on the two
+ * wrappers below, not on step_fast_onehot: the one-hot nets' loops over K = 1004 outputs
+ * gain from the default model (2c, float32: 177,509 -> 181,285 instructions per step
+ * with it, 174,072 without). */
 #ifdef LSTM97_STEP_VERY_CHEAP
 #define STEP_OPT_ __attribute__((optimize("vect-cost-model=very-cheap")))
 #else
@@ -461,11 +464,13 @@ static inline void FN(peep_traces_update)(const lstm97_dims *d, const lstm97_lay
  * peepholes (P_in, P_phi, P_out) add s(t-1) terms to net_in and net_phi before the
  * activations and an s(t) term to net_out after the state update, and their traces and
  * updates run after the others (peep_traces_update).  Without either option the step is
- * that of the 1997 cell. */
-static inline __attribute__((always_inline)) STEP_OPT_ int FN(step_fast_impl)(
+ * that of the 1997 cell.  With `onehot` (a constant after inlining; the 1997 cell, mode
+ * LSTM97_LEARN, x_t unused) the input is given by the index i_t of its one nonzero
+ * column (step_fast_onehot). */
+static inline __attribute__((always_inline)) int FN(step_fast_impl)(
     const lstm97_dims *d, const lstm97_layout *L, REAL *params, const REAL *masks,
     const REAL *x_t, const REAL *t_t, REAL alpha, int mode, REAL *y_t, REAL *state,
-    REAL *work, REAL *dW, const int family)
+    REAL *work, REAL *dW, const int family, const int onehot, int32_t i_t, int32_t prev)
 {
     const ptrdiff_t I = d->I, K = d->K, B = d->B, S = d->S;
     const ptrdiff_t C = L->C, nz = L->nz, nu = L->nu;
@@ -494,13 +499,26 @@ static inline __attribute__((always_inline)) STEP_OPT_ int FN(step_fast_impl)(
     REAL *after_out = v.y_out + B;
 
     z[0] = 1;
-    for (ptrdiff_t i = 0; i < I; i++)
-        z[1 + i] = x_t[i];
-
-    /* sparse inputs: list the nonzero x (inputs of one-hot tasks) */
     FN(lstm97_cols) cols = {0, v.idx, 1 + I};
     int sparse = 0;
-    if (I >= LSTM97_SPARSE_MIN_I) {
+    const int32_t one = i_t;
+    if (onehot) {
+        /* the input given by index: x(t) is the one-hot vector of i_t (0 if i_t < 0); z
+           and u keep their x columns at 0 but that one (prev: the previous step's) */
+        if (prev >= 0)
+            z[1 + prev] = 0;
+        if (i_t >= 0)
+            z[1 + i_t] = 1;
+        cols.nnz = i_t >= 0;
+        cols.idx = &one;
+        sparse = 1;
+    } else {
+        for (ptrdiff_t i = 0; i < I; i++)
+            z[1 + i] = x_t[i];
+    }
+
+    /* sparse inputs: list the nonzero x (inputs of one-hot tasks) */
+    if (!onehot && I >= LSTM97_SPARSE_MIN_I) {
         ptrdiff_t nnz = 0;
         for (ptrdiff_t i = 0; i < I; i++)
             if (x_t[i] != 0)
@@ -580,8 +598,15 @@ static inline __attribute__((always_inline)) STEP_OPT_ int FN(step_fast_impl)(
         for (ptrdiff_t q = 0; q < S; q++, c++)
             v.y_c[c] = v.y_out[j] * v.h_s[c];
     v.u[0] = 1;
-    for (ptrdiff_t i = 0; i < I; i++)
-        v.u[1 + i] = x_t[i];
+    if (onehot) {
+        if (prev >= 0)
+            v.u[1 + prev] = 0;
+        if (i_t >= 0)
+            v.u[1 + i_t] = 1;
+    } else {
+        for (ptrdiff_t i = 0; i < I; i++)
+            v.u[1 + i] = x_t[i];
+    }
     for (ptrdiff_t c = 0; c < C; c++)
         v.u[1 + I + c] = v.y_c[c];
     if (sparse) {
@@ -771,7 +796,7 @@ static __attribute__((noinline)) STEP_OPT_ int FN(step_fast_cell97)(
     REAL *work, REAL *dW)
 {
     return FN(step_fast_impl)(d, L, params, masks, x_t, t_t, alpha, mode, y_t, state, work,
-                              dW, 0);
+                              dW, 0, 0, -1, -1);
 }
 
 static __attribute__((noinline)) STEP_OPT_ int FN(step_fast_family)(
@@ -780,7 +805,21 @@ static __attribute__((noinline)) STEP_OPT_ int FN(step_fast_family)(
     REAL *work, REAL *dW)
 {
     return FN(step_fast_impl)(d, L, params, masks, x_t, t_t, alpha, mode, y_t, state, work,
-                              dW, 1);
+                              dW, 1, 0, -1, -1);
+}
+
+/* The 1997 cell's step, mode LSTM97_LEARN, on the input given by index (lstm97_onehot.h):
+ * x(t) is the one-hot vector of i_t (or 0 if i_t < 0), prev the previous step's index
+ * (-1: none), whose x columns of z and u it clears.  The sparse path of the step above
+ * with the nonzero column given instead of found by a scan of x: the same operations on
+ * the same terms as lstm97_train on the dense one-hot x. */
+static __attribute__((noinline)) int FN(step_fast_onehot)(
+    const lstm97_dims *d, const lstm97_layout *L, REAL *params, const REAL *masks,
+    int32_t i_t, int32_t prev, const REAL *t_t, REAL alpha, REAL *y_t, REAL *state,
+    REAL *work)
+{
+    return FN(step_fast_impl)(d, L, params, masks, NULL, t_t, alpha, LSTM97_LEARN, y_t,
+                              state, work, NULL, 0, 1, i_t, prev);
 }
 
 static inline int FN(step_fast)(const lstm97_dims *d, const lstm97_layout *L,
