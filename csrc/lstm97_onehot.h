@@ -25,13 +25,9 @@ LSTM97_API int FN(lstm97_train_onehot)(const lstm97_dims *d, REAL *params, const
                                        REAL *y, REAL *state, REAL *work)
 {
     lstm97_layout L;
-    int rc = lstm97_layout_of(d, &L);
+    int rc = FN(check_args)(d, &L, 1, params && masks && idx && t && y && state && work, T);
     if (rc != LSTM97_OK)
         return rc;
-    if (!params || !masks || !idx || !t || !y || !state || !work)
-        return LSTM97_ERR_NULL;
-    if (T < 1)
-        return LSTM97_ERR_LENGTH;
     if (d->forget_gate || d->peepholes)
         return LSTM97_ERR_UNSUPPORTED;
     if (!isfinite(alpha))

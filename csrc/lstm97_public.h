@@ -21,6 +21,33 @@ static inline int FN(step_core)(const lstm97_dims *d, const lstm97_layout *L,
 
 /* ---- public kernels ---------------------------------------------------------------------- */
 
+/* The checks the public kernels share, in their one order: the dims (laid out into L: a
+ * code of lstm97_layout_of), the mode or schedule (LSTM97_ERR_SCHEDULE unless mode_ok),
+ * the buffers (LSTM97_ERR_NULL unless bufs_ok), the length (LSTM97_ERR_LENGTH if T < 1;
+ * T = 1 for a single step).  mode_ok and bufs_ok are computed by the caller from its own
+ * arguments (never from d, which is checked here first); each kernel's further checks
+ * (alpha, a schedule's dW, the one-hot indices) follow it. */
+static int FN(check_args)(const lstm97_dims *d, lstm97_layout *L, int mode_ok, int bufs_ok,
+                          int64_t T)
+{
+    int rc = lstm97_layout_of(d, L);
+    if (rc != LSTM97_OK)
+        return rc;
+    if (!mode_ok)
+        return LSTM97_ERR_SCHEDULE;
+    if (!bufs_ok)
+        return LSTM97_ERR_NULL;
+    if (T < 1)
+        return LSTM97_ERR_LENGTH;
+    return LSTM97_OK;
+}
+
+/* mode is one of LSTM97_FORWARD, LSTM97_LEARN, LSTM97_ACCUMULATE */
+static inline int FN(mode_ok)(int mode)
+{
+    return mode == LSTM97_FORWARD || mode == LSTM97_LEARN || mode == LSTM97_ACCUMULATE;
+}
+
 LSTM97_API int FN(lstm97_all_finite)(ptrdiff_t n, const REAL *v)
 {
     /* x * 0 is 0 for finite x and NaN for Inf or NaN; a sum keeps any NaN.  Four
@@ -62,17 +89,13 @@ LSTM97_API int FN(lstm97_step)(const lstm97_dims *d, REAL *params, const REAL *m
                     REAL *y_t, REAL *state, REAL *work, REAL *dW)
 {
     lstm97_layout L;
-    int rc = lstm97_layout_of(d, &L);
+    int rc = FN(check_args)(d, &L, FN(mode_ok)(mode),
+                            params && x_t && y_t && state && work &&
+                                (mode == LSTM97_FORWARD || masks) &&
+                                (mode != LSTM97_ACCUMULATE || dW),
+                            1);
     if (rc != LSTM97_OK)
         return rc;
-    if (mode != LSTM97_FORWARD && mode != LSTM97_LEARN && mode != LSTM97_ACCUMULATE)
-        return LSTM97_ERR_SCHEDULE;
-    if (!params || !x_t || !y_t || !state || !work)
-        return LSTM97_ERR_NULL;
-    if (mode != LSTM97_FORWARD && !masks)
-        return LSTM97_ERR_NULL;
-    if (mode == LSTM97_ACCUMULATE && !dW)
-        return LSTM97_ERR_NULL;
     if (mode != LSTM97_FORWARD && !isfinite(alpha))
         return LSTM97_ERR_ALPHA;
     if (mode != LSTM97_FORWARD && t_t)
@@ -117,13 +140,9 @@ LSTM97_API int FN(lstm97_forward)(const lstm97_dims *d, const REAL *params,
                        const REAL *x, int64_t T, REAL *y, REAL *state, REAL *work)
 {
     lstm97_layout L;
-    int rc = lstm97_layout_of(d, &L);
+    int rc = FN(check_args)(d, &L, 1, params && x && y && state && work, T);
     if (rc != LSTM97_OK)
         return rc;
-    if (!params || !x || !y || !state || !work)
-        return LSTM97_ERR_NULL;
-    if (T < 1)
-        return LSTM97_ERR_LENGTH;
     memset(state, 0, (size_t)L.state_len * sizeof(REAL));
     /* FORWARD mode never writes params */
     return FN(run_core)(d, &L, (REAL *)params, NULL, x, NULL, NULL, T, 0, LSTM97_FORWARD,
@@ -135,19 +154,13 @@ LSTM97_API int FN(lstm97_run)(const lstm97_dims *d, REAL *params, const REAL *ma
                    double alpha, int mode, REAL *y, REAL *state, REAL *work, REAL *dW)
 {
     lstm97_layout L;
-    int rc = lstm97_layout_of(d, &L);
+    int rc = FN(check_args)(d, &L, FN(mode_ok)(mode),
+                            params && x && y && state && work &&
+                                (mode == LSTM97_FORWARD || (masks && t)) &&
+                                (mode != LSTM97_ACCUMULATE || dW),
+                            T);
     if (rc != LSTM97_OK)
         return rc;
-    if (mode != LSTM97_FORWARD && mode != LSTM97_LEARN && mode != LSTM97_ACCUMULATE)
-        return LSTM97_ERR_SCHEDULE;
-    if (!params || !x || !y || !state || !work)
-        return LSTM97_ERR_NULL;
-    if (mode != LSTM97_FORWARD && (!masks || !t))
-        return LSTM97_ERR_NULL;
-    if (mode == LSTM97_ACCUMULATE && !dW)
-        return LSTM97_ERR_NULL;
-    if (T < 1)
-        return LSTM97_ERR_LENGTH;
     if (mode != LSTM97_FORWARD && !isfinite(alpha))
         return LSTM97_ERR_ALPHA;
     return FN(run_core)(d, &L, params, masks, x, t, tmask, T, (REAL)alpha, mode, y, state,
@@ -175,13 +188,9 @@ LSTM97_API int FN(lstm97_train)(const lstm97_dims *d, REAL *params, const REAL *
                      REAL *state, REAL *work, REAL *dW)
 {
     lstm97_layout L;
-    int rc = lstm97_layout_of(d, &L);
+    int rc = FN(check_args)(d, &L, 1, params && masks && x && t && y && state && work, T);
     if (rc != LSTM97_OK)
         return rc;
-    if (!params || !masks || !x || !t || !y || !state || !work)
-        return LSTM97_ERR_NULL;
-    if (T < 1)
-        return LSTM97_ERR_LENGTH;
     if (schedule != LSTM97_STEP && schedule != LSTM97_SEQUENCE)
         return LSTM97_ERR_SCHEDULE;
     if (schedule == LSTM97_SEQUENCE && !dW)
