@@ -185,6 +185,11 @@ static void *FN(batch_worker)(void *arg)
         }
     }
     const REAL *rows[LSTM97_BATCH_LIVE_MAX];
+    /* the lanes step's weights broadcast to the lanes (lstm97_lanes.h), refreshed after
+       every update of mine */
+    REAL wb[LSTM97_LANES_WB_BYTES / sizeof(REAL)] __attribute__((aligned(64)));
+    const int use_wb = lanes && FN(lanes_wb_fits)(P);
+    int wb_stale = 1;
     /* thread 0 (the caller's) polls; on a stop it aborts the barrier and every thread
        leaves at its next step or wait */
     lstm97_poller poll = lstm97_poller_start();
@@ -206,6 +211,10 @@ static void *FN(batch_worker)(void *arg)
         for (int64_t g = job->tid; g < n_groups; g += nt) {
             const int64_t n0 = g * U;
             if (lanes && n0 + LSTM97_LANES <= N) {
+                if (use_wb && wb_stale) {
+                    FN(lanes_bcast)(mine, P, wb);
+                    wb_stale = 0;
+                }
                 /* a full group: its sequences in the lanes (lstm97_lanes.h) */
                 const REAL *xs[LSTM97_LANES], *ts[LSTM97_LANES];
                 REAL *ys[LSTM97_LANES], *rws[LSTM97_BATCH_GROUP];
@@ -220,7 +229,8 @@ static void *FN(batch_worker)(void *arg)
                     rws[q] = FN(batch_row)(job, g * G + q, parity);
                 int rc = FN(step_lanes)(d, L, mine, job->masks, xs, ts, job->alpha, ys,
                                         job->state + n0 * L->state_len,
-                                        job->work + n0 * L->work_len, rws);
+                                        job->work + n0 * L->work_len, rws,
+                                        use_wb ? wb : NULL);
                 if (rc != LSTM97_OK)
                     job->status = rc;
                 continue;
@@ -243,6 +253,7 @@ static void *FN(batch_worker)(void *arg)
             int n_live = FN(batch_live)(job, s, parity, rows);
             if (n_live == 0)
                 continue;
+            wb_stale = 1;                     /* mine changes */
             if (nt == 1) {
                 FN(batch_apply)(job, rows, n_live, 0, 0, P, mine, 1);   /* and clear */
             } else if (shared) {

@@ -146,23 +146,30 @@ static inline int FN(lanes_ok)(const lstm97_dims *d)
 
 /* out[r] (all lanes) = W[r, :] . v (v: (n, lanes)), r < R, each lane's sum in the order of
  * FN(dot): increasing m for n < LSTM97_DOT_LANES_MIN, else partial sums over m = l
- * (mod 4) combined as (s_0 + s_2) + (s_1 + s_3). */
-static inline void FN(lanes_matvec)(const REAL *restrict W, const REAL *restrict v,
-                                    ptrdiff_t R, ptrdiff_t n, REAL *restrict out)
+ * (mod 4) combined as (s_0 + s_2) + (s_1 + s_3).  W is either the weights (wstride 1:
+ * W[r, m] = W[r * n + m], broadcast to the lanes here) or the weights already broadcast
+ * (wstride LSTM97_LANES: LSTM97_LANES copies of W[r, m] at W + (r * n + m) LSTM97_LANES,
+ * FN(lanes_bcast)), which saves a broadcast per weight and group.  The products are
+ * w * v either way (the same bits). */
+#define LANES_W_(w, m)                                                                   \
+    (wstride == 1 ? (lvec){0} + (w)[m] : LV_((w) + (m) * LSTM97_LANES))
+static inline void FN(lanes_matvec)(const REAL *restrict W, ptrdiff_t wstride,
+                                    const REAL *restrict v, ptrdiff_t R, ptrdiff_t n,
+                                    REAL *restrict out)
 {
     typedef FN(lvec) lvec;
-    const ptrdiff_t NL = LSTM97_LANES;
+    const ptrdiff_t NL = LSTM97_LANES, rs = n * wstride;   /* a row of W */
     ptrdiff_t r = 0;
     if (n < LSTM97_DOT_LANES_MIN) {
         for (; r + 4 <= R; r += 4) {
-            const REAL *w0 = W + r * n, *w1 = w0 + n, *w2 = w1 + n, *w3 = w2 + n;
+            const REAL *w0 = W + r * rs, *w1 = w0 + rs, *w2 = w1 + rs, *w3 = w2 + rs;
             lvec a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
             for (ptrdiff_t m = 0; m < n; m++) {
                 lvec vm = LV_(v + m * NL);
-                a0 += w0[m] * vm;
-                a1 += w1[m] * vm;
-                a2 += w2[m] * vm;
-                a3 += w3[m] * vm;
+                a0 += LANES_W_(w0, m) * vm;
+                a1 += LANES_W_(w1, m) * vm;
+                a2 += LANES_W_(w2, m) * vm;
+                a3 += LANES_W_(w3, m) * vm;
             }
             LS_(out + r * NL) = a0;
             LS_(out + (r + 1) * NL) = a1;
@@ -170,28 +177,84 @@ static inline void FN(lanes_matvec)(const REAL *restrict W, const REAL *restrict
             LS_(out + (r + 3) * NL) = a3;
         }
         for (; r < R; r++) {
-            const REAL *w0 = W + r * n;
+            const REAL *w0 = W + r * rs;
             lvec a0 = {0};
             for (ptrdiff_t m = 0; m < n; m++)
-                a0 += w0[m] * LV_(v + m * NL);
+                a0 += LANES_W_(w0, m) * LV_(v + m * NL);
             LS_(out + r * NL) = a0;
         }
         return;
     }
-    for (; r < R; r++) {
-        const REAL *w0 = W + r * n;
-        lvec s[4] = {{0}, {0}, {0}, {0}};
+    /* two rows a pass, each vector of v read once for both */
+    for (; r + 2 <= R; r += 2) {
+        const REAL *w0 = W + r * rs, *w1 = w0 + rs;
+        lvec s0 = {0}, s1 = {0}, s2 = {0}, s3 = {0}, t0 = {0}, t1 = {0}, t2 = {0}, t3 = {0};
         ptrdiff_t m = 0;
         for (; m + 4 <= n; m += 4) {
-            s[0] += w0[m] * LV_(v + m * NL);
-            s[1] += w0[m + 1] * LV_(v + (m + 1) * NL);
-            s[2] += w0[m + 2] * LV_(v + (m + 2) * NL);
-            s[3] += w0[m + 3] * LV_(v + (m + 3) * NL);
+            lvec v0 = LV_(v + m * NL), v1 = LV_(v + (m + 1) * NL);
+            lvec v2 = LV_(v + (m + 2) * NL), v3 = LV_(v + (m + 3) * NL);
+            s0 += LANES_W_(w0, m) * v0;
+            t0 += LANES_W_(w1, m) * v0;
+            s1 += LANES_W_(w0, m + 1) * v1;
+            t1 += LANES_W_(w1, m + 1) * v1;
+            s2 += LANES_W_(w0, m + 2) * v2;
+            t2 += LANES_W_(w1, m + 2) * v2;
+            s3 += LANES_W_(w0, m + 3) * v3;
+            t3 += LANES_W_(w1, m + 3) * v3;
         }
-        for (int l = 0; m < n; m++, l++)
-            s[l] += w0[m] * LV_(v + m * NL);
-        LS_(out + r * NL) = (s[0] + s[2]) + (s[1] + s[3]);
+        if (m < n) {
+            lvec vm = LV_(v + m * NL);
+            s0 += LANES_W_(w0, m) * vm;
+            t0 += LANES_W_(w1, m) * vm;
+        }
+        if (m + 1 < n) {
+            lvec vm = LV_(v + (m + 1) * NL);
+            s1 += LANES_W_(w0, m + 1) * vm;
+            t1 += LANES_W_(w1, m + 1) * vm;
+        }
+        if (m + 2 < n) {
+            lvec vm = LV_(v + (m + 2) * NL);
+            s2 += LANES_W_(w0, m + 2) * vm;
+            t2 += LANES_W_(w1, m + 2) * vm;
+        }
+        LS_(out + r * NL) = (s0 + s2) + (s1 + s3);
+        LS_(out + (r + 1) * NL) = (t0 + t2) + (t1 + t3);
     }
+    for (; r < R; r++) {
+        const REAL *w0 = W + r * rs;
+        lvec s0 = {0}, s1 = {0}, s2 = {0}, s3 = {0};
+        ptrdiff_t m = 0;
+        for (; m + 4 <= n; m += 4) {
+            s0 += LANES_W_(w0, m) * LV_(v + m * NL);
+            s1 += LANES_W_(w0, m + 1) * LV_(v + (m + 1) * NL);
+            s2 += LANES_W_(w0, m + 2) * LV_(v + (m + 2) * NL);
+            s3 += LANES_W_(w0, m + 3) * LV_(v + (m + 3) * NL);
+        }
+        if (m < n)
+            s0 += LANES_W_(w0, m) * LV_(v + m * NL);
+        if (m + 1 < n)
+            s1 += LANES_W_(w0, m + 1) * LV_(v + (m + 1) * NL);
+        if (m + 2 < n)
+            s2 += LANES_W_(w0, m + 2) * LV_(v + (m + 2) * NL);
+        LS_(out + r * NL) = (s0 + s2) + (s1 + s3);
+    }
+}
+#undef LANES_W_
+
+/* The weights broadcast to the lanes for FN(lanes_matvec): wb[i LSTM97_LANES + l] =
+ * p[i] for i < P, every lane l.  batch_worker keeps the table on its stack while it fits
+ * in LSTM97_LANES_WB_BYTES (FN(lanes_wb_fits)) and refreshes it after every update. */
+#define LSTM97_LANES_WB_BYTES 32768
+static inline int FN(lanes_wb_fits)(ptrdiff_t P)
+{
+    return P <= (ptrdiff_t)(LSTM97_LANES_WB_BYTES / (LSTM97_LANES * sizeof(REAL)));
+}
+
+static inline void FN(lanes_bcast)(const REAL *restrict p, ptrdiff_t P, REAL *restrict wb)
+{
+    typedef FN(lvec) lvec;
+    for (ptrdiff_t i = 0; i < P; i++)
+        LS_(wb + i * LSTM97_LANES) = (lvec){0} + p[i];
 }
 
 /* p[m] += (ae_l v[m, l]) mk[m] for m < n, lane l (v: (n, lanes)) */
@@ -266,11 +329,13 @@ static inline void FN(lanes_update)(ptrdiff_t n, int ns, const REAL *const *ae,
 /* One step of the LSTM97_LANES sequences n0 .. n0 + LSTM97_LANES - 1 of a batch (mode
  * LSTM97_ACCUMULATE, lane l into rows[l / 4], the row of its block): x_t[l], t_t[l]
  * (NULL: no target), y_t[l] of lane l.
+ * wb: the parameters broadcast to the lanes (FN(lanes_bcast)), or NULL (read params).
  * Returns LSTM97_OK or LSTM97_ERR_NONFINITE (an output or a cell state of some lane). */
 static int FN(step_lanes)(const lstm97_dims *d, const lstm97_layout *L,
                           const REAL *params, const REAL *masks,
                           const REAL *const *x_t, const REAL *const *t_t, REAL alpha,
-                          REAL *const *y_t, REAL *state, REAL *work, REAL *const *rows)
+                          REAL *const *y_t, REAL *state, REAL *work, REAL *const *rows,
+                          const REAL *wb)
 {
     typedef FN(lvec) lvec;
     const ptrdiff_t NL = LSTM97_LANES;
@@ -302,12 +367,15 @@ static int FN(step_lanes)(const lstm97_dims *d, const lstm97_layout *L,
         for (ptrdiff_t l = 0; l < NL; l++)
             z[(1 + i) * NL + l] = x_t[l][i];
 
-    /* net inputs of the gates and cells: rows W_in, W_out, W_c */
+    /* net inputs of the gates and cells: rows W_in, W_out, W_c (from the broadcast
+       weights wb when given) */
+    const REAL *W = wb ? wb : params;
+    const ptrdiff_t ws = wb ? NL : 1;
     if (has_out) {
-        FN(lanes_matvec)(params + L->W_in, z, 2 * B + C, nz, y_in);
+        FN(lanes_matvec)(W + L->W_in * ws, ws, z, 2 * B + C, nz, y_in);
     } else {
-        FN(lanes_matvec)(params + L->W_in, z, B, nz, y_in);
-        FN(lanes_matvec)(params + L->W_c, z, C, nz, g_c);
+        FN(lanes_matvec)(W + L->W_in * ws, ws, z, B, nz, y_in);
+        FN(lanes_matvec)(W + L->W_c * ws, ws, z, C, nz, g_c);
     }
     const int f_g = FN(g_squash)(d->g);
     if (has_out && FN(squash_is_sig)(f_g)) {
@@ -334,7 +402,7 @@ static int FN(step_lanes)(const lstm97_dims *d, const lstm97_layout *L,
             LS_(y_c + c * NL) = yc;
             LS_(u + (1 + I + c) * NL) = yc;
         }
-    FN(lanes_matvec)(W_k, u, K, nu, y_k);
+    FN(lanes_matvec)(W + L->W_k * ws, ws, u, K, nu, y_k);
     if (d->out == LSTM97_OUT_LOGISTIC)
         FN(lanes_sig)(K, y_k);
     /* x * 0 is +-0 for finite x, NaN for an infinity or a NaN: one NaN lane in the sum
