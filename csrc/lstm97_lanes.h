@@ -84,34 +84,80 @@ typedef REAL FN(v4) __attribute__((vector_size(4 * sizeof(REAL)), aligned(sizeof
  * a function of it (SQ_H1: 2 sig - 1, SQ_G2: 4 sig - 2, applied to the REAL value as
  * FN(squash_from_sig) does, in the same pass): lstm97_exp.h's four- or two-lane logistic
  * inlined (the same bits as FN(sig_array); float lanes are widened to double and rounded
- * back, as FN(sig) does).  in == out allowed. */
+ * back, as FN(sig) does).  The loop leaves at the first arguments out of the table's
+ * range (large, infinite or NaN) for FN(lanes_sigf_from), which checks every value:
+ * without a call inside, the loop keeps the logistic's constants in registers.  in == out
+ * allowed (the rest of in is unread when the loop leaves). */
+#if defined(__AVX2__) && defined(LSTM97_HAVE_SIG4)
+#define LANES_SIG_W_ 4
+#define LANES_SIG_(v, chk) ((chk) ? lstm97_sig4(v) : lstm97_sig4_inrange(v))
+#define LANES_SIG_OK_(v) lstm97_sig4_ok(v)
+typedef lstm97_v4d FN(lanes_vd);
+#elif defined(__GNUC__) || defined(__clang__)
+#define LANES_SIG_W_ 2
+#define LANES_SIG_(v, chk) ((chk) ? lstm97_sig2(v) : lstm97_sig2_inrange(v))
+#define LANES_SIG_OK_(v) lstm97_sig2_ok(v)
+typedef lstm97_v2d FN(lanes_vd);
+#endif
+#ifdef LANES_SIG_W_
+typedef REAL FN(lanes_vw) __attribute__((vector_size(LANES_SIG_W_ * sizeof(REAL)),
+                                         aligned(sizeof(REAL))));
+#define LANES_SIG_STEP_(i, v, chk)                                                       \
+    do {                                                                                 \
+        FN(lanes_vw) r_;                                                                 \
+        v = LANES_SIG_(v, chk);                                                          \
+        for (int l_ = 0; l_ < LANES_SIG_W_; l_++)                                        \
+            r_[l_] = (REAL)v[l_];                                                        \
+        if (tr)                                                                          \
+            r_ = a * r_ - b;                                                             \
+        *(FN(lanes_vw) *)(void *)(out + (i)) = r_;                                       \
+    } while (0)
+#define LANES_SIG_LOAD_(i, v)                                                            \
+    for (int l_ = 0; l_ < LANES_SIG_W_; l_++)                                            \
+        v[l_] = (double)in[(i) + l_]
+
+/* FN(lanes_sigf) from in[i0] on, every value checked (out of line: rare) */
+__attribute__((noinline, cold)) static void FN(lanes_sigf_from)(int f, ptrdiff_t i0,
+                                                               ptrdiff_t n, const REAL *in,
+                                                               REAL *out)
+{
+    const int tr = f == SQ_H1 || f == SQ_G2;
+    const REAL a = f == SQ_H1 ? (REAL)2 : (REAL)4, b = f == SQ_H1 ? (REAL)1 : (REAL)2;
+    for (ptrdiff_t i = i0; i < n; i += LANES_SIG_W_) {
+        FN(lanes_vd) v;
+        LANES_SIG_LOAD_(i, v);
+        LANES_SIG_STEP_(i, v, 1);
+    }
+}
+#endif
+
 static inline void FN(lanes_sigf)(int f, ptrdiff_t nv, const REAL *in, REAL *out)
 {
-    typedef FN(v4) v4;
     const ptrdiff_t n = nv * LSTM97_LANES;      /* a multiple of 4 */
     const int tr = f == SQ_H1 || f == SQ_G2;
     const REAL a = f == SQ_H1 ? (REAL)2 : (REAL)4, b = f == SQ_H1 ? (REAL)1 : (REAL)2;
-    for (ptrdiff_t i = 0; i < n; i += 4) {
-        const REAL *q = in + i;
-        v4 r;
-#if defined(__AVX2__) && defined(LSTM97_HAVE_SIG4)
-        lstm97_v4d v = {(double)q[0], (double)q[1], (double)q[2], (double)q[3]};
-        v = lstm97_sig4(v);
-        r = (v4){(REAL)v[0], (REAL)v[1], (REAL)v[2], (REAL)v[3]};
-#elif defined(__GNUC__) || defined(__clang__)
-        lstm97_v2d v0 = {(double)q[0], (double)q[1]}, v1 = {(double)q[2], (double)q[3]};
-        v0 = lstm97_sig2(v0);
-        v1 = lstm97_sig2(v1);
-        r = (v4){(REAL)v0[0], (REAL)v0[1], (REAL)v1[0], (REAL)v1[1]};
-#else
-        for (int l = 0; l < 4; l++)
-            r[l] = (REAL)lstm97_sig((double)q[l]);
-#endif
-        if (tr)
-            r = a * r - b;
-        V4S_(out + i) = r;
+#ifdef LANES_SIG_W_
+    for (ptrdiff_t i = 0; i < n; i += LANES_SIG_W_) {
+        FN(lanes_vd) v;
+        LANES_SIG_LOAD_(i, v);
+        if (__builtin_expect(!LANES_SIG_OK_(v), 0)) {
+            FN(lanes_sigf_from)(f, i, n, in, out);
+            return;
+        }
+        LANES_SIG_STEP_(i, v, 0);
     }
+#else
+    for (ptrdiff_t i = 0; i < n; i++) {
+        REAL r = (REAL)lstm97_sig((double)in[i]);
+        out[i] = tr ? a * r - b : r;
+    }
+#endif
 }
+#undef LANES_SIG_W_
+#undef LANES_SIG_
+#undef LANES_SIG_OK_
+#undef LANES_SIG_STEP_
+#undef LANES_SIG_LOAD_
 
 /* p[i] = sig(p[i]) for the nv vectors of lanes at p */
 static inline void FN(lanes_sig)(ptrdiff_t nv, REAL *p)
@@ -452,25 +498,42 @@ static int FN(step_lanes)(const lstm97_dims *d, const lstm97_layout *L,
         }
     }
 
-    /* traces (eqs. 27, 25) on every lane */
+    /* traces (eqs. 27, 25) on every lane: two cells a pass over z, each vector of z read
+       once for both */
     const int f_gp = FN(g_squash)(d->g);
-    for (ptrdiff_t j = 0, c = 0; j < B; j++) {
-        lvec yi = LV_(y_in + j * NL);
-        lvec fin = yi * (one - yi);
-        for (ptrdiff_t q = 0; q < S; q++, c++) {
-            lvec gc = LV_(g_c + c * NL);
-            lvec a = LANES_SQP_(f_gp, gc, one) * yi;
-            lvec b = gc * fin;
-            REAL *restrict dc = dS_c + c * nz * NL;
-            REAL *restrict di = dS_in + c * nz * NL;
-#pragma GCC unroll 4
-            for (ptrdiff_t m = 0; m < nz; m++) {
-                lvec zm = LV_(z + m * NL);
-                LS_(dc + m * NL) = LV_(dc + m * NL) + a * zm;
-                LS_(di + m * NL) = LV_(di + m * NL) + b * zm;
-            }
+#define LANES_TR_AB_(c, a, b)                                                           \
+    do {                                                                                \
+        lvec yi_ = LV_(y_in + ((c) / S) * NL), gc_ = LV_(g_c + (c) * NL);               \
+        a = LANES_SQP_(f_gp, gc_, one) * yi_;                                           \
+        b = gc_ * (yi_ * (one - yi_));                                                  \
+    } while (0)
+    ptrdiff_t c2 = 0;
+    for (; c2 + 2 <= C; c2 += 2) {
+        lvec a0, b0, a1, b1;
+        LANES_TR_AB_(c2, a0, b0);
+        LANES_TR_AB_(c2 + 1, a1, b1);
+        REAL *restrict dc0 = dS_c + c2 * nz * NL, *restrict di0 = dS_in + c2 * nz * NL;
+        REAL *restrict dc1 = dc0 + nz * NL, *restrict di1 = di0 + nz * NL;
+#pragma GCC unroll 2
+        for (ptrdiff_t m = 0; m < nz; m++) {
+            lvec zm = LV_(z + m * NL);
+            LS_(dc0 + m * NL) = LV_(dc0 + m * NL) + a0 * zm;
+            LS_(di0 + m * NL) = LV_(di0 + m * NL) + b0 * zm;
+            LS_(dc1 + m * NL) = LV_(dc1 + m * NL) + a1 * zm;
+            LS_(di1 + m * NL) = LV_(di1 + m * NL) + b1 * zm;
         }
     }
+    if (c2 < C) {
+        lvec a0, b0;
+        LANES_TR_AB_(c2, a0, b0);
+        REAL *restrict dc0 = dS_c + c2 * nz * NL, *restrict di0 = dS_in + c2 * nz * NL;
+        for (ptrdiff_t m = 0; m < nz; m++) {
+            lvec zm = LV_(z + m * NL);
+            LS_(dc0 + m * NL) = LV_(dc0 + m * NL) + a0 * zm;
+            LS_(di0 + m * NL) = LV_(di0 + m * NL) + b0 * zm;
+        }
+    }
+#undef LANES_TR_AB_
 
     /* the updates of the lanes with a target: W_k, W_out (eq. 22), W_c (eq. 28) and
        W_in (eq. 26) with the new traces; each element gets the additions of the
