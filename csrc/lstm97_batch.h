@@ -127,19 +127,28 @@ static void FN(batch_apply)(const FN(lstm97_batch_job) *job, const REAL *const *
             acc[i] = (lvec){0};
         for (int64_t b = 0; b < n_rows; b++) {
             REAL *r = (REAL *)(n_live < 0 ? FN(batch_row)(job, b, parity) : rows[b]) + i0;
-            for (ptrdiff_t i = 0; i < nv; i++)
+            for (ptrdiff_t i = 0; i < nv; i++) {
                 acc[i] += *(const lvec *)(const void *)(r + W * i);
-            for (ptrdiff_t i = W * nv; i < nc; i++)
+                if (clear)                     /* cleared in the same pass */
+                    *(lvec *)(void *)(r + W * i) = (lvec){0};
+            }
+            for (ptrdiff_t i = W * nv; i < nc; i++) {
                 acc[i / W][i % W] += r[i];
-            if (clear)
-                memset(r, 0, (size_t)nc * sizeof(REAL));
+                if (clear)
+                    r[i] = 0;
+            }
         }
-        if (job->N == 1)
-            for (ptrdiff_t i = 0; i < nc; i++)
+        if (job->N == 1) {
+            for (ptrdiff_t i = 0; i < nv; i++)
+                *(lvec *)(void *)(dst + i0 + W * i) += acc[i];
+            for (ptrdiff_t i = W * nv; i < nc; i++)
                 dst[i0 + i] += acc[i / W][i % W];
-        else
-            for (ptrdiff_t i = 0; i < nc; i++)
+        } else {
+            for (ptrdiff_t i = 0; i < nv; i++)
+                *(lvec *)(void *)(dst + i0 + W * i) += acc[i] * inv_N;
+            for (ptrdiff_t i = W * nv; i < nc; i++)
                 dst[i0 + i] += acc[i / W][i % W] * inv_N;
+        }
     }
 }
 

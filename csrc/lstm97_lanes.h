@@ -88,7 +88,12 @@ typedef REAL FN(v4) __attribute__((vector_size(4 * sizeof(REAL)), aligned(sizeof
  * range (large, infinite or NaN) for FN(lanes_sigf_from), which checks every value:
  * without a call inside, the loop keeps the logistic's constants in registers.  in == out
  * allowed (the rest of in is unread when the loop leaves). */
-#if defined(__AVX2__) && defined(LSTM97_HAVE_SIG4)
+#if defined(__AVX512F__) && defined(LSTM97_HAVE_SIG8) && LSTM97_LANES_VB_ == 64
+#define LANES_SIG_W_ 8                /* 64-byte lanes: a multiple of 8 values */
+#define LANES_SIG_(v, chk) ((chk) ? lstm97_sig8(v) : lstm97_sig8_inrange(v))
+#define LANES_SIG_OK_(v) lstm97_sig8_ok(v)
+typedef lstm97_v8d FN(lanes_vd);
+#elif defined(__AVX2__) && defined(LSTM97_HAVE_SIG4)
 #define LANES_SIG_W_ 4
 #define LANES_SIG_(v, chk) ((chk) ? lstm97_sig4(v) : lstm97_sig4_inrange(v))
 #define LANES_SIG_OK_(v) lstm97_sig4_ok(v)
@@ -289,8 +294,11 @@ static inline void FN(lanes_matvec)(const REAL *restrict W, ptrdiff_t wstride,
 
 /* The weights broadcast to the lanes for FN(lanes_matvec): wb[i LSTM97_LANES + l] =
  * p[i] for i < P, every lane l.  batch_worker keeps the table on its stack while it fits
- * in LSTM97_LANES_WB_BYTES (FN(lanes_wb_fits)) and refreshes it after every update. */
-#define LSTM97_LANES_WB_BYTES 32768
+ * in LSTM97_LANES_WB_BYTES (FN(lanes_wb_fits)) and refreshes it after every update.
+ * Kept small: a larger table crowds the traces out of the L1 cache (the 6b net, 372
+ * weights, a target at every step, AVX-512 build: 31.5 us per sequence with a 24 KB
+ * table, 29.4 without, in benchmarks/c/bench_lanes.c). */
+#define LSTM97_LANES_WB_BYTES 8192
 static inline int FN(lanes_wb_fits)(ptrdiff_t P)
 {
     return P <= (ptrdiff_t)(LSTM97_LANES_WB_BYTES / (LSTM97_LANES * sizeof(REAL)));

@@ -3,7 +3,8 @@
  *
  * Included by lstm97_exp.h once per width with SIGV_N (lanes, a literal) and SIGV_ATTR
  * (the function's attributes), and SIGV_AVX2 for the four lanes of AVX2 (a movemask for
- * the range check, gathers for the table), which it undefines at its end.  It declares the vector
+ * the range check, gathers for the table) or SIGV_AVX512 for the eight lanes of AVX-512
+ * (a compare into a mask, gathers), which it undefines at its end.  It declares the vector
  * types lstm97_v<N>d, lstm97_v<N>u, lstm97_v<N>i (double, uint64_t, int64_t) and the
  * function lstm97_sig<N>: lane by lane the operations of lstm97_sig, in the same order
  * (the build passes -ffp-contract=off), so the same bits as the scalar function; and
@@ -49,6 +50,17 @@ SIGV_ATTR static inline SIGV_D SIGV_FNR(SIGV_D x)
                                                     (const long long *)lstm97_exp_tab + 1, ix,
                                                     all, 8);
     }
+#elif defined(SIGV_AVX512)
+    /* the two table words of each lane by AVX-512 gathers (the same loads) */
+    {
+        typedef long long v8ll __attribute__((vector_size(64)));
+        const v8ll ix = (v8ll)idx;
+        tailb = (SIGV_U)__builtin_ia32_gatherdiv8di((v8ll){0}, (const void *)lstm97_exp_tab,
+                                                    ix, (unsigned char)0xff, 8);
+        sbits = (SIGV_U)__builtin_ia32_gatherdiv8di((v8ll){0},
+                                                    (const void *)(lstm97_exp_tab + 1), ix,
+                                                    (unsigned char)0xff, 8);
+    }
 #else
     for (int l = 0; l < SIGV_N; l++) {
         tailb[l] = lstm97_exp_tab[idx[l]];
@@ -74,6 +86,10 @@ SIGV_ATTR static inline int SIGV_FNOK(SIGV_D x)
 #if defined(SIGV_AVX2)
     /* one compare, one movemask */
     return __builtin_ia32_movmskpd256((SIGV_D)(ax <= LSTM97_SIG_MAX_ARG)) == 15;
+#elif defined(SIGV_AVX512)
+    /* one compare into a mask register (2: less or equal, false for NaN) */
+    return __builtin_ia32_cmppd512_mask(ax, (SIGV_D){0} + LSTM97_SIG_MAX_ARG, 2,
+                                        (unsigned char)0xff, 4) == 0xff;
 #else
     int in_range = 1;
     for (int l = 0; l < SIGV_N; l++)
@@ -102,5 +118,6 @@ SIGV_ATTR static inline SIGV_D SIGV_FN(SIGV_D x)
 #undef SIGV_FNOK
 #undef SIGV_ATTR
 #undef SIGV_AVX2
+#undef SIGV_AVX512
 #undef SIGV_CAT
 #undef SIGV_CAT_

@@ -200,7 +200,7 @@ def test_lanes_logistic_beyond_its_table(dtype, baseline):
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_lanes_net_beyond_the_weight_table(dtype):
     """A net of more than 1,024 weights: the lanes step's mat-vecs then broadcast each
-    weight themselves (the table of weights broadcast to the lanes holds 32 KB); rows of
+    weight themselves (the table of weights broadcast to the lanes holds 8 KB); rows of
     16 and more columns, an odd number of rows."""
     net = fastlstm.LSTM(50, 3, 3, 3, dtype=dtype, seed=11, init_range=0.2)
     assert _core.layout(net._dims)["n_params"] > 1024
