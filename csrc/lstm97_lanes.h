@@ -11,7 +11,8 @@
  * runs here in one pass: every per-sequence quantity is stored as LSTM97_LANES
  * consecutive values, one per sequence, so that one vector holds the value of every
  * sequence of the group.  The weights are shared by the lanes: the forward mat-vecs
- * become one small matrix product (a weight is broadcast, the lanes of z multiply it),
+ * become one small matrix product (a weight is broadcast, the lanes of z multiply it;
+ * small nets read the weights from a table of them already broadcast, FN(lanes_bcast)),
  * and the traces, activations and errors are updated for all lanes in each vector
  * operation; the weight changes of a block's lanes go into its row four columns at a
  * time (FN(lanes_update)).
