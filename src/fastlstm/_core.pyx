@@ -964,6 +964,32 @@ def train_batch(tuple dims, params, masks, x, t, tmask, double alpha, int schedu
     _raise_for(rc, "train_batch")
 
 
+def batch_threads(tuple dims, params, tmask, int64_t N, int64_t T, int schedule,
+                  int n_threads):
+    """The thread count :func:`train_batch` should be given when ``n_threads`` threads are
+    allowed (``lstm97_batch_threads``): ``n_threads`` or fewer, where more threads would
+    be slower.  ``tmask`` as for :func:`train_batch` (uint8 (N, T) or None); ``params``
+    gives the dtype."""
+    cdef lstm97_dims d
+    cdef lstm97_layout L
+    _dims_from(dims, &d, &L)
+    cdef int typ = _real_type(params)
+    if N < 1 or T < 1:
+        raise ValueError(f"N and T must be >= 1, got N = {N}, T = {T}")
+    cdef uint8_t *ptm = NULL
+    if tmask is not None:
+        ptm = <uint8_t *>_buf(tmask, "mask", cnp.NPY_UINT8, N * T, False)
+    cdef int r
+    with nogil:
+        if typ == cnp.NPY_DOUBLE:
+            r = lstm97_batch_threads_f64(&d, ptm, N, T, schedule, n_threads)
+        else:
+            r = lstm97_batch_threads_f32(&d, ptm, N, T, schedule, n_threads)
+    if r < 0:
+        _raise_for(r, "batch_threads")
+    return r
+
+
 # ---- batched inference ------------------------------------------------------------------
 
 def forward_batch(tuple dims, params, x, lengths, int n_threads, y, zs, scratch):
