@@ -304,6 +304,7 @@ LSTM97_API int FN(lstm97_batch_threads)(const lstm97_dims *d, const uint8_t *tma
     if (n_threads < 1 || n_threads > LSTM97_MAX_THREADS)
         return LSTM97_ERR_THREADS;
 #ifdef LSTM97_NO_THREADS
+    (void)tmask;
     return 1;
 #else
     const int64_t unit = FN(lanes_ok)(d) ? (int64_t)LSTM97_LANES : LSTM97_BATCH_BLOCK;
