@@ -242,7 +242,8 @@ static void test_kernels_f64(void)
     const int64_t T = 25;
     const ptrdiff_t P = L.n_params;
     double *m = nets_alloc((size_t)P * sizeof(double)), *p = nets_alloc((size_t)P * sizeof(double));
-    double *p2 = nets_alloc((size_t)P * sizeof(double)), *dW = nets_alloc((size_t)P * sizeof(double));
+    double *p2 = nets_alloc((size_t)P * sizeof(double));
+    double *dW = nets_alloc((size_t)P * sizeof(double));
     double *st = nets_alloc((size_t)L.state_len * sizeof(double));
     double *wk = nets_alloc((size_t)L.work_len * sizeof(double));
     double *x = nets_alloc((size_t)(T * d.I) * sizeof(double));
