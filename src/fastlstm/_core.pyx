@@ -393,10 +393,10 @@ cdef struct _FastNet:
     uint8_t *busy
 
 
-cdef tuple _fast_net(tuple net, _FastNet *f):
+cdef int _fast_net(tuple net, _FastNet *f) except -1:
     """Fill f from ``net`` (dims, params, masks, state, work, dW, backup, lock.acquire,
-    lock.release, busy): buffers made by the net, not checked; returns (acquire,
-    release)."""
+    lock.release, busy): buffers made by the net, not checked (_fast_run takes the lock's
+    methods from net)."""
     dims, params, masks, state, work, dW, backup, acquire, release, busy = net
     _dims_from(<tuple>dims, &f.d, &f.L)
     f.typ = cnp.PyArray_TYPE(<cnp.ndarray>params)
@@ -407,7 +407,7 @@ cdef tuple _fast_net(tuple net, _FastNet *f):
     f.dW = cnp.PyArray_DATA(<cnp.ndarray>dW)
     f.backup = cnp.PyArray_DATA(<cnp.ndarray>backup)
     f.busy = <uint8_t *>cnp.PyArray_DATA(<cnp.ndarray>busy)
-    return acquire, release
+    return 0
 
 
 cdef object _new_outputs(Py_ssize_t T, Py_ssize_t K, int typ):
@@ -417,7 +417,7 @@ cdef object _new_outputs(Py_ssize_t T, Py_ssize_t K, int typ):
     return cnp.PyArray_EMPTY(2, shape, typ, 0)
 
 
-cdef int _fast_run(_FastNet *f, object acquire, object release, const void *px,
+cdef int _fast_run(_FastNet *f, tuple net, const void *px,
                    const int32_t *pi, const void *pt, const uint8_t *ptm, Py_ssize_t T,
                    double alpha, int schedule, void *py, Py_ssize_t *bad) except? -100:
     """The transaction of the fast paths: under the net's lock, *bad = the first nonzero
@@ -427,7 +427,8 @@ cdef int _fast_run(_FastNet *f, object acquire, object release, const void *px,
     non-finite value or an interrupt.  Returns the kernel's status."""
     cdef size_t nbytes = <size_t>f.L.n_params * (8 if f.typ == cnp.NPY_DOUBLE else 4)
     cdef int rc = LSTM97_OK
-    acquire()
+    release = net[8]
+    net[7]()                                        # lock.acquire
     try:
         with nogil:
             bad[0] = _first_masked(f.typ, f.params, f.masks, f.L.n_params)
@@ -478,7 +479,7 @@ def train_fast(tuple net, x, y, mask, lr, schedule):
     else:
         return None
     cdef _FastNet f
-    acquire, release = _fast_net(net, &f)
+    _fast_net(net, &f)
     cdef Py_ssize_t T = _ready(x, y, mask, f.d.I, f.d.K, f.typ)
     if T == 0:
         return None
@@ -487,7 +488,7 @@ def train_fast(tuple net, x, y, mask, lr, schedule):
         ptm = <const uint8_t *>cnp.PyArray_DATA(<cnp.ndarray>mask)
     out = _new_outputs(T, f.d.K, f.typ)
     cdef Py_ssize_t bad
-    cdef int rc = _fast_run(&f, acquire, release, cnp.PyArray_DATA(<cnp.ndarray>x), NULL,
+    cdef int rc = _fast_run(&f, net, cnp.PyArray_DATA(<cnp.ndarray>x), NULL,
                             cnp.PyArray_DATA(<cnp.ndarray>y), ptm, T, alpha, sched,
                             cnp.PyArray_DATA(<cnp.ndarray>out), &bad)
     if bad >= 0:
@@ -511,7 +512,7 @@ def train_onehot(tuple net, idx, y, mask, lr):
     if alpha < 0 or y is None:
         return None
     cdef _FastNet f
-    acquire, release = _fast_net(net, &f)
+    _fast_net(net, &f)
     if f.d.forget_gate or f.d.peepholes:
         return None
     if not _is_ready(idx, 1, 0, cnp.NPY_INT32):
@@ -535,7 +536,7 @@ def train_onehot(tuple net, idx, y, mask, lr):
         return None
     out = _new_outputs(T, f.d.K, f.typ)
     cdef Py_ssize_t bad
-    cdef int rc = _fast_run(&f, acquire, release, NULL, pi, pt, ptm, T, alpha, LSTM97_STEP,
+    cdef int rc = _fast_run(&f, net, NULL, pi, pt, ptm, T, alpha, LSTM97_STEP,
                             cnp.PyArray_DATA(<cnp.ndarray>out), &bad)
     if bad >= 0:
         return None                 # the general path explains it
