@@ -96,6 +96,11 @@ def test_the_default_weighs_the_work_between_meetings(two_threads):
     assert _threads.batch_threads(net, N, T, None, "sequence") == 2
     # no target at all: the threads never meet
     assert _threads.batch_threads(net, N, T, np.zeros((N, T), bool), "step") == 2
+    # one meeting, but too little work in the whole call for a thread (32 or 16 sequences
+    # of 93 weights: ceil(N / 2) * 93 * 100 < 262,144)
+    for n in (16, 32):
+        assert _threads.batch_threads(net, n, T, end_mask(n), "step") == 1
+        assert _threads.batch_threads(net, n, T, None, "sequence") == 1
     # the big net at 1 target in 5 sequence-steps: 2 threads from N = 32 (a thread's
     # ceil(N / 2) * 1,254 * 100 weight-steps over the ~100 meetings reach 16,384)
     big = fastlstm.LSTM(**BIG, seed=0)
