@@ -118,6 +118,34 @@ def test_drift_remedy_biases_the_input_gates_only(monkeypatch):
     assert plain["n_weights"] == ROWS["2c-q50-p50"].weights
 
 
+def test_last_target_trains_2b_on_its_last_target_with_the_drift_remedy(monkeypatch):
+    import fastlstm
+    masks, nets = [], []
+    real_train, real = fastlstm.LSTM.train_sequence, fastlstm.LSTM
+
+    def train(self, x, y, mask=None, *a, **kw):
+        masks.append(np.array(mask))
+        return real_train(self, x, y, mask, *a, **kw)
+
+    def keep(*a, **kw):
+        net = real(*a, **kw)
+        nets.append(net)
+        return net
+    monkeypatch.setattr(fastlstm.LSTM, "train_sequence", train)
+    monkeypatch.setattr(protocols.fastlstm, "LSTM", keep)
+    rec = run_trial("2b-p100", 0, max_sequences=3, ablation="last-target")
+    assert len(masks) == 3
+    for m in masks:
+        assert m[-1] and not m[:-1].any()
+    assert rec["n_weights"] == ROWS["2b-p100"].weights + 1
+    assert nets[-1].params["W_in"][0, 0] == pytest.approx(-3.0, abs=0.1)
+    assert any("last step's target" in d for d in rec["decided"])
+    masks.clear()
+    run_trial("2b-p100", 0, max_sequences=2, ablation="drift-remedy")
+    assert all(m.all() for m in masks)                  # targets at every step
+    assert not ablation_applies("last-target", "2a")
+
+
 def test_ablations_are_checked_against_the_experiment(capsys, tmp_path):
     assert ablation_applies("output-wiring", "reber")
     assert not ablation_applies("output-wiring", "adding")

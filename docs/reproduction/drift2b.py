@@ -26,7 +26,6 @@ the last block's training error and fraction wrong.
 """
 from __future__ import annotations
 
-import dataclasses
 import os
 import sys
 from typing import Any, Dict
@@ -39,7 +38,6 @@ from mechanisms import observe, trace  # noqa: E402
 from fastlstm.experiments import protocols  # noqa: E402
 from fastlstm.experiments.runner import trial_seed  # noqa: E402
 from fastlstm.tasks import get_task  # noqa: E402
-from fastlstm.tasks.lags import Lag2bTask  # noqa: E402
 
 
 def probe_for(variant: str) -> Any:
@@ -72,28 +70,19 @@ def probe_for(variant: str) -> Any:
 
 def variants(mode: str, cap: int, trials: range = range(3)) -> None:
     """The ``--final-only`` and ``--late`` diagnostics of 2b-p100 with the drift remedy."""
-    real = Lag2bTask.sample
-    if mode == "--final-only":
-        def sample(self: Lag2bTask, rng: Any) -> Any:
-            ex = real(self, rng)
-            mask = np.zeros_like(ex.mask)
-            mask[-1] = True
-            return dataclasses.replace(ex, mask=mask)
-        Lag2bTask.sample = sample           # type: ignore[method-assign]
+    # --final-only is the ablation "last-target" (the drift remedy, the last target only)
+    ablation = "last-target" if mode == "--final-only" else "drift-remedy"
     block = 3500 if mode == "--late" else 200
-    try:
-        for t in trials:
-            r = protocols._lag2_trial("lag2b", 100, seed=trial_seed(0, "2b-p100", t),
-                                      max_sequences=cap, ablation="drift-remedy",
-                                      progress=False, plateau_block=block)
-            c = r["curve"]
-            print(f"2b-p100 drift-remedy {mode} trial {t}: success {r['success']}, "
-                  f"sequences {r['sequences']:,}, cell connected after "
-                  f"{r['cell_added_at']:,}, last block: training error "
-                  f"{c['train_abs_error'][-1]:.4f}, wrong {c['train_wrong'][-1]:.2f}",
-                  flush=True)
-    finally:
-        Lag2bTask.sample = real             # type: ignore[method-assign]
+    for t in trials:
+        r = protocols._lag2_trial("lag2b", 100, seed=trial_seed(0, "2b-p100", t),
+                                  max_sequences=cap, ablation=ablation,
+                                  progress=False, plateau_block=block)
+        c = r["curve"]
+        print(f"2b-p100 {ablation} {mode} trial {t}: success {r['success']}, "
+              f"sequences {r['sequences']:,}, cell connected after "
+              f"{r['cell_added_at']:,}, last block: training error "
+              f"{c['train_abs_error'][-1]:.4f}, wrong {c['train_wrong'][-1]:.2f}",
+              flush=True)
 
 
 def main() -> None:

@@ -79,7 +79,9 @@ def build_parser() -> OneLineParser:
                         "only: 'distinct-sets' (512 distinct strings instead of the "
                         "literal reading), 'output-wiring' (output bias and input-to-"
                         "output connections); 2a, 2b, 2c only: 'drift-remedy' (input "
-                        "gates biased towards zero, the paper's section 4 remedy); 3c "
+                        "gates biased towards zero, the paper's section 4 remedy); 2b "
+                        "only: 'last-target' (the drift remedy, the last step's target "
+                        "only); 3c "
                         "only: 'noise-free-signal' (the first N inputs exactly +-1 as in "
                         "3a); 3a, 3b, 3c only: 'fixed-test-set' (one test set per trial, "
                         "reused at every check)")
