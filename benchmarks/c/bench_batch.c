@@ -5,7 +5,7 @@
  * from up to 2 (the default of LSTM.train_batch with set_num_threads(2)); schedule 0
  * "step" (the default), 1 "sequence".
  *
- *   gcc -O3 -ffp-contract=off -Icsrc -Ibenchmarks/c benchmarks/c/bench_batch.c csrc/lstm97.c -o /tmp/bench_batch -lm -lpthread
+ *   gcc -O3 -ffp-contract=off -Icsrc benchmarks/c/bench_batch.c csrc/lstm97.c -o /tmp/bench_batch -lm -lpthread
  *   /tmp/bench_batch N n_threads [every=5] [schedule=0]
  */
 #include "fastlstm.h"

@@ -2,7 +2,7 @@
  * the adding-problem net (I = 2, K = 1, B = 2, S = 2, T = 100), without Python: the
  * minimum over 30 batches of the time per sequence, and the weight count of the cell.
  *
- *   gcc -O3 -ffp-contract=off -Icsrc -Ibenchmarks/c benchmarks/c/bench_family.c csrc/lstm97.c -o /tmp/bench_family -lm -lpthread
+ *   gcc -O3 -ffp-contract=off -Icsrc benchmarks/c/bench_family.c csrc/lstm97.c -o /tmp/bench_family -lm -lpthread
  *   /tmp/bench_family [sequences=30000] [kernel: 0 tuned, 1 plain] [cell] [targets: 0 every step, 1 last]
  *
  * cell: 0 the 1997 cell (full sources), 1 forget gate with "cells" sources (the modern

@@ -2,10 +2,10 @@
  * nets.h -- the net set-up shared by the C benchmarks (benchmarks/c) and the C tests
  * (tests/c): the paper's nets by name, buffers for N sequences of T steps, and fixed
  * (reproducible) parameters, inputs and target masks.  Header-only C99; include it after
- * fastlstm.h.  The benchmarks are built with -Icsrc -Ibenchmarks/c, the tests by CMake
- * (tests/c/CMakeLists.txt adds this directory).  Only nets_buffers_alloc calls the
- * library (lstm97_layout_of): a program that loads the library itself with dlopen
- * (tests/c/test_unload.c) can use the rest.
+ * fastlstm.h.  The benchmarks find it beside them (#include "nets.h"; -Icsrc for
+ * fastlstm.h), the C tests through the include directory tests/c/CMakeLists.txt adds.
+ * Only nets_buffers_alloc calls the library (lstm97_layout_of): a program that loads the
+ * library itself with dlopen (tests/c/test_unload.c) can use the rest.
  */
 #ifndef FASTLSTM_NETS_H
 #define FASTLSTM_NETS_H
