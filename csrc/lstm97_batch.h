@@ -127,19 +127,28 @@ static void FN(batch_apply)(const FN(lstm97_batch_job) *job, const REAL *const *
             acc[i] = (lvec){0};
         for (int64_t b = 0; b < n_rows; b++) {
             REAL *r = (REAL *)(n_live < 0 ? FN(batch_row)(job, b, parity) : rows[b]) + i0;
-            for (ptrdiff_t i = 0; i < nv; i++)
+            for (ptrdiff_t i = 0; i < nv; i++) {
                 acc[i] += *(const lvec *)(const void *)(r + W * i);
-            for (ptrdiff_t i = W * nv; i < nc; i++)
+                if (clear)                     /* cleared in the same pass */
+                    *(lvec *)(void *)(r + W * i) = (lvec){0};
+            }
+            for (ptrdiff_t i = W * nv; i < nc; i++) {
                 acc[i / W][i % W] += r[i];
-            if (clear)
-                memset(r, 0, (size_t)nc * sizeof(REAL));
+                if (clear)
+                    r[i] = 0;
+            }
         }
-        if (job->N == 1)
-            for (ptrdiff_t i = 0; i < nc; i++)
+        if (job->N == 1) {
+            for (ptrdiff_t i = 0; i < nv; i++)
+                *(lvec *)(void *)(dst + i0 + W * i) += acc[i];
+            for (ptrdiff_t i = W * nv; i < nc; i++)
                 dst[i0 + i] += acc[i / W][i % W];
-        else
-            for (ptrdiff_t i = 0; i < nc; i++)
+        } else {
+            for (ptrdiff_t i = 0; i < nv; i++)
+                *(lvec *)(void *)(dst + i0 + W * i) += acc[i] * inv_N;
+            for (ptrdiff_t i = W * nv; i < nc; i++)
                 dst[i0 + i] += acc[i / W][i % W] * inv_N;
+        }
     }
 }
 
@@ -185,6 +194,11 @@ static void *FN(batch_worker)(void *arg)
         }
     }
     const REAL *rows[LSTM97_BATCH_LIVE_MAX];
+    /* the lanes step's weights broadcast to the lanes (lstm97_lanes.h), refreshed after
+       every update of mine */
+    REAL wb[LSTM97_LANES_WB_BYTES / sizeof(REAL)] __attribute__((aligned(64)));
+    const int use_wb = lanes && FN(lanes_wb_fits)(P);
+    int wb_stale = 1;
     /* thread 0 (the caller's) polls; on a stop it aborts the barrier and every thread
        leaves at its next step or wait */
     lstm97_poller poll = lstm97_poller_start();
@@ -206,6 +220,10 @@ static void *FN(batch_worker)(void *arg)
         for (int64_t g = job->tid; g < n_groups; g += nt) {
             const int64_t n0 = g * U;
             if (lanes && n0 + LSTM97_LANES <= N) {
+                if (use_wb && wb_stale) {
+                    FN(lanes_bcast)(mine, P, wb);
+                    wb_stale = 0;
+                }
                 /* a full group: its sequences in the lanes (lstm97_lanes.h) */
                 const REAL *xs[LSTM97_LANES], *ts[LSTM97_LANES];
                 REAL *ys[LSTM97_LANES], *rws[LSTM97_BATCH_GROUP];
@@ -220,7 +238,8 @@ static void *FN(batch_worker)(void *arg)
                     rws[q] = FN(batch_row)(job, g * G + q, parity);
                 int rc = FN(step_lanes)(d, L, mine, job->masks, xs, ts, job->alpha, ys,
                                         job->state + n0 * L->state_len,
-                                        job->work + n0 * L->work_len, rws);
+                                        job->work + n0 * L->work_len, rws,
+                                        use_wb ? wb : NULL);
                 if (rc != LSTM97_OK)
                     job->status = rc;
                 continue;
@@ -243,6 +262,7 @@ static void *FN(batch_worker)(void *arg)
             int n_live = FN(batch_live)(job, s, parity, rows);
             if (n_live == 0)
                 continue;
+            wb_stale = 1;                     /* mine changes */
             if (nt == 1) {
                 FN(batch_apply)(job, rows, n_live, 0, 0, P, mine, 1);   /* and clear */
             } else if (shared) {

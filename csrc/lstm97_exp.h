@@ -160,6 +160,13 @@ static inline double lstm97_sig(double x)
 #define SIGV_AVX2 1
 #include "lstm97_sig_lanes.h"
 
+/* eight lanes in AVX-512 registers (the lanes of train_batch's AVX-512 build) */
+#define LSTM97_HAVE_SIG8 1
+#define SIGV_N 8                                   /* lstm97_v8d, lstm97_sig8 */
+#define SIGV_ATTR __attribute__((target("avx512f,avx512vl,avx512dq,avx512bw")))
+#define SIGV_AVX512 1
+#include "lstm97_sig_lanes.h"
+
 __attribute__((target("avx2"), noinline))
 static void lstm97_sig_array4(ptrdiff_t n, const double *in, double *out)
 {

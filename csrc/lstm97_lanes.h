@@ -11,7 +11,8 @@
  * runs here in one pass: every per-sequence quantity is stored as LSTM97_LANES
  * consecutive values, one per sequence, so that one vector holds the value of every
  * sequence of the group.  The weights are shared by the lanes: the forward mat-vecs
- * become one small matrix product (a weight is broadcast, the lanes of z multiply it),
+ * become one small matrix product (a weight is broadcast, the lanes of z multiply it;
+ * small nets read the weights from a table of them already broadcast, FN(lanes_bcast)),
  * and the traces, activations and errors are updated for all lanes in each vector
  * operation; the weight changes of a block's lanes go into its row four columns at a
  * time (FN(lanes_update)).
@@ -84,34 +85,85 @@ typedef REAL FN(v4) __attribute__((vector_size(4 * sizeof(REAL)), aligned(sizeof
  * a function of it (SQ_H1: 2 sig - 1, SQ_G2: 4 sig - 2, applied to the REAL value as
  * FN(squash_from_sig) does, in the same pass): lstm97_exp.h's four- or two-lane logistic
  * inlined (the same bits as FN(sig_array); float lanes are widened to double and rounded
- * back, as FN(sig) does).  in == out allowed. */
+ * back, as FN(sig) does).  The loop leaves at the first arguments out of the table's
+ * range (large, infinite or NaN) for FN(lanes_sigf_from), which checks every value:
+ * without a call inside, the loop keeps the logistic's constants in registers.  in == out
+ * allowed (the rest of in is unread when the loop leaves). */
+#if defined(__AVX512F__) && defined(LSTM97_HAVE_SIG8) && LSTM97_LANES_VB_ == 64
+#define LANES_SIG_W_ 8                /* 64-byte lanes: a multiple of 8 values */
+#define LANES_SIG_(v, chk) ((chk) ? lstm97_sig8(v) : lstm97_sig8_inrange(v))
+#define LANES_SIG_OK_(v) lstm97_sig8_ok(v)
+typedef lstm97_v8d FN(lanes_vd);
+#elif defined(__AVX2__) && defined(LSTM97_HAVE_SIG4)
+#define LANES_SIG_W_ 4
+#define LANES_SIG_(v, chk) ((chk) ? lstm97_sig4(v) : lstm97_sig4_inrange(v))
+#define LANES_SIG_OK_(v) lstm97_sig4_ok(v)
+typedef lstm97_v4d FN(lanes_vd);
+#elif defined(__GNUC__) || defined(__clang__)
+#define LANES_SIG_W_ 2
+#define LANES_SIG_(v, chk) ((chk) ? lstm97_sig2(v) : lstm97_sig2_inrange(v))
+#define LANES_SIG_OK_(v) lstm97_sig2_ok(v)
+typedef lstm97_v2d FN(lanes_vd);
+#endif
+#ifdef LANES_SIG_W_
+typedef REAL FN(lanes_vw) __attribute__((vector_size(LANES_SIG_W_ * sizeof(REAL)),
+                                         aligned(sizeof(REAL))));
+#define LANES_SIG_STEP_(i, v, chk)                                                       \
+    do {                                                                                 \
+        FN(lanes_vw) r_;                                                                 \
+        v = LANES_SIG_(v, chk);                                                          \
+        for (int l_ = 0; l_ < LANES_SIG_W_; l_++)                                        \
+            r_[l_] = (REAL)v[l_];                                                        \
+        if (tr)                                                                          \
+            r_ = a * r_ - b;                                                             \
+        *(FN(lanes_vw) *)(void *)(out + (i)) = r_;                                       \
+    } while (0)
+#define LANES_SIG_LOAD_(i, v)                                                            \
+    for (int l_ = 0; l_ < LANES_SIG_W_; l_++)                                            \
+        v[l_] = (double)in[(i) + l_]
+
+/* FN(lanes_sigf) from in[i0] on, every value checked (out of line: rare) */
+__attribute__((noinline, cold)) static void FN(lanes_sigf_from)(int f, ptrdiff_t i0,
+                                                               ptrdiff_t n, const REAL *in,
+                                                               REAL *out)
+{
+    const int tr = f == SQ_H1 || f == SQ_G2;
+    const REAL a = f == SQ_H1 ? (REAL)2 : (REAL)4, b = f == SQ_H1 ? (REAL)1 : (REAL)2;
+    for (ptrdiff_t i = i0; i < n; i += LANES_SIG_W_) {
+        FN(lanes_vd) v;
+        LANES_SIG_LOAD_(i, v);
+        LANES_SIG_STEP_(i, v, 1);
+    }
+}
+#endif
+
 static inline void FN(lanes_sigf)(int f, ptrdiff_t nv, const REAL *in, REAL *out)
 {
-    typedef FN(v4) v4;
     const ptrdiff_t n = nv * LSTM97_LANES;      /* a multiple of 4 */
     const int tr = f == SQ_H1 || f == SQ_G2;
     const REAL a = f == SQ_H1 ? (REAL)2 : (REAL)4, b = f == SQ_H1 ? (REAL)1 : (REAL)2;
-    for (ptrdiff_t i = 0; i < n; i += 4) {
-        const REAL *q = in + i;
-        v4 r;
-#if defined(__AVX2__) && defined(LSTM97_HAVE_SIG4)
-        lstm97_v4d v = {(double)q[0], (double)q[1], (double)q[2], (double)q[3]};
-        v = lstm97_sig4(v);
-        r = (v4){(REAL)v[0], (REAL)v[1], (REAL)v[2], (REAL)v[3]};
-#elif defined(__GNUC__) || defined(__clang__)
-        lstm97_v2d v0 = {(double)q[0], (double)q[1]}, v1 = {(double)q[2], (double)q[3]};
-        v0 = lstm97_sig2(v0);
-        v1 = lstm97_sig2(v1);
-        r = (v4){(REAL)v0[0], (REAL)v0[1], (REAL)v1[0], (REAL)v1[1]};
-#else
-        for (int l = 0; l < 4; l++)
-            r[l] = (REAL)lstm97_sig((double)q[l]);
-#endif
-        if (tr)
-            r = a * r - b;
-        V4S_(out + i) = r;
+#ifdef LANES_SIG_W_
+    for (ptrdiff_t i = 0; i < n; i += LANES_SIG_W_) {
+        FN(lanes_vd) v;
+        LANES_SIG_LOAD_(i, v);
+        if (__builtin_expect(!LANES_SIG_OK_(v), 0)) {
+            FN(lanes_sigf_from)(f, i, n, in, out);
+            return;
+        }
+        LANES_SIG_STEP_(i, v, 0);
     }
+#else
+    for (ptrdiff_t i = 0; i < n; i++) {
+        REAL r = (REAL)lstm97_sig((double)in[i]);
+        out[i] = tr ? a * r - b : r;
+    }
+#endif
 }
+#undef LANES_SIG_W_
+#undef LANES_SIG_
+#undef LANES_SIG_OK_
+#undef LANES_SIG_STEP_
+#undef LANES_SIG_LOAD_
 
 /* p[i] = sig(p[i]) for the nv vectors of lanes at p */
 static inline void FN(lanes_sig)(ptrdiff_t nv, REAL *p)
@@ -146,23 +198,30 @@ static inline int FN(lanes_ok)(const lstm97_dims *d)
 
 /* out[r] (all lanes) = W[r, :] . v (v: (n, lanes)), r < R, each lane's sum in the order of
  * FN(dot): increasing m for n < LSTM97_DOT_LANES_MIN, else partial sums over m = l
- * (mod 4) combined as (s_0 + s_2) + (s_1 + s_3). */
-static inline void FN(lanes_matvec)(const REAL *restrict W, const REAL *restrict v,
-                                    ptrdiff_t R, ptrdiff_t n, REAL *restrict out)
+ * (mod 4) combined as (s_0 + s_2) + (s_1 + s_3).  W is either the weights (wstride 1:
+ * W[r, m] = W[r * n + m], broadcast to the lanes here) or the weights already broadcast
+ * (wstride LSTM97_LANES: LSTM97_LANES copies of W[r, m] at W + (r * n + m) LSTM97_LANES,
+ * FN(lanes_bcast)), which saves a broadcast per weight and group.  The products are
+ * w * v either way (the same bits). */
+#define LANES_W_(w, m)                                                                   \
+    (wstride == 1 ? (lvec){0} + (w)[m] : LV_((w) + (m) * LSTM97_LANES))
+static inline void FN(lanes_matvec)(const REAL *restrict W, ptrdiff_t wstride,
+                                    const REAL *restrict v, ptrdiff_t R, ptrdiff_t n,
+                                    REAL *restrict out)
 {
     typedef FN(lvec) lvec;
-    const ptrdiff_t NL = LSTM97_LANES;
+    const ptrdiff_t NL = LSTM97_LANES, rs = n * wstride;   /* a row of W */
     ptrdiff_t r = 0;
     if (n < LSTM97_DOT_LANES_MIN) {
         for (; r + 4 <= R; r += 4) {
-            const REAL *w0 = W + r * n, *w1 = w0 + n, *w2 = w1 + n, *w3 = w2 + n;
+            const REAL *w0 = W + r * rs, *w1 = w0 + rs, *w2 = w1 + rs, *w3 = w2 + rs;
             lvec a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
             for (ptrdiff_t m = 0; m < n; m++) {
                 lvec vm = LV_(v + m * NL);
-                a0 += w0[m] * vm;
-                a1 += w1[m] * vm;
-                a2 += w2[m] * vm;
-                a3 += w3[m] * vm;
+                a0 += LANES_W_(w0, m) * vm;
+                a1 += LANES_W_(w1, m) * vm;
+                a2 += LANES_W_(w2, m) * vm;
+                a3 += LANES_W_(w3, m) * vm;
             }
             LS_(out + r * NL) = a0;
             LS_(out + (r + 1) * NL) = a1;
@@ -170,28 +229,87 @@ static inline void FN(lanes_matvec)(const REAL *restrict W, const REAL *restrict
             LS_(out + (r + 3) * NL) = a3;
         }
         for (; r < R; r++) {
-            const REAL *w0 = W + r * n;
+            const REAL *w0 = W + r * rs;
             lvec a0 = {0};
             for (ptrdiff_t m = 0; m < n; m++)
-                a0 += w0[m] * LV_(v + m * NL);
+                a0 += LANES_W_(w0, m) * LV_(v + m * NL);
             LS_(out + r * NL) = a0;
         }
         return;
     }
-    for (; r < R; r++) {
-        const REAL *w0 = W + r * n;
-        lvec s[4] = {{0}, {0}, {0}, {0}};
+    /* two rows a pass, each vector of v read once for both */
+    for (; r + 2 <= R; r += 2) {
+        const REAL *w0 = W + r * rs, *w1 = w0 + rs;
+        lvec s0 = {0}, s1 = {0}, s2 = {0}, s3 = {0}, t0 = {0}, t1 = {0}, t2 = {0}, t3 = {0};
         ptrdiff_t m = 0;
         for (; m + 4 <= n; m += 4) {
-            s[0] += w0[m] * LV_(v + m * NL);
-            s[1] += w0[m + 1] * LV_(v + (m + 1) * NL);
-            s[2] += w0[m + 2] * LV_(v + (m + 2) * NL);
-            s[3] += w0[m + 3] * LV_(v + (m + 3) * NL);
+            lvec v0 = LV_(v + m * NL), v1 = LV_(v + (m + 1) * NL);
+            lvec v2 = LV_(v + (m + 2) * NL), v3 = LV_(v + (m + 3) * NL);
+            s0 += LANES_W_(w0, m) * v0;
+            t0 += LANES_W_(w1, m) * v0;
+            s1 += LANES_W_(w0, m + 1) * v1;
+            t1 += LANES_W_(w1, m + 1) * v1;
+            s2 += LANES_W_(w0, m + 2) * v2;
+            t2 += LANES_W_(w1, m + 2) * v2;
+            s3 += LANES_W_(w0, m + 3) * v3;
+            t3 += LANES_W_(w1, m + 3) * v3;
         }
-        for (int l = 0; m < n; m++, l++)
-            s[l] += w0[m] * LV_(v + m * NL);
-        LS_(out + r * NL) = (s[0] + s[2]) + (s[1] + s[3]);
+        if (m < n) {
+            lvec vm = LV_(v + m * NL);
+            s0 += LANES_W_(w0, m) * vm;
+            t0 += LANES_W_(w1, m) * vm;
+        }
+        if (m + 1 < n) {
+            lvec vm = LV_(v + (m + 1) * NL);
+            s1 += LANES_W_(w0, m + 1) * vm;
+            t1 += LANES_W_(w1, m + 1) * vm;
+        }
+        if (m + 2 < n) {
+            lvec vm = LV_(v + (m + 2) * NL);
+            s2 += LANES_W_(w0, m + 2) * vm;
+            t2 += LANES_W_(w1, m + 2) * vm;
+        }
+        LS_(out + r * NL) = (s0 + s2) + (s1 + s3);
+        LS_(out + (r + 1) * NL) = (t0 + t2) + (t1 + t3);
     }
+    for (; r < R; r++) {
+        const REAL *w0 = W + r * rs;
+        lvec s0 = {0}, s1 = {0}, s2 = {0}, s3 = {0};
+        ptrdiff_t m = 0;
+        for (; m + 4 <= n; m += 4) {
+            s0 += LANES_W_(w0, m) * LV_(v + m * NL);
+            s1 += LANES_W_(w0, m + 1) * LV_(v + (m + 1) * NL);
+            s2 += LANES_W_(w0, m + 2) * LV_(v + (m + 2) * NL);
+            s3 += LANES_W_(w0, m + 3) * LV_(v + (m + 3) * NL);
+        }
+        if (m < n)
+            s0 += LANES_W_(w0, m) * LV_(v + m * NL);
+        if (m + 1 < n)
+            s1 += LANES_W_(w0, m + 1) * LV_(v + (m + 1) * NL);
+        if (m + 2 < n)
+            s2 += LANES_W_(w0, m + 2) * LV_(v + (m + 2) * NL);
+        LS_(out + r * NL) = (s0 + s2) + (s1 + s3);
+    }
+}
+#undef LANES_W_
+
+/* The weights broadcast to the lanes for FN(lanes_matvec): wb[i LSTM97_LANES + l] =
+ * p[i] for i < P, every lane l.  batch_worker keeps the table on its stack while it fits
+ * in LSTM97_LANES_WB_BYTES (FN(lanes_wb_fits)) and refreshes it after every update.
+ * Kept small: a larger table crowds the traces out of the L1 cache (the 6b net, 372
+ * weights, a target at every step, AVX-512 build: 31.5 us per sequence with a 24 KB
+ * table, 29.4 without, in benchmarks/c/bench_lanes.c). */
+#define LSTM97_LANES_WB_BYTES 8192
+static inline int FN(lanes_wb_fits)(ptrdiff_t P)
+{
+    return P <= (ptrdiff_t)(LSTM97_LANES_WB_BYTES / (LSTM97_LANES * sizeof(REAL)));
+}
+
+static inline void FN(lanes_bcast)(const REAL *restrict p, ptrdiff_t P, REAL *restrict wb)
+{
+    typedef FN(lvec) lvec;
+    for (ptrdiff_t i = 0; i < P; i++)
+        LS_(wb + i * LSTM97_LANES) = (lvec){0} + p[i];
 }
 
 /* p[m] += (ae_l v[m, l]) mk[m] for m < n, lane l (v: (n, lanes)) */
@@ -266,11 +384,13 @@ static inline void FN(lanes_update)(ptrdiff_t n, int ns, const REAL *const *ae,
 /* One step of the LSTM97_LANES sequences n0 .. n0 + LSTM97_LANES - 1 of a batch (mode
  * LSTM97_ACCUMULATE, lane l into rows[l / 4], the row of its block): x_t[l], t_t[l]
  * (NULL: no target), y_t[l] of lane l.
+ * wb: the parameters broadcast to the lanes (FN(lanes_bcast)), or NULL (read params).
  * Returns LSTM97_OK or LSTM97_ERR_NONFINITE (an output or a cell state of some lane). */
 static int FN(step_lanes)(const lstm97_dims *d, const lstm97_layout *L,
                           const REAL *params, const REAL *masks,
                           const REAL *const *x_t, const REAL *const *t_t, REAL alpha,
-                          REAL *const *y_t, REAL *state, REAL *work, REAL *const *rows)
+                          REAL *const *y_t, REAL *state, REAL *work, REAL *const *rows,
+                          const REAL *wb)
 {
     typedef FN(lvec) lvec;
     const ptrdiff_t NL = LSTM97_LANES;
@@ -302,12 +422,15 @@ static int FN(step_lanes)(const lstm97_dims *d, const lstm97_layout *L,
         for (ptrdiff_t l = 0; l < NL; l++)
             z[(1 + i) * NL + l] = x_t[l][i];
 
-    /* net inputs of the gates and cells: rows W_in, W_out, W_c */
+    /* net inputs of the gates and cells: rows W_in, W_out, W_c (from the broadcast
+       weights wb when given) */
+    const REAL *W = wb ? wb : params;
+    const ptrdiff_t ws = wb ? NL : 1;
     if (has_out) {
-        FN(lanes_matvec)(params + L->W_in, z, 2 * B + C, nz, y_in);
+        FN(lanes_matvec)(W + L->W_in * ws, ws, z, 2 * B + C, nz, y_in);
     } else {
-        FN(lanes_matvec)(params + L->W_in, z, B, nz, y_in);
-        FN(lanes_matvec)(params + L->W_c, z, C, nz, g_c);
+        FN(lanes_matvec)(W + L->W_in * ws, ws, z, B, nz, y_in);
+        FN(lanes_matvec)(W + L->W_c * ws, ws, z, C, nz, g_c);
     }
     const int f_g = FN(g_squash)(d->g);
     if (has_out && FN(squash_is_sig)(f_g)) {
@@ -334,7 +457,7 @@ static int FN(step_lanes)(const lstm97_dims *d, const lstm97_layout *L,
             LS_(y_c + c * NL) = yc;
             LS_(u + (1 + I + c) * NL) = yc;
         }
-    FN(lanes_matvec)(W_k, u, K, nu, y_k);
+    FN(lanes_matvec)(W + L->W_k * ws, ws, u, K, nu, y_k);
     if (d->out == LSTM97_OUT_LOGISTIC)
         FN(lanes_sig)(K, y_k);
     /* x * 0 is +-0 for finite x, NaN for an infinity or a NaN: one NaN lane in the sum
@@ -384,25 +507,42 @@ static int FN(step_lanes)(const lstm97_dims *d, const lstm97_layout *L,
         }
     }
 
-    /* traces (eqs. 27, 25) on every lane */
+    /* traces (eqs. 27, 25) on every lane: two cells a pass over z, each vector of z read
+       once for both */
     const int f_gp = FN(g_squash)(d->g);
-    for (ptrdiff_t j = 0, c = 0; j < B; j++) {
-        lvec yi = LV_(y_in + j * NL);
-        lvec fin = yi * (one - yi);
-        for (ptrdiff_t q = 0; q < S; q++, c++) {
-            lvec gc = LV_(g_c + c * NL);
-            lvec a = LANES_SQP_(f_gp, gc, one) * yi;
-            lvec b = gc * fin;
-            REAL *restrict dc = dS_c + c * nz * NL;
-            REAL *restrict di = dS_in + c * nz * NL;
-#pragma GCC unroll 4
-            for (ptrdiff_t m = 0; m < nz; m++) {
-                lvec zm = LV_(z + m * NL);
-                LS_(dc + m * NL) = LV_(dc + m * NL) + a * zm;
-                LS_(di + m * NL) = LV_(di + m * NL) + b * zm;
-            }
+#define LANES_TR_AB_(c, a, b)                                                           \
+    do {                                                                                \
+        lvec yi_ = LV_(y_in + ((c) / S) * NL), gc_ = LV_(g_c + (c) * NL);               \
+        a = LANES_SQP_(f_gp, gc_, one) * yi_;                                           \
+        b = gc_ * (yi_ * (one - yi_));                                                  \
+    } while (0)
+    ptrdiff_t c2 = 0;
+    for (; c2 + 2 <= C; c2 += 2) {
+        lvec a0, b0, a1, b1;
+        LANES_TR_AB_(c2, a0, b0);
+        LANES_TR_AB_(c2 + 1, a1, b1);
+        REAL *restrict dc0 = dS_c + c2 * nz * NL, *restrict di0 = dS_in + c2 * nz * NL;
+        REAL *restrict dc1 = dc0 + nz * NL, *restrict di1 = di0 + nz * NL;
+#pragma GCC unroll 2
+        for (ptrdiff_t m = 0; m < nz; m++) {
+            lvec zm = LV_(z + m * NL);
+            LS_(dc0 + m * NL) = LV_(dc0 + m * NL) + a0 * zm;
+            LS_(di0 + m * NL) = LV_(di0 + m * NL) + b0 * zm;
+            LS_(dc1 + m * NL) = LV_(dc1 + m * NL) + a1 * zm;
+            LS_(di1 + m * NL) = LV_(di1 + m * NL) + b1 * zm;
         }
     }
+    if (c2 < C) {
+        lvec a0, b0;
+        LANES_TR_AB_(c2, a0, b0);
+        REAL *restrict dc0 = dS_c + c2 * nz * NL, *restrict di0 = dS_in + c2 * nz * NL;
+        for (ptrdiff_t m = 0; m < nz; m++) {
+            lvec zm = LV_(z + m * NL);
+            LS_(dc0 + m * NL) = LV_(dc0 + m * NL) + a0 * zm;
+            LS_(di0 + m * NL) = LV_(di0 + m * NL) + b0 * zm;
+        }
+    }
+#undef LANES_TR_AB_
 
     /* the updates of the lanes with a target: W_k, W_out (eq. 22), W_c (eq. 28) and
        W_in (eq. 26) with the new traces; each element gets the additions of the

@@ -169,3 +169,43 @@ def test_lanes_in_the_baseline_build(seed, dtype):
     finally:
         _core.set_isa(False)
     assert bits(avx2[0]) == bits(base[0]) and bits(avx2[1]) == bits(base[1])
+
+
+@pytest.mark.parametrize("baseline", [False, True])
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_lanes_logistic_beyond_its_table(dtype, baseline):
+    """Net inputs beyond the logistic's table range (|x| > 512) at some steps of some
+    sequences: the lanes logistic leaves its unchecked loop at the first such vector and
+    checks every later value; the same bits as the plain kernel and the per-sequence
+    path, in the best build and in the baseline build."""
+    if baseline and _core.cpu_isa() < 2:
+        pytest.skip("the CPU runs the baseline build only")
+    net = fastlstm.LSTM(3, 2, 3, 2, dtype=dtype, seed=5, init_range=1.0)
+    rng = np.random.default_rng(5)
+    N, T = 19, 9
+    x = rng.uniform(-1, 1, (N, T, 3))
+    x[rng.random((N, T)) < 0.3] *= 2000.0
+    x = x.astype(net.dtype)
+    y = rng.uniform(0, 1, (N, T, 2)).astype(net.dtype)
+    tmask = (rng.random((N, T)) < 0.5).astype(np.uint8)
+    _core.set_isa(1 if baseline else 0)
+    try:
+        for schedule in ("step", "sequence"):
+            for n_threads in (1, 2):
+                check_bitwise(net, "full", x, y, tmask, 0.1, schedule, n_threads)
+    finally:
+        _core.set_isa(0)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_lanes_net_beyond_the_weight_table(dtype):
+    """A net of more than 1,024 weights: the lanes step's mat-vecs then broadcast each
+    weight themselves (the table of weights broadcast to the lanes holds 8 KB); rows of
+    16 and more columns, an odd number of rows."""
+    net = fastlstm.LSTM(50, 3, 3, 3, dtype=dtype, seed=11, init_range=0.2)
+    assert _core.layout(net._dims)["n_params"] > 1024
+    rng = np.random.default_rng(11)
+    x, y, tmask = data(rng, net, 19, 7)
+    for schedule in ("step", "sequence"):
+        for n_threads in (1, 2):
+            check_bitwise(net, "full", x, y, tmask, 0.1, schedule, n_threads)

@@ -11,9 +11,12 @@
  *
  *   gcc -O3 -ffp-contract=off -Icsrc benchmarks/c/bench_lanes.c csrc/lstm97.c csrc/lstm97_init.c \
  *       -o /tmp/bench_lanes -lm -lpthread
- *   /tmp/bench_lanes NET f64|f32 lanes(0|1) [N=32] [calls=200]
- *   valgrind --tool=callgrind /tmp/bench_lanes adding f64 1 32 1
- * Prints the minimum and median time per call and per sequence.
+ *   /tmp/bench_lanes NET f64|f32 lanes(0|1) [N=32] [calls=200] [lr=1e-9]
+ *   valgrind --tool=callgrind --toggle-collect='batch_worker*' /tmp/bench_lanes adding f64 1 32 1
+ * Prints the minimum and median time per call and per sequence, and a hash of the bytes
+ * of the weights and outputs after the last call (the same with lanes 0 and 1, and on
+ * every build: a quick bitwise check; with lr 0.1 the weights move visibly).  The
+ * environment variable LSTM97_ISA=1|2|3 forces the baseline, AVX2 or AVX-512 build.
  */
 #include "fastlstm.h"
 #include "nets.h"
@@ -38,6 +41,7 @@ int main(int argc, char **argv)
     const char *net = argv[1];
     int f32 = strcmp(argv[2], "f32") == 0, lanes = atoi(argv[3]);
     int N = argc > 4 ? atoi(argv[4]) : 32, calls = argc > 5 ? atoi(argv[5]) : 200;
+    double lr = argc > 6 ? atof(argv[6]) : 1e-9;
     lstm97_dims d;
     int T, every, onehot;
     if (nets_by_name(net, &d) != 0)
@@ -86,13 +90,15 @@ int main(int argc, char **argv)
     nets_store(xr, sz, x, (ptrdiff_t)((size_t)N * T * d.I));
     nets_store(tr, sz, t, (ptrdiff_t)((size_t)N * T * d.K));
     lstm97_set_batch_lanes(lanes);
+    if (getenv("LSTM97_ISA"))              /* force a build: 1 baseline, 2 AVX2, 3 AVX-512 */
+        lstm97_set_isa(atoi(getenv("LSTM97_ISA")));
     double *v = calloc((size_t)calls, sizeof(double));
     for (int k = 0; k < calls; k++) {
         struct timespec a, b;
         clock_gettime(CLOCK_MONOTONIC, &a);
-        int rc = f32 ? lstm97_train_batch_f32(&d, pr, mr, xr, tr, tm, N, T, 1e-9, LSTM97_STEP, 1,
+        int rc = f32 ? lstm97_train_batch_f32(&d, pr, mr, xr, tr, tm, N, T, lr, LSTM97_STEP, 1,
                                               yr, s, w, dW)
-                     : lstm97_train_batch_f64(&d, pr, mr, xr, tr, tm, N, T, 1e-9, LSTM97_STEP, 1,
+                     : lstm97_train_batch_f64(&d, pr, mr, xr, tr, tm, N, T, lr, LSTM97_STEP, 1,
                                               yr, s, w, dW);
         clock_gettime(CLOCK_MONOTONIC, &b);
         if (rc != LSTM97_OK) {
@@ -103,10 +109,15 @@ int main(int argc, char **argv)
     }
     qsort(v, (size_t)calls, sizeof(v[0]), cmp_double);
     double y0 = f32 ? ((float *)yr)[0] : ((double *)yr)[0];
+    unsigned long long h = 1469598103934665603ull;          /* FNV-1a of weights, outputs */
+    for (size_t i = 0; i < P * sz; i++)
+        h = (h ^ ((const unsigned char *)pr)[i]) * 1099511628211ull;
+    for (size_t i = 0; i < (size_t)N * T * d.K * sz; i++)
+        h = (h ^ ((const unsigned char *)yr)[i]) * 1099511628211ull;
     printf("%s %s lanes=%d N=%d T=%d P=%zu: us per call min %.1f median %.1f; "
-           "per sequence min %.3f median %.3f (y[0] %.17g)\n",
+           "per sequence min %.3f median %.3f (y[0] %.17g, hash %016llx)\n",
            net, f32 ? "f32" : "f64", lanes, N, T, P, v[0], v[calls / 2], v[0] / N,
-           v[calls / 2] / N, y0);
+           v[calls / 2] / N, y0, h);
     free(p), free(m), free(x), free(t), free(tm), free(pr), free(mr), free(xr), free(tr);
     free(yr), free(s), free(w), free(dW), free(v);
     return 0;
