@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import fastlstm
+import fastlstm._threads
 
 # ~1,250 weights: I = 8, K = 4, 5 blocks of 4 cells
 BATCH_NET = dict(n_in=8, n_out=4, n_blocks=5, block_size=4)
@@ -22,8 +23,23 @@ def batch_data(net, N, T, seed=0):
             rng.random((N, T)) < 0.2)
 
 
-@pytest.mark.parametrize("n_threads", [1, 2])
-@pytest.mark.parametrize("N", [8, 16, 32, 64])
+def run_batch(benchmark, net, x, y, m, schedule, n_threads):
+    """n_threads "default": no n_threads, with set_num_threads(2) (the count
+    lstm97_batch_threads picks, at most 2)"""
+    if n_threads != "default":
+        benchmark(net.train_batch, x, y, m, lr=1e-6, schedule=schedule, n_threads=n_threads)
+        return
+    fastlstm.set_num_threads(2)
+    try:
+        benchmark.extra_info["threads_used"] = fastlstm._threads.batch_threads(
+            net, x.shape[0], x.shape[1], m, schedule)
+        benchmark(net.train_batch, x, y, m, lr=1e-6, schedule=schedule)
+    finally:
+        fastlstm.set_num_threads(None)
+
+
+@pytest.mark.parametrize("n_threads", [1, 2, "default"])
+@pytest.mark.parametrize("N", [4, 8, 16, 32, 64])
 def test_train_batch_threads(benchmark, N, n_threads):
     """Schedule "step": the mean update after every step with a target (the threads meet
     and exchange their dW rows at each)."""
@@ -31,11 +47,11 @@ def test_train_batch_threads(benchmark, N, n_threads):
     x, y, m = batch_data(net, N, 100)
     benchmark.group = f"train_batch N={N} W={net.n_weights}"
     benchmark.extra_info["weight_steps"] = net.n_weights * 100 * N
-    benchmark(net.train_batch, x, y, m, lr=1e-6, n_threads=n_threads)
+    run_batch(benchmark, net, x, y, m, "step", n_threads)
 
 
-@pytest.mark.parametrize("n_threads", [1, 2])
-@pytest.mark.parametrize("N", [8, 32])
+@pytest.mark.parametrize("n_threads", [1, 2, "default"])
+@pytest.mark.parametrize("N", [4, 8, 16, 32, 64])
 def test_train_batch_threads_sequence(benchmark, N, n_threads):
     """Schedule "sequence": one mean update at the end (mini-batch gradient descent);
     the threads meet once per call."""
@@ -43,7 +59,7 @@ def test_train_batch_threads_sequence(benchmark, N, n_threads):
     x, y, m = batch_data(net, N, 100)
     benchmark.group = f"train_batch schedule=sequence N={N} W={net.n_weights}"
     benchmark.extra_info["weight_steps"] = net.n_weights * 100 * N
-    benchmark(net.train_batch, x, y, m, lr=1e-6, schedule="sequence", n_threads=n_threads)
+    run_batch(benchmark, net, x, y, m, "sequence", n_threads)
 
 
 @pytest.mark.parametrize("mode", ["serial", "two-threads"])

@@ -270,6 +270,20 @@ int lstm97_train_batch_f64(const lstm97_dims *d, double *params, const double *m
                            int64_t N, int64_t T, double alpha, int schedule, int n_threads,
                            double *y, double *state, double *work, double *dW);
 
+/* The thread count a caller that has n_threads threads to spare should pass to
+ * lstm97_train_batch_f64 with these arguments (tmask may be NULL): n_threads, or fewer
+ * when more threads would make the call slower (a batch of fewer sequences than a lane
+ * group per thread, or too little work per thread in the whole call or between the steps
+ * with a target, where the threads meet; see lstm97_batch.h).  1 without threads.
+ * Returns a count in [1, n_threads], or an error of lstm97_layout_of (LSTM97_ERR_DIMS,
+ * ...), LSTM97_ERR_LENGTH (N < 1 or T < 1), LSTM97_ERR_SCHEDULE, LSTM97_ERR_THREADS
+ * (n_threads outside [1, LSTM97_MAX_THREADS]).  lstm97_train_batch itself uses the count it is
+ * given (at most ceil(N / 4)); the results are the same bits for every count. */
+int lstm97_batch_threads_f64(const lstm97_dims *d, const uint8_t *tmask, int64_t N,
+                             int64_t T, int schedule, int n_threads);
+int lstm97_batch_threads_f32(const lstm97_dims *d, const uint8_t *tmask, int64_t N,
+                             int64_t T, int schedule, int n_threads);
+
 int lstm97_reset_f32(const lstm97_dims *d, float *state);
 int lstm97_step_f32(const lstm97_dims *d, float *params, const float *masks,
                     const float *x_t, const float *t_t, double alpha, int mode,

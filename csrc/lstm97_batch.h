@@ -295,6 +295,72 @@ static void *FN(batch_worker)(void *arg)
     return NULL;
 }
 
+/* ---- the default thread count (lstm97_batch_threads) ------------------------------------
+ * Threads pay for a call only when each has enough work between two meetings: the
+ * threads meet at every step with a target (schedule "step") or once (schedule
+ * "sequence"), and a meeting costs a few microseconds (benchmarks/c/bench_exchange.c);
+ * waking a kept worker that has gone to sleep costs more, once per call.  A thread also
+ * loses the vector lanes when it gets less than a whole lane group.  So the default uses
+ * the largest k <= n_threads such that
+ *  - every thread gets whole units: N >= k LSTM97_LANES when the net runs in lanes, else
+ *    N >= k LSTM97_BATCH_BLOCK (the most lstm97_train_batch ever uses);
+ *  - a thread's weight-sequence-steps between two meetings, ceil(N / k) P T / meetings,
+ *    are at least LSTM97_BATCH_WORK_MIN (16,384: about 8 us of work; at 1 thread in 5
+ *    sequence-steps with a target, the 1,254-weight net of benchmarks/test_bench_parallel.py
+ *    gained 1.04x from a second thread at 10,000 and 1.31x at 20,000, docs/performance.md);
+ *  - a thread's weight-sequence-steps in the call, ceil(N / k) P T, are at least
+ *    LSTM97_BATCH_CALL_MIN (262,144: about 0.1 ms of work, against a wake-up).
+ * The result never depends on the count, only the time does. */
+#ifndef LSTM97_BATCH_WORK_MIN
+#define LSTM97_BATCH_WORK_MIN 16384
+#endif
+#ifndef LSTM97_BATCH_CALL_MIN
+#define LSTM97_BATCH_CALL_MIN 262144
+#endif
+
+LSTM97_API int FN(lstm97_batch_threads)(const lstm97_dims *d, const uint8_t *tmask,
+                                        int64_t N, int64_t T, int schedule, int n_threads)
+{
+    lstm97_layout L;
+    int rc = lstm97_layout_of(d, &L);
+    if (rc != LSTM97_OK)
+        return rc;
+    if (T < 1 || N < 1)
+        return LSTM97_ERR_LENGTH;
+    if (schedule != LSTM97_STEP && schedule != LSTM97_SEQUENCE)
+        return LSTM97_ERR_SCHEDULE;
+    if (n_threads < 1 || n_threads > LSTM97_MAX_THREADS)
+        return LSTM97_ERR_THREADS;
+#ifdef LSTM97_NO_THREADS
+    (void)tmask;
+    return 1;
+#else
+    const int64_t unit = FN(lanes_ok)(d) ? (int64_t)LSTM97_LANES : LSTM97_BATCH_BLOCK;
+    int64_t k = N / unit < n_threads ? N / unit : n_threads;
+    if (k <= 1)
+        return 1;
+    int64_t meetings = 1;
+    if (schedule == LSTM97_STEP) {
+        meetings = 0;
+        for (int64_t s = 0; s < T; s++) {
+            int live = !tmask;
+            for (int64_t n = 0; n < N && !live; n++)
+                live = tmask[n * T + s] != 0;
+            meetings += live;
+        }
+    }
+    /* ceil(N / k) P T >= LSTM97_BATCH_WORK_MIN meetings and >= LSTM97_BATCH_CALL_MIN, in
+       double (no overflow); no meeting (no target at all): the second bound only */
+    const double work = (double)L.n_params * (double)T;
+    const double need = LSTM97_BATCH_WORK_MIN * (double)meetings > LSTM97_BATCH_CALL_MIN
+                            ? LSTM97_BATCH_WORK_MIN * (double)meetings
+                            : LSTM97_BATCH_CALL_MIN;
+    while (k > 1 && (double)((N + k - 1) / k) * work < need)
+        k--;
+    return (int)k;
+#endif
+}
+
 LSTM97_API int FN(lstm97_train_batch)(const lstm97_dims *d, REAL *params, const REAL *masks,
                            const REAL *x, const REAL *t, const uint8_t *tmask,
                            int64_t N, int64_t T, double alpha, int schedule, int n_threads,

@@ -105,6 +105,11 @@ int PUB(lstm97_train_batch)(const lstm97_dims *d, REAL *params, const REAL *mask
     return PICK(lstm97_train_batch, (d, params, masks, x, t, tmask, N, T, alpha, schedule,
                                      n_threads, y, state, work, dW));
 }
+int PUB(lstm97_batch_threads)(const lstm97_dims *d, const uint8_t *tmask, int64_t N,
+                              int64_t T, int schedule, int n_threads)
+{
+    return PICK(lstm97_batch_threads, (d, tmask, N, T, schedule, n_threads));
+}
 int PUB(lstm97_train_onehot)(const lstm97_dims *d, REAL *params, const REAL *masks,
                              const int32_t *idx, const REAL *t, const uint8_t *tmask,
                              int64_t T, double alpha, REAL *y, REAL *state, REAL *work)

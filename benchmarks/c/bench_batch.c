@@ -1,12 +1,15 @@
 /* Kernel-only timing of lstm97_train_batch_f64: N sequences of T = 100 on a 1,254-weight
  * net (I = 8, K = 4, 5 blocks of 4 cells), a target at every `every`-th step (0: none;
  * -5: at random 1 in 5 sequence-steps, as in benchmarks/test_bench_parallel.py);
- * the distribution over 400 calls.
+ * the distribution over 400 calls.  n_threads 0: the count lstm97_batch_threads_f64 picks
+ * from up to 2 (the default of LSTM.train_batch with set_num_threads(2)); schedule 0
+ * "step" (the default), 1 "sequence".
  *
  *   gcc -O3 -ffp-contract=off -Icsrc benchmarks/c/bench_batch.c csrc/lstm97.c -o /tmp/bench_batch -lm -lpthread
- *   /tmp/bench_batch N n_threads [every=5]
+ *   /tmp/bench_batch N n_threads [every=5] [schedule=0]
  */
 #include "fastlstm.h"
+#include "nets.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -22,41 +25,42 @@ int main(int argc, char **argv)
     if (argc < 3)
         return 2;
     int N = atoi(argv[1]), nt = atoi(argv[2]), every = argc > 3 ? atoi(argv[3]) : 5;
+    const int schedule = argc > 4 && atoi(argv[4]) == 1 ? LSTM97_SEQUENCE : LSTM97_STEP;
     const int T = 100;
-    lstm97_dims d = {8, 4, 5, 4, 1, 0, LSTM97_G2, LSTM97_H1, LSTM97_OUT_LOGISTIC,
-                     LSTM97_KERNEL_FAST};
-    lstm97_layout L;
-    if (lstm97_layout_of(&d, &L) != LSTM97_OK || N < 1)
+    /* the net of nets.h "batch", every weight connected */
+    lstm97_dims d;
+    nets_buffers b;
+    if (nets_by_name("batch", &d) != 0 || N < 1 || nets_buffers_alloc(&b, &d, N, T, 8) != 0)
         return 2;
-    double *p = calloc(L.n_params, 8), *m = calloc(L.n_params, 8),
-           *x = calloc((size_t)N * T * 8, 8), *t = calloc((size_t)N * T * 4, 8),
-           *y = calloc((size_t)N * T * 4, 8), *s = calloc((size_t)N * L.state_len, 8),
-           *w = calloc((size_t)N * L.work_len, 8), *dW = calloc((size_t)N * L.n_params, 8);
-    unsigned char *tm = calloc((size_t)N * T, 1);
+    double *p = b.p, *m = b.m, *x = b.x, *t = b.t, *y = b.y, *s = b.state, *w = b.work,
+           *dW = b.dW;
+    unsigned char *tm = b.tmask;
     /* every > 0: targets at every every-th step of all sequences; every < 0: each step
-       of each sequence has a target with probability 1 / -every (a fixed LCG) */
-    unsigned lcg = 12345;
-    for (int i = 0; i < N * T; i++) {
-        lcg = lcg * 1103515245u + 12345u;
-        tm[i] = every > 0 ? (i % every) == 0 : every < 0 ? (lcg >> 16) % (unsigned)-every == 0 : 0;
-    }
-    for (ptrdiff_t i = 0; i < L.n_params; i++) {
-        p[i] = 0.01 * ((i * 7919) % 13 - 6);
+       of each sequence has a target with probability 1 / -every (a fixed LCG); 0: none */
+    if (every != 0)
+        nets_targets(tm, N, T, every);
+    nets_weights(p, b.L.n_params, 0.06);
+    for (ptrdiff_t i = 0; i < b.L.n_params; i++)
         m[i] = 1;
-    }
-    for (int i = 0; i < N * T * 8; i++)
-        x[i] = ((i * 31) % 17 - 8) / 8.0;
+    nets_inputs(x, (ptrdiff_t)N * T * d.I);
+    const int asked = nt;
+    if (nt == 0)
+        nt = lstm97_batch_threads_f64(&d, tm, N, T, schedule, 2);
+    if (nt < 1)
+        return 2;
     enum { CALLS = 400 };
     static double v[CALLS];
     for (int k = 0; k < CALLS; k++) {
         struct timespec a, b;
         clock_gettime(CLOCK_MONOTONIC, &a);
-        lstm97_train_batch_f64(&d, p, m, x, t, tm, N, T, 1e-9, LSTM97_STEP, nt, y, s, w, dW);
+        lstm97_train_batch_f64(&d, p, m, x, t, tm, N, T, 1e-9, schedule, nt, y, s, w, dW);
         clock_gettime(CLOCK_MONOTONIC, &b);
         v[k] = ((b.tv_sec - a.tv_sec) * 1e9 + (b.tv_nsec - a.tv_nsec)) / 1e6;
     }
     qsort(v, CALLS, sizeof(v[0]), cmp_double);
-    printf("N=%d threads=%d every=%d: ms per call: min %.3f  p10 %.3f  median %.3f  p90 %.3f\n",
-           N, nt, every, v[0], v[CALLS / 10], v[CALLS / 2], v[CALLS * 9 / 10]);
+    printf("N=%d threads=%d%s every=%d schedule=%s: ms per call: min %.3f  p10 %.3f  "
+           "median %.3f  p90 %.3f\n", N, nt, asked == 0 ? " (default)" : "", every,
+           schedule == LSTM97_STEP ? "step" : "sequence", v[0], v[CALLS / 10], v[CALLS / 2],
+           v[CALLS * 9 / 10]);
     return 0;
 }

@@ -10,6 +10,7 @@
  * with full sources.
  */
 #include "fastlstm.h"
+#include "nets.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -19,40 +20,28 @@ int main(int argc, char **argv)
     int reps = argc > 1 ? atoi(argv[1]) : 30000;
     int kernel = argc > 2 ? atoi(argv[2]) : LSTM97_KERNEL_FAST;
     int cell = argc > 3 ? atoi(argv[3]) : 1;
-    lstm97_dims d = {0};
-    d.I = 2;
-    d.K = 1;
-    d.B = 2;
-    d.S = 2;
-    d.output_gate = 1;
-    d.g = LSTM97_G2;
-    d.h = LSTM97_H1;
-    d.out = LSTM97_OUT_LOGISTIC;
+    lstm97_dims d;
+    nets_by_name("adding", &d);
     d.kernel = kernel;
     d.forget_gate = cell >= 1;
     d.peepholes = cell >= 2;
     d.sources = cell == 1 || cell == 2 ? LSTM97_SOURCES_CELLS : LSTM97_SOURCES_FULL;
-    lstm97_layout L;
-    if (cell < 0 || cell > 3 || lstm97_layout_of(&d, &L) != LSTM97_OK || reps < 30)
-        return 2;
     const int T = 100;
-    double *p = calloc(L.n_params, 8), *m = calloc(L.n_params, 8), *x = calloc(T * 2, 8),
-           *t = calloc(T, 8), *y = calloc(T, 8), *s = calloc(L.state_len, 8),
-           *w = calloc(L.work_len, 8), *dW = calloc(L.n_params, 8);
-    if (!p || !m || !x || !t || !y || !s || !w || !dW)
+    nets_buffers buf;
+    if (cell < 0 || cell > 3 || reps < 30 || nets_buffers_alloc(&buf, &d, 1, T, 8) != 0)
         return 2;
-    for (ptrdiff_t i = 0; i < L.n_params; i++) {
-        p[i] = 0.1 * ((i * 7919) % 13 - 6) / 6.0;
+    const lstm97_layout L = buf.L;
+    double *p = buf.p, *m = buf.m, *x = buf.x, *t = buf.t, *y = buf.y, *s = buf.state,
+           *w = buf.work, *dW = buf.dW;
+    nets_weights(p, L.n_params, 0.1);
+    for (ptrdiff_t i = 0; i < L.n_params; i++)
         m[i] = 1;
-    }
     if (d.forget_gate)                           /* forget gates start mostly open */
         for (ptrdiff_t j = 0; j < d.B; j++)
             p[L.W_phi + j * L.nz] = 2.0;
-    uint8_t tm[100] = {0};
-    tm[T - 1] = 1;
-    const uint8_t *tmask = argc > 4 && atoi(argv[4]) == 1 ? tm : NULL;
-    for (int i = 0; i < T * 2; i++)
-        x[i] = ((i * 31) % 17 - 8) / 8.0;
+    nets_targets(buf.tmask, 1, T, 0);            /* the last step */
+    const uint8_t *tmask = argc > 4 && atoi(argv[4]) == 1 ? buf.tmask : NULL;
+    nets_inputs(x, T * 2);
     double best = 1e30;
     for (int k = 0; k < 30; k++) {
         struct timespec a, b;

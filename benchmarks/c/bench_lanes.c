@@ -19,6 +19,7 @@
  * environment variable LSTM97_ISA=1|2|3 forces the baseline, AVX2 or AVX-512 build.
  */
 #include "fastlstm.h"
+#include "nets.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,35 +42,31 @@ int main(int argc, char **argv)
     int f32 = strcmp(argv[2], "f32") == 0, lanes = atoi(argv[3]);
     int N = argc > 4 ? atoi(argv[4]) : 32, calls = argc > 5 ? atoi(argv[5]) : 200;
     double lr = argc > 6 ? atof(argv[6]) : 1e-9;
-    lstm97_dims d = {0};
-    d.output_gate = 1;
-    d.g = LSTM97_G2;
-    d.h = LSTM97_H1;
-    d.out = LSTM97_OUT_LOGISTIC;
-    d.kernel = LSTM97_KERNEL_FAST;
+    lstm97_dims d;
     int T, every, onehot;
+    if (nets_by_name(net, &d) != 0)
+        return 2;
     if (strcmp(net, "adding") == 0) {
-        d.I = 2, d.K = 1, d.B = 2, d.S = 2, T = 100, every = 0, onehot = 0;
-    } else if (strcmp(net, "reber") == 0) {
-        d.I = 7, d.K = 7, d.B = 4, d.S = 1, T = 12, every = 1, onehot = 1;
-    } else if (strcmp(net, "reber32") == 0) {
-        d.I = 7, d.K = 7, d.B = 3, d.S = 2, T = 12, every = 1, onehot = 1;
+        T = 100, every = 0, onehot = 0;
+    } else if (strcmp(net, "reber") == 0 || strcmp(net, "reber32") == 0) {
+        T = 12, every = 1, onehot = 1;
     } else if (strcmp(net, "order6b") == 0) {
-        d.I = 8, d.K = 8, d.B = 3, d.S = 2, T = 100, every = 1, onehot = 1;
+        T = 100, every = 1, onehot = 1;
     } else {
         return 2;
     }
-    lstm97_layout L;
-    if (lstm97_layout_of(&d, &L) != LSTM97_OK || N < 1 || calls < 1)
+    const size_t sz = f32 ? 4 : 8;
+    nets_buffers nb;                   /* the buffers the kernel reads, of its REAL */
+    if (N < 1 || calls < 1 || nets_buffers_alloc(&nb, &d, N, T, sz) != 0)
         return 2;
-    size_t P = (size_t)L.n_params, sz = f32 ? 4 : 8;
-    double *p = calloc(P, 8), *m = calloc(P, 8);
-    double *x = calloc((size_t)N * T * d.I, 8), *t = calloc((size_t)N * T * d.K, 8);
-    unsigned char *tm = calloc((size_t)N * T, 1);
-    void *pr = calloc(P, sz), *mr = calloc(P, sz), *xr = calloc((size_t)N * T * d.I, sz),
-         *tr = calloc((size_t)N * T * d.K, sz), *yr = calloc((size_t)N * T * d.K, sz),
-         *s = calloc((size_t)N * L.state_len, sz), *w = calloc((size_t)N * L.work_len, sz),
-         *dW = calloc((size_t)N * P, sz);
+    const lstm97_layout L = nb.L;
+    size_t P = (size_t)L.n_params;
+    void *pr = nb.p, *mr = nb.m, *xr = nb.x, *tr = nb.t, *yr = nb.y, *s = nb.state, *w = nb.work,
+         *dW = nb.dW;
+    unsigned char *tm = nb.tmask;
+    /* the values in double, then stored as the kernel's REAL */
+    double *p = nets_alloc(P * 8), *m = nets_alloc(P * 8);
+    double *x = nets_alloc((size_t)N * T * d.I * 8), *t = nets_alloc((size_t)N * T * d.K * 8);
     if (lstm97_masks_f64(&d, NULL, m) != LSTM97_OK)
         return 2;
     unsigned lcg = 12345;
@@ -86,29 +83,12 @@ int main(int argc, char **argv)
                     xs[i] = i == 1 ? (s_ == 3 || s_ == 50) : 2 * RND() - 1;
             for (int k = 0; k < d.K; k++)
                 t[((size_t)n * T + s_) * d.K + k] = RND() < 0.3;
-            tm[(size_t)n * T + s_] = every ? 1 : s_ == T - 1;
         }
-    for (size_t i = 0; i < P; i++) {
-        if (f32) {
-            ((float *)pr)[i] = (float)p[i];
-            ((float *)mr)[i] = (float)m[i];
-        } else {
-            ((double *)pr)[i] = p[i];
-            ((double *)mr)[i] = m[i];
-        }
-    }
-    for (size_t i = 0; i < (size_t)N * T * d.I; i++) {
-        if (f32)
-            ((float *)xr)[i] = (float)x[i];
-        else
-            ((double *)xr)[i] = x[i];
-    }
-    for (size_t i = 0; i < (size_t)N * T * d.K; i++) {
-        if (f32)
-            ((float *)tr)[i] = (float)t[i];
-        else
-            ((double *)tr)[i] = t[i];
-    }
+    nets_targets(tm, N, T, every);     /* every step, or (every 0) the last */
+    nets_store(pr, sz, p, (ptrdiff_t)P);
+    nets_store(mr, sz, m, (ptrdiff_t)P);
+    nets_store(xr, sz, x, (ptrdiff_t)((size_t)N * T * d.I));
+    nets_store(tr, sz, t, (ptrdiff_t)((size_t)N * T * d.K));
     lstm97_set_batch_lanes(lanes);
     if (getenv("LSTM97_ISA"))              /* force a build: 1 baseline, 2 AVX2, 3 AVX-512 */
         lstm97_set_isa(atoi(getenv("LSTM97_ISA")));

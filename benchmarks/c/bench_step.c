@@ -13,24 +13,13 @@
  * runs under valgrind --tool=callgrind, e.g. 600 and 300 sequences, over 300 * 100 steps.
  */
 #include "fastlstm.h"
+#include "nets.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #define T 100
-
-/* the nets of benchmarks/conftest.py and of the paper's tables: I, K, B, S */
-static const struct {
-    const char *name;
-    int32_t I, K, B, S;
-} nets[] = {
-    {"adding", 2, 1, 2, 2},     /* 93 weights */
-    {"reber3x2", 7, 7, 3, 2},
-    {"reber4x1", 7, 7, 4, 1},
-    {"6a", 8, 4, 2, 2},         /* 156 weights */
-    {"6b", 8, 8, 3, 2},         /* 308 weights */
-};
 
 static double now_ns(void)
 {
@@ -47,47 +36,34 @@ int main(int argc, char **argv)
     int f32 = argc > 4 && atoi(argv[4]) == 1;
     const char *name = argc > 5 ? argv[5] : "adding";
     lstm97_set_isa(argc > 6 ? atoi(argv[6]) : 0);
-    int which = -1;
-    for (int i = 0; i < (int)(sizeof nets / sizeof nets[0]); i++)
-        if (strcmp(name, nets[i].name) == 0)
-            which = i;
-    if (which < 0 || reps < 30) {
+    lstm97_dims d;
+    nets_buffers b64, b32;
+    if (nets_by_name(name, &d) != 0 || reps < 30) {
         fprintf(stderr, "usage: bench_step [sequences>=30] [kernel] [targets] [dtype] "
-                        "[adding|reber3x2|reber4x1|6a|6b]\n");
+                        "[adding|reber3x2|reber4x1|6a|6b] [isa]\n");
         return 2;
     }
-    lstm97_dims d = {nets[which].I, nets[which].K, nets[which].B, nets[which].S, 1, 0,
-                     LSTM97_G2, LSTM97_H1, LSTM97_OUT_LOGISTIC, kernel, 0, 0};
-    lstm97_layout L;
-    if (lstm97_layout_of(&d, &L) != LSTM97_OK)
+    d.kernel = kernel;
+    if (nets_buffers_alloc(&b64, &d, 1, T, 8) != 0 ||
+        nets_buffers_alloc(&b32, &d, 1, T, 4) != 0 ||
+        lstm97_masks_f64(&d, NULL, b64.m) != LSTM97_OK)
         return 2;
+    const lstm97_layout L = b64.L;
     const int I = d.I, K = d.K;
-    double *p = calloc(L.n_params, 8), *m = calloc(L.n_params, 8), *x = calloc(T * I, 8),
-           *t = calloc(T * K, 8), *y = calloc(T * K, 8), *s = calloc(L.state_len, 8),
-           *w = calloc(L.work_len, 8), *dW = calloc(L.n_params, 8);
-    float *pf = calloc(L.n_params, 4), *mf = calloc(L.n_params, 4), *xf = calloc(T * I, 4),
-          *tf = calloc(T * K, 4), *yf = calloc(T * K, 4), *sf = calloc(L.state_len, 4),
-          *wf = calloc(L.work_len, 4), *dWf = calloc(L.n_params, 4);
-    if (!p || !m || !x || !t || !y || !s || !w || !dW || !pf || !mf || !xf || !tf || !yf ||
-        !sf || !wf || !dWf || lstm97_masks_f64(&d, NULL, m) != LSTM97_OK)
-        return 2;
-    for (ptrdiff_t i = 0; i < L.n_params; i++)
-        p[i] = 0.1 * ((i * 7919) % 13 - 6) / 6.0;
-    for (int i = 0; i < T * I; i++)
-        x[i] = ((i * 31) % 17 - 8) / 8.0;
+    double *p = b64.p, *m = b64.m, *x = b64.x, *t = b64.t, *y = b64.y, *s = b64.state,
+           *w = b64.work, *dW = b64.dW;
+    float *pf = b32.p, *mf = b32.m, *xf = b32.x, *tf = b32.t, *yf = b32.y, *sf = b32.state,
+          *wf = b32.work, *dWf = b32.dW;
+    nets_weights(p, L.n_params, 0.1);
+    nets_inputs(x, T * I);
     for (int i = 0; i < T * K; i++)
         t[i] = ((i * 13) % 7) / 7.0;
-    for (ptrdiff_t i = 0; i < L.n_params; i++) {
-        pf[i] = (float)p[i];
-        mf[i] = (float)m[i];
-    }
-    for (int i = 0; i < T * I; i++)
-        xf[i] = (float)x[i];
-    for (int i = 0; i < T * K; i++)
-        tf[i] = (float)t[i];
-    uint8_t tm[T] = {0};
-    tm[T - 1] = 1;
-    const uint8_t *tmask = last_only ? tm : NULL;
+    nets_store(pf, 4, p, L.n_params);
+    nets_store(mf, 4, m, L.n_params);
+    nets_store(xf, 4, x, T * I);
+    nets_store(tf, 4, t, T * K);
+    nets_targets(b64.tmask, 1, T, 0);            /* the last step */
+    const uint8_t *tmask = last_only ? b64.tmask : NULL;
     double best = 1e30;
     int rc = LSTM97_OK;
     for (int k = 0; k < 30; k++) {
@@ -105,7 +81,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "kernel error %d\n", rc);
         return 1;
     }
-    printf("%s %s %s isa %d: %.2f us/sequence  %.1f ns/step  %.2f ns/weight-step\n", nets[which].name,
+    printf("%s %s %s isa %d: %.2f us/sequence  %.1f ns/step  %.2f ns/weight-step\n", name,
            f32 ? "float32" : "float64", kernel ? "plain" : "tuned", lstm97_get_isa(), best / 1e3, best / T,
            best / T / (double)L.n_params);
     return 0;

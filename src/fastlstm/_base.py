@@ -990,15 +990,18 @@ class NetBase:
         lr : float
         schedule : {"step", "sequence"}
         n_threads : int in [1, 64], optional
-            Default: :func:`fastlstm.get_num_threads` (1 unless set with
-            :func:`fastlstm.set_num_threads` or ``FASTLSTM_NUM_THREADS``).
             Threads of the compiled kernel (the GIL is released); the result is bitwise
-            the same for every thread count.  The extra threads stay for the next call:
-            each spins for about 0.2 ms after a call, then sleeps.  Two threads pay most
-            with schedule "sequence" (one update per call: 1.8-1.9x on the benchmark net)
-            and least with "step" and few sequences (1.35x at N = 8, 1.66x at N = 64:
-            the threads exchange their updates at every step with a target; see
-            docs/performance.md).  The oracle ignores it.
+            the same for every thread count.  Given, it is used as it is (at most one
+            thread per block of 4 sequences).  Default: up to
+            :func:`fastlstm.get_num_threads` (1 unless set with
+            :func:`fastlstm.set_num_threads` or ``FASTLSTM_NUM_THREADS``), fewer where
+            more threads would be slower than one: every thread gets at least a whole
+            vector-lane group of sequences (4 or 8 float64, 8 or 16 float32, depending
+            on the CPU) and enough work in the call and between two steps with a target
+            (with schedule "step" the threads meet at each of them; with "sequence" once
+            per call).
+            The extra threads stay for the next call: each spins for about 0.2 ms after
+            a call, then sleeps (see docs/performance.md).  The oracle ignores it.
 
         Returns
         -------
@@ -1024,9 +1027,23 @@ class NetBase:
                              f"(as {self.dtype})")
         lr = _check_real(lr, "lr", minimum=0.0)
         schedule = self._as_schedule(schedule)
-        n_threads = _threads.resolve(n_threads)
+        n_threads = self._batch_threads(N, T, tmask, schedule, n_threads)
         with self._transaction():
             return self._train_batch_kernel(x, y, tmask, lr, schedule, n_threads)
+
+    def _batch_threads(self, N: int, T: int, tmask: Optional[NDArray[np.uint8]],
+                       schedule: str, n_threads: Optional[int]) -> int:
+        """The thread count of a :meth:`train_batch` call: ``n_threads`` checked (at most
+        one per block of 4 sequences), or when None the default's choice."""
+        if n_threads is not None:
+            return min(_threads.resolve(n_threads), -(-N // 4))
+        return self._default_batch_threads(N, T, tmask, schedule,
+                                           _threads.get_num_threads())
+
+    def _default_batch_threads(self, N: int, T: int, tmask: Optional[NDArray[np.uint8]],
+                               schedule: str, n_max: int) -> int:
+        """Threads of a train_batch call without ``n_threads`` (at most ``n_max``)."""
+        return min(n_max, -(-N // 4))
 
     def _as_batch(self, a: Any, name: str, cols: int) -> FloatArray:
         arr = _numeric_array(a, name)

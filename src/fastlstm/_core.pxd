@@ -117,6 +117,11 @@ cdef extern from "fastlstm.h" nogil:
                                int n_threads, float *y, float *state, float *work,
                                float *dW)
 
+    int lstm97_batch_threads_f64(const lstm97_dims *d, const uint8_t *tmask, int64_t N,
+                                 int64_t T, int schedule, int n_threads)
+    int lstm97_batch_threads_f32(const lstm97_dims *d, const uint8_t *tmask, int64_t N,
+                                 int64_t T, int schedule, int n_threads)
+
     # batched inference
     int lstm97_forward_batch_f64(const lstm97_dims *d, const double *params,
                                  const double *x, const int64_t *lengths, int64_t N,

@@ -322,24 +322,33 @@ cdef inline bint _is_ready(object a, int ndim, Py_ssize_t cols, int typ):
     return ndim == 1 or cnp.PyArray_DIM(arr, 1) == cols
 
 
+cdef bint _ready_targets(y, mask, Py_ssize_t T, Py_ssize_t K, int typ,
+                         const uint8_t **ptm):
+    """y (T, K) of the type (or None) and mask (T,) bool (or None) need no conversion
+    (see _is_ready); *ptm: the mask's data, or NULL.  Never raises."""
+    ptm[0] = NULL
+    if y is not None and (not _is_ready(y, 2, K, typ)
+                          or cnp.PyArray_DIM(<cnp.ndarray>y, 0) != T):
+        return False
+    if mask is not None:
+        if (not _is_ready(mask, 1, 0, cnp.NPY_BOOL)
+                or cnp.PyArray_DIM(<cnp.ndarray>mask, 0) != T):
+            return False
+        ptm[0] = <const uint8_t *>cnp.PyArray_DATA(<cnp.ndarray>mask)
+    return True
+
+
 cdef Py_ssize_t _ready(x, y, mask, Py_ssize_t I, Py_ssize_t K, int typ):
     """T if the arguments of a sequence need neither conversion nor an error (see
     ready_sequence), else 0; never raises"""
     if not _is_ready(x, 2, I, typ):
         return 0
     cdef Py_ssize_t T = cnp.PyArray_DIM(<cnp.ndarray>x, 0)
-    cdef void *px = cnp.PyArray_DATA(<cnp.ndarray>x)
-    cdef void *py = NULL
     cdef const uint8_t *pm = NULL
-    if y is not None:
-        if not _is_ready(y, 2, K, typ) or cnp.PyArray_DIM(<cnp.ndarray>y, 0) != T:
-            return 0
-        py = cnp.PyArray_DATA(<cnp.ndarray>y)
-    if mask is not None:
-        if (not _is_ready(mask, 1, 0, cnp.NPY_BOOL)
-                or cnp.PyArray_DIM(<cnp.ndarray>mask, 0) != T):
-            return 0
-        pm = <const uint8_t *>cnp.PyArray_DATA(<cnp.ndarray>mask)
+    if not _ready_targets(y, mask, T, K, typ, &pm):
+        return 0
+    cdef void *px = cnp.PyArray_DATA(<cnp.ndarray>x)
+    cdef void *py = NULL if y is None else cnp.PyArray_DATA(<cnp.ndarray>y)
     cdef int ok
     with nogil:
         ok = _rows_finite(typ, px, 1, T * I, NULL)
@@ -357,6 +366,98 @@ def ready_sequence(x, y, mask, Py_ssize_t I, Py_ssize_t K, int typ):
     return _ready(x, y, mask, I, K, typ) != 0
 
 
+# ---- the fast paths of LSTM.train_sequence: what train_fast and train_onehot share ------
+
+cdef double _fast_alpha(lr):
+    """lr as the fast paths take it (a float, finite and >= 0), else -1: the caller takes
+    the general path, which converts lr or raises the error that explains it"""
+    if type(lr) is not float:
+        return -1
+    cdef double alpha = lr
+    if not (alpha >= 0 and alpha - alpha == 0):           # NaN, negative or infinite
+        return -1
+    return alpha
+
+
+cdef struct _FastNet:
+    # a net's own buffers, from the ``net`` tuple of train_fast and train_onehot
+    lstm97_dims d
+    lstm97_layout L
+    int typ
+    void *params
+    void *masks
+    void *state
+    void *work
+    void *dW
+    void *backup
+    uint8_t *busy
+
+
+cdef int _fast_net(tuple net, _FastNet *f) except -1:
+    """Fill f from ``net`` (dims, params, masks, state, work, dW, backup, lock.acquire,
+    lock.release, busy): buffers made by the net, not checked (_fast_run takes the lock's
+    methods from net)."""
+    dims, params, masks, state, work, dW, backup, acquire, release, busy = net
+    _dims_from(<tuple>dims, &f.d, &f.L)
+    f.typ = cnp.PyArray_TYPE(<cnp.ndarray>params)
+    f.params = cnp.PyArray_DATA(<cnp.ndarray>params)
+    f.masks = cnp.PyArray_DATA(<cnp.ndarray>masks)
+    f.state = cnp.PyArray_DATA(<cnp.ndarray>state)
+    f.work = cnp.PyArray_DATA(<cnp.ndarray>work)
+    f.dW = cnp.PyArray_DATA(<cnp.ndarray>dW)
+    f.backup = cnp.PyArray_DATA(<cnp.ndarray>backup)
+    f.busy = <uint8_t *>cnp.PyArray_DATA(<cnp.ndarray>busy)
+    return 0
+
+
+cdef object _new_outputs(Py_ssize_t T, Py_ssize_t K, int typ):
+    cdef cnp.npy_intp shape[2]
+    shape[0] = T
+    shape[1] = K
+    return cnp.PyArray_EMPTY(2, shape, typ, 0)
+
+
+cdef int _fast_run(_FastNet *f, tuple net, const void *px,
+                   const int32_t *pi, const void *pt, const uint8_t *ptm, Py_ssize_t T,
+                   double alpha, int schedule, void *py, Py_ssize_t *bad) except? -100:
+    """The transaction of the fast paths: under the net's lock, *bad = the first nonzero
+    weight under a 0 mask (-1: none; else nothing runs and the caller takes the general
+    path, which explains it); params backed up, the kernel run (lstm97_train on x, or
+    with pi != NULL lstm97_train_onehot, schedule "step"), params put back on a
+    non-finite value or an interrupt.  Returns the kernel's status."""
+    cdef size_t nbytes = <size_t>f.L.n_params * (8 if f.typ == cnp.NPY_DOUBLE else 4)
+    cdef int rc = LSTM97_OK
+    release = net[8]
+    net[7]()                                        # lock.acquire
+    try:
+        with nogil:
+            bad[0] = _first_masked(f.typ, f.params, f.masks, f.L.n_params)
+            if bad[0] < 0:
+                f.busy[0] = 1
+                memcpy(f.backup, f.params, nbytes)
+                if pi == NULL:
+                    rc = _train_c(f.typ, &f.d, f.params, f.masks, px, pt, ptm, T, alpha,
+                                  schedule, py, f.state, f.work, f.dW)
+                elif f.typ == cnp.NPY_DOUBLE:
+                    rc = lstm97_train_onehot_f64(&f.d, <double *>f.params,
+                                                 <const double *>f.masks, pi,
+                                                 <const double *>pt, ptm, T, alpha,
+                                                 <double *>py, <double *>f.state,
+                                                 <double *>f.work)
+                else:
+                    rc = lstm97_train_onehot_f32(&f.d, <float *>f.params,
+                                                 <const float *>f.masks, pi,
+                                                 <const float *>pt, ptm, T, alpha,
+                                                 <float *>py, <float *>f.state,
+                                                 <float *>f.work)
+                if rc == LSTM97_ERR_NONFINITE or rc == LSTM97_ERR_INTERRUPTED:
+                    memcpy(f.params, f.backup, nbytes)
+                f.busy[0] = 0
+    finally:
+        release()
+    return rc
+
+
 def train_fast(tuple net, x, y, mask, lr, schedule):
     """All of ``LSTM.train_sequence`` in one call when nothing needs converting or
     explaining: the arguments pass ready_sequence, ``lr`` is a float, finite and >= 0, and
@@ -367,10 +468,8 @@ def train_fast(tuple net, x, y, mask, lr, schedule):
     checked here), and busy (see Transaction).  Under the lock, params is backed up and,
     on a non-finite value or an interrupt, restored before the exception is raised;
     None also when a masked weight is nonzero (the general path raises the error)."""
-    if type(lr) is not float or y is None:
-        return None
-    cdef double alpha = lr
-    if not (alpha >= 0 and alpha - alpha == 0):           # NaN, negative or infinite
+    cdef double alpha = _fast_alpha(lr)
+    if alpha < 0 or y is None:
         return None
     cdef int sched
     if schedule == "step":
@@ -379,44 +478,19 @@ def train_fast(tuple net, x, y, mask, lr, schedule):
         sched = LSTM97_SEQUENCE
     else:
         return None
-    dims, params, masks, state, work, dW, backup, acquire, release, busy = net
-    cdef uint8_t *pbusy = <uint8_t *>cnp.PyArray_DATA(<cnp.ndarray>busy)
-    cdef lstm97_dims d
-    cdef lstm97_layout L
-    _dims_from(<tuple>dims, &d, &L)
-    cdef int typ = cnp.PyArray_TYPE(<cnp.ndarray>params)
-    cdef Py_ssize_t T = _ready(x, y, mask, d.I, d.K, typ)
+    cdef _FastNet f
+    _fast_net(net, &f)
+    cdef Py_ssize_t T = _ready(x, y, mask, f.d.I, f.d.K, f.typ)
     if T == 0:
         return None
-    cdef cnp.npy_intp shape[2]
-    shape[0] = T
-    shape[1] = d.K
-    out = cnp.PyArray_EMPTY(2, shape, typ, 0)
-    cdef void *pp = cnp.PyArray_DATA(<cnp.ndarray>params)
-    cdef void *pm = cnp.PyArray_DATA(<cnp.ndarray>masks)
-    cdef void *ps = cnp.PyArray_DATA(<cnp.ndarray>state)
-    cdef void *pw = cnp.PyArray_DATA(<cnp.ndarray>work)
-    cdef void *pd = cnp.PyArray_DATA(<cnp.ndarray>dW)
-    cdef void *pb = cnp.PyArray_DATA(<cnp.ndarray>backup)
-    cdef void *px = cnp.PyArray_DATA(<cnp.ndarray>x)
-    cdef void *pt = cnp.PyArray_DATA(<cnp.ndarray>y)
-    cdef void *py = cnp.PyArray_DATA(<cnp.ndarray>out)
     cdef const uint8_t *ptm = NULL
     if mask is not None:
         ptm = <const uint8_t *>cnp.PyArray_DATA(<cnp.ndarray>mask)
-    cdef int rc = LSTM97_OK
+    out = _new_outputs(T, f.d.K, f.typ)
     cdef Py_ssize_t bad
-    acquire()
-    try:
-        with nogil:
-            bad = _first_masked(typ, pp, pm, L.n_params)
-            if bad < 0:
-                pbusy[0] = 1
-                rc = _train_c(typ, &d, pp, pm, px, pt, ptm, T, alpha, sched, py, ps, pw, pd,
-                              pb)
-                pbusy[0] = 0
-    finally:
-        release()
+    cdef int rc = _fast_run(&f, net, cnp.PyArray_DATA(<cnp.ndarray>x), NULL,
+                            cnp.PyArray_DATA(<cnp.ndarray>y), ptm, T, alpha, sched,
+                            cnp.PyArray_DATA(<cnp.ndarray>out), &bad)
     if bad >= 0:
         return None                 # the general path explains it
     if rc != LSTM97_OK:
@@ -434,76 +508,36 @@ def train_onehot(tuple net, idx, y, mask, lr):
     [-1, I), the net has forget gates or peepholes, or a masked weight is nonzero: then
     the caller takes the general path.  ``net`` as for train_fast (the same
     transaction: params restored on a non-finite value or an interrupt)."""
-    if type(lr) is not float or y is None:
+    cdef double alpha = _fast_alpha(lr)
+    if alpha < 0 or y is None:
         return None
-    cdef double alpha = lr
-    if not (alpha >= 0 and alpha - alpha == 0):           # NaN, negative or infinite
+    cdef _FastNet f
+    _fast_net(net, &f)
+    if f.d.forget_gate or f.d.peepholes:
         return None
-    dims, params, masks, state, work, dW, backup, acquire, release, busy = net
-    cdef uint8_t *pbusy = <uint8_t *>cnp.PyArray_DATA(<cnp.ndarray>busy)
-    cdef lstm97_dims d
-    cdef lstm97_layout L
-    _dims_from(<tuple>dims, &d, &L)
-    if d.forget_gate or d.peepholes:
-        return None
-    cdef int typ = cnp.PyArray_TYPE(<cnp.ndarray>params)
     if not _is_ready(idx, 1, 0, cnp.NPY_INT32):
         return None
     cdef Py_ssize_t T = cnp.PyArray_DIM(<cnp.ndarray>idx, 0)
-    if not _is_ready(y, 2, d.K, typ) or cnp.PyArray_DIM(<cnp.ndarray>y, 0) != T:
-        return None
     cdef const uint8_t *ptm = NULL
-    if mask is not None:
-        if (not _is_ready(mask, 1, 0, cnp.NPY_BOOL)
-                or cnp.PyArray_DIM(<cnp.ndarray>mask, 0) != T):
-            return None
-        ptm = <const uint8_t *>cnp.PyArray_DATA(<cnp.ndarray>mask)
+    if not _ready_targets(y, mask, T, f.d.K, f.typ, &ptm):
+        return None
     cdef const int32_t *pi = <const int32_t *>cnp.PyArray_DATA(<cnp.ndarray>idx)
     cdef void *pt = cnp.PyArray_DATA(<cnp.ndarray>y)
     cdef Py_ssize_t s
     cdef int ok = 1
     with nogil:
         for s in range(T):
-            if pi[s] < -1 or pi[s] >= d.I:
+            if pi[s] < -1 or pi[s] >= f.d.I:
                 ok = 0
                 break
         if ok:
-            ok = _rows_finite(typ, pt, T, d.K, ptm)
+            ok = _rows_finite(f.typ, pt, T, f.d.K, ptm)
     if not ok:
         return None
-    cdef cnp.npy_intp shape[2]
-    shape[0] = T
-    shape[1] = d.K
-    out = cnp.PyArray_EMPTY(2, shape, typ, 0)
-    cdef void *pp = cnp.PyArray_DATA(<cnp.ndarray>params)
-    cdef void *pm = cnp.PyArray_DATA(<cnp.ndarray>masks)
-    cdef void *ps = cnp.PyArray_DATA(<cnp.ndarray>state)
-    cdef void *pw = cnp.PyArray_DATA(<cnp.ndarray>work)
-    cdef void *pb = cnp.PyArray_DATA(<cnp.ndarray>backup)
-    cdef void *py = cnp.PyArray_DATA(<cnp.ndarray>out)
-    cdef size_t nbytes = <size_t>L.n_params * (8 if typ == cnp.NPY_DOUBLE else 4)
-    cdef int rc = LSTM97_OK
+    out = _new_outputs(T, f.d.K, f.typ)
     cdef Py_ssize_t bad
-    acquire()
-    try:
-        with nogil:
-            bad = _first_masked(typ, pp, pm, L.n_params)
-            if bad < 0:
-                pbusy[0] = 1
-                memcpy(pb, pp, nbytes)
-                if typ == cnp.NPY_DOUBLE:
-                    rc = lstm97_train_onehot_f64(&d, <double *>pp, <const double *>pm, pi,
-                                                 <const double *>pt, ptm, T, alpha,
-                                                 <double *>py, <double *>ps, <double *>pw)
-                else:
-                    rc = lstm97_train_onehot_f32(&d, <float *>pp, <const float *>pm, pi,
-                                                 <const float *>pt, ptm, T, alpha,
-                                                 <float *>py, <float *>ps, <float *>pw)
-                if rc == LSTM97_ERR_NONFINITE or rc == LSTM97_ERR_INTERRUPTED:
-                    memcpy(pp, pb, nbytes)
-                pbusy[0] = 0
-    finally:
-        release()
+    cdef int rc = _fast_run(&f, net, NULL, pi, pt, ptm, T, alpha, LSTM97_STEP,
+                            cnp.PyArray_DATA(<cnp.ndarray>out), &bad)
     if bad >= 0:
         return None                 # the general path explains it
     if rc != LSTM97_OK:
@@ -748,29 +782,58 @@ cdef _SeqBufs _sequence(x, t, tmask, y, int typ, const lstm97_dims *d,
 
 cdef int _train_c(int typ, const lstm97_dims *d, void *pp, const void *pm, const void *px,
                   const void *pt, const uint8_t *ptm, int64_t T, double alpha, int schedule,
-                  void *py, void *ps, void *pw, void *pd, void *pb) noexcept nogil:
-    """lstm97_train of the type; with a backup buffer pb, params is copied to it first
-    and put back from it on a non-finite value"""
-    cdef lstm97_layout L
-    cdef size_t nbytes = 0
-    cdef int rc
-    if pb != NULL:
-        rc = lstm97_layout_of(d, &L)
-        if rc != LSTM97_OK:
-            return rc
-        nbytes = <size_t>L.n_params * (8 if typ == cnp.NPY_DOUBLE else 4)
-        memcpy(pb, pp, nbytes)
+                  void *py, void *ps, void *pw, void *pd) noexcept nogil:
+    """lstm97_train of the type"""
     if typ == cnp.NPY_DOUBLE:
-        rc = lstm97_train_f64(d, <double *>pp, <const double *>pm, <const double *>px,
-                              <const double *>pt, ptm, T, alpha, schedule, <double *>py,
-                              <double *>ps, <double *>pw, <double *>pd)
-    else:
-        rc = lstm97_train_f32(d, <float *>pp, <const float *>pm, <const float *>px,
-                              <const float *>pt, ptm, T, alpha, schedule, <float *>py,
-                              <float *>ps, <float *>pw, <float *>pd)
-    if (rc == LSTM97_ERR_NONFINITE or rc == LSTM97_ERR_INTERRUPTED) and pb != NULL:
-        memcpy(pp, pb, nbytes)
-    return rc
+        return lstm97_train_f64(d, <double *>pp, <const double *>pm, <const double *>px,
+                                <const double *>pt, ptm, T, alpha, schedule, <double *>py,
+                                <double *>ps, <double *>pw, <double *>pd)
+    return lstm97_train_f32(d, <float *>pp, <const float *>pm, <const float *>px,
+                            <const float *>pt, ptm, T, alpha, schedule, <float *>py,
+                            <float *>ps, <float *>pw, <float *>pd)
+
+
+# ---- the argument checks of the kernel wrappers below, shared -------------------------
+
+cdef struct _NetBufs:
+    void *params        # n_params, written
+    void *masks         # n_params
+    void *state         # n x state_len, written
+    void *work          # n x work_len, written
+    void *dW            # n x n_params, written
+
+
+cdef int _params_masks(params, masks, int typ, const lstm97_layout *L,
+                       _NetBufs *b) except -1:
+    b.params = _buf(params, "params", typ, L.n_params, True)
+    b.masks = _buf(masks, "masks", typ, L.n_params, False)
+    return 0
+
+
+cdef int _scratch(state, work, dW, int typ, const lstm97_layout *L, int64_t n,
+                  _NetBufs *b) except -1:
+    """the state, work and dW of n sequences"""
+    b.state = _buf(state, "state", typ, n * L.state_len, True)
+    b.work = _buf(work, "work", typ, n * L.work_len, True)
+    b.dW = _buf(dW, "dW", typ, n * L.n_params, True)
+    return 0
+
+
+cdef int _check_mode(int mode) except -1:
+    if mode != LSTM97_FORWARD and mode != LSTM97_LEARN and mode != LSTM97_ACCUMULATE:
+        raise ValueError(f"mode: unknown step mode {mode}")
+    return 0
+
+
+cdef int _batch_shape(x, int I, int64_t *N, int64_t *T) except -1:
+    """N and T of a batch x (N, T, I), each >= 1"""
+    if not cnp.PyArray_Check(x) or cnp.PyArray_NDIM(<cnp.ndarray>x) != 3:
+        raise ValueError(f"x: expected a 3-d array (N, T, {I}), got shape {np.shape(x)}")
+    N[0] = cnp.PyArray_DIM(<cnp.ndarray>x, 0)
+    T[0] = cnp.PyArray_DIM(<cnp.ndarray>x, 1)
+    if N[0] < 1 or T[0] < 1:
+        raise ValueError(f"x: N and T must be >= 1, got shape {x.shape}")
+    return 0
 
 
 def train(tuple dims, params, masks, x, t, tmask, double alpha, int schedule,
@@ -785,16 +848,14 @@ def train(tuple dims, params, masks, x, t, tmask, double alpha, int schedule,
     cdef lstm97_layout L
     _dims_from(dims, &d, &L)
     cdef int typ = _real_type(params)
-    cdef void *pp = _buf(params, "params", typ, L.n_params, True)
-    cdef void *pm = _buf(masks, "masks", typ, L.n_params, False)
+    cdef _NetBufs n
+    _params_masks(params, masks, typ, &L, &n)
     cdef _SeqBufs b = _sequence(x, t, tmask, y, typ, &d, True)
-    cdef void *ps = _buf(state, "state", typ, L.state_len, True)
-    cdef void *pw = _buf(work, "work", typ, L.work_len, True)
-    cdef void *pd = _buf(dW, "dW", typ, L.n_params, True)
+    _scratch(state, work, dW, typ, &L, 1, &n)
     cdef int rc
     with nogil:
-        rc = _train_c(typ, &d, pp, pm, b.x, b.t, b.tmask, b.T, alpha, schedule, b.y, ps, pw,
-                      pd, NULL)
+        rc = _train_c(typ, &d, n.params, n.masks, b.x, b.t, b.tmask, b.T, alpha, schedule,
+                      b.y, n.state, n.work, n.dW)
     _raise_for(rc, "train")
 
 
@@ -806,24 +867,21 @@ def run(tuple dims, params, masks, x, t, tmask, double alpha, int mode, y, state
     cdef lstm97_layout L
     _dims_from(dims, &d, &L)
     cdef int typ = _real_type(params)
-    if mode != LSTM97_FORWARD and mode != LSTM97_LEARN and mode != LSTM97_ACCUMULATE:
-        raise ValueError(f"mode: unknown step mode {mode}")
-    cdef void *pp = _buf(params, "params", typ, L.n_params, True)
-    cdef void *pm = _buf(masks, "masks", typ, L.n_params, False)
+    _check_mode(mode)
+    cdef _NetBufs n
+    _params_masks(params, masks, typ, &L, &n)
     cdef _SeqBufs b = _sequence(x, t, tmask, y, typ, &d, mode != LSTM97_FORWARD)
-    cdef void *ps = _buf(state, "state", typ, L.state_len, True)
-    cdef void *pw = _buf(work, "work", typ, L.work_len, True)
-    cdef void *pd = _buf(dW, "dW", typ, L.n_params, True)
+    _scratch(state, work, dW, typ, &L, 1, &n)
     cdef int rc
     with nogil:
         if typ == cnp.NPY_DOUBLE:
-            rc = lstm97_run_f64(&d, <double *>pp, <double *>pm, <double *>b.x, <double *>b.t,
-                                b.tmask, b.T, alpha, mode, <double *>b.y, <double *>ps,
-                                <double *>pw, <double *>pd)
+            rc = lstm97_run_f64(&d, <double *>n.params, <double *>n.masks, <double *>b.x,
+                                <double *>b.t, b.tmask, b.T, alpha, mode, <double *>b.y,
+                                <double *>n.state, <double *>n.work, <double *>n.dW)
         else:
-            rc = lstm97_run_f32(&d, <float *>pp, <float *>pm, <float *>b.x, <float *>b.t,
-                                b.tmask, b.T, alpha, mode, <float *>b.y, <float *>ps,
-                                <float *>pw, <float *>pd)
+            rc = lstm97_run_f32(&d, <float *>n.params, <float *>n.masks, <float *>b.x,
+                                <float *>b.t, b.tmask, b.T, alpha, mode, <float *>b.y,
+                                <float *>n.state, <float *>n.work, <float *>n.dW)
     _raise_for(rc, "run")
 
 
@@ -838,28 +896,25 @@ def step(tuple dims, params, masks, x_t, t_t, double alpha, int mode, y_t,
     cdef lstm97_layout L
     _dims_from(dims, &d, &L)
     cdef int typ = _real_type(params)
-    if mode != LSTM97_FORWARD and mode != LSTM97_LEARN and mode != LSTM97_ACCUMULATE:
-        raise ValueError(f"mode: unknown step mode {mode}")
-    cdef void *pp = _buf(params, "params", typ, L.n_params, True)
-    cdef void *pm = _buf(masks, "masks", typ, L.n_params, False)
+    _check_mode(mode)
+    cdef _NetBufs n
+    _params_masks(params, masks, typ, &L, &n)
     cdef void *px = _buf(x_t, "x_t", typ, d.I, False)
     cdef void *pt = NULL
     if t_t is not None:
         pt = _buf(t_t, "y_t", typ, d.K, False)
     cdef void *py = _buf(y_t, "out", typ, d.K, True)
-    cdef void *ps = _buf(state, "state", typ, L.state_len, True)
-    cdef void *pw = _buf(work, "work", typ, L.work_len, True)
-    cdef void *pd = _buf(dW, "dW", typ, L.n_params, True)
+    _scratch(state, work, dW, typ, &L, 1, &n)
     cdef int rc
     with nogil:
         if typ == cnp.NPY_DOUBLE:
-            rc = lstm97_step_f64(&d, <double *>pp, <double *>pm, <double *>px,
-                                 <double *>pt, alpha, mode, <double *>py, <double *>ps,
-                                 <double *>pw, <double *>pd)
+            rc = lstm97_step_f64(&d, <double *>n.params, <double *>n.masks, <double *>px,
+                                 <double *>pt, alpha, mode, <double *>py, <double *>n.state,
+                                 <double *>n.work, <double *>n.dW)
         else:
-            rc = lstm97_step_f32(&d, <float *>pp, <float *>pm, <float *>px,
-                                 <float *>pt, alpha, mode, <float *>py, <float *>ps,
-                                 <float *>pw, <float *>pd)
+            rc = lstm97_step_f32(&d, <float *>n.params, <float *>n.masks, <float *>px,
+                                 <float *>pt, alpha, mode, <float *>py, <float *>n.state,
+                                 <float *>n.work, <float *>n.dW)
     _raise_for(rc, "step")
 
 
@@ -934,34 +989,57 @@ def train_batch(tuple dims, params, masks, x, t, tmask, double alpha, int schedu
     cdef lstm97_layout L
     _dims_from(dims, &d, &L)
     cdef int typ = _real_type(params)
-    if not cnp.PyArray_Check(x) or cnp.PyArray_NDIM(<cnp.ndarray>x) != 3:
-        raise ValueError(f"x: expected a 3-d array (N, T, {d.I}), got shape {np.shape(x)}")
-    cdef int64_t N = cnp.PyArray_DIM(<cnp.ndarray>x, 0), T = cnp.PyArray_DIM(<cnp.ndarray>x, 1)
-    if N < 1 or T < 1:
-        raise ValueError(f"x: N and T must be >= 1, got shape {x.shape}")
-    cdef void *pp = _buf(params, "params", typ, L.n_params, True)
-    cdef void *pm = _buf(masks, "masks", typ, L.n_params, False)
+    cdef int64_t N, T
+    _batch_shape(x, d.I, &N, &T)
+    cdef _NetBufs n
+    _params_masks(params, masks, typ, &L, &n)
     cdef void *px = _buf(x, "x", typ, N * T * d.I, False)
     cdef void *pt = _buf(t, "y", typ, N * T * d.K, False)
     cdef uint8_t *ptm = NULL
     if tmask is not None:
         ptm = <uint8_t *>_buf(tmask, "mask", cnp.NPY_UINT8, N * T, False)
     cdef void *py = _buf(y, "out", typ, N * T * d.K, True)
-    cdef void *ps = _buf(state, "state", typ, N * L.state_len, True)
-    cdef void *pw = _buf(work, "work", typ, N * L.work_len, True)
-    cdef void *pd = _buf(dW, "dW", typ, N * L.n_params, True)
+    _scratch(state, work, dW, typ, &L, N, &n)
     cdef int rc
     with nogil:
         if typ == cnp.NPY_DOUBLE:
-            rc = lstm97_train_batch_f64(&d, <double *>pp, <double *>pm, <double *>px,
-                                        <double *>pt, ptm, N, T, alpha, schedule, n_threads,
-                                        <double *>py, <double *>ps, <double *>pw,
-                                        <double *>pd)
+            rc = lstm97_train_batch_f64(&d, <double *>n.params, <double *>n.masks,
+                                        <double *>px, <double *>pt, ptm, N, T, alpha,
+                                        schedule, n_threads, <double *>py,
+                                        <double *>n.state, <double *>n.work,
+                                        <double *>n.dW)
         else:
-            rc = lstm97_train_batch_f32(&d, <float *>pp, <float *>pm, <float *>px,
-                                        <float *>pt, ptm, N, T, alpha, schedule, n_threads,
-                                        <float *>py, <float *>ps, <float *>pw, <float *>pd)
+            rc = lstm97_train_batch_f32(&d, <float *>n.params, <float *>n.masks,
+                                        <float *>px, <float *>pt, ptm, N, T, alpha,
+                                        schedule, n_threads, <float *>py, <float *>n.state,
+                                        <float *>n.work, <float *>n.dW)
     _raise_for(rc, "train_batch")
+
+
+def batch_threads(tuple dims, params, tmask, int64_t N, int64_t T, int schedule,
+                  int n_threads):
+    """The thread count :func:`train_batch` should be given when ``n_threads`` threads are
+    allowed (``lstm97_batch_threads``): ``n_threads`` or fewer, where more threads would
+    be slower.  ``tmask`` as for :func:`train_batch` (uint8 (N, T) or None); ``params``
+    gives the dtype."""
+    cdef lstm97_dims d
+    cdef lstm97_layout L
+    _dims_from(dims, &d, &L)
+    cdef int typ = _real_type(params)
+    if N < 1 or T < 1:
+        raise ValueError(f"N and T must be >= 1, got N = {N}, T = {T}")
+    cdef uint8_t *ptm = NULL
+    if tmask is not None:
+        ptm = <uint8_t *>_buf(tmask, "mask", cnp.NPY_UINT8, N * T, False)
+    cdef int r
+    with nogil:
+        if typ == cnp.NPY_DOUBLE:
+            r = lstm97_batch_threads_f64(&d, ptm, N, T, schedule, n_threads)
+        else:
+            r = lstm97_batch_threads_f32(&d, ptm, N, T, schedule, n_threads)
+    if r < 0:
+        _raise_for(r, "batch_threads")
+    return r
 
 
 # ---- batched inference ------------------------------------------------------------------
@@ -980,12 +1058,8 @@ def forward_batch(tuple dims, params, x, lengths, int n_threads, y, zs, scratch)
     cdef lstm97_layout L
     _dims_from(dims, &d, &L)
     cdef int typ = _real_type(params)
-    if not cnp.PyArray_Check(x) or cnp.PyArray_NDIM(<cnp.ndarray>x) != 3:
-        raise ValueError(f"x: expected a 3-d array (N, T, {d.I}), got shape {np.shape(x)}")
-    cdef int64_t N = cnp.PyArray_DIM(<cnp.ndarray>x, 0)
-    cdef int64_t T = cnp.PyArray_DIM(<cnp.ndarray>x, 1)
-    if N < 1 or T < 1:
-        raise ValueError(f"x: N and T must be >= 1, got shape {x.shape}")
+    cdef int64_t N, T
+    _batch_shape(x, d.I, &N, &T)
     if n_threads < 1 or n_threads > LSTM97_MAX_THREADS:
         raise ValueError(f"n_threads: must be in [1, {LSTM97_MAX_THREADS}], got "
                          f"{n_threads}")

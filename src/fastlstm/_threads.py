@@ -10,9 +10,9 @@ from __future__ import annotations
 import numbers
 import os
 import threading
-from typing import Optional
+from typing import Any, Optional
 
-__all__ = ["set_num_threads", "get_num_threads", "MAX_THREADS", "ENV_VAR"]
+__all__ = ["set_num_threads", "get_num_threads", "batch_threads", "MAX_THREADS", "ENV_VAR"]
 
 #: largest thread count (LSTM97_MAX_THREADS of the C core)
 MAX_THREADS = 64
@@ -90,3 +90,43 @@ def resolve(n_threads: object) -> int:
     if n_threads is None:
         return get_num_threads()
     return _check(n_threads, "n_threads")
+
+
+def batch_threads(net: Any, N: int, T: int, mask: Any = None, schedule: str = "step",
+                  n_threads: Optional[int] = None) -> int:
+    """The number of threads ``net.train_batch`` uses for N sequences of T steps.
+
+    ``n_threads`` given: that count, at most one thread per block of 4 sequences.  None
+    (the default of :meth:`~fastlstm.LSTM.train_batch`): at most
+    :func:`get_num_threads`, fewer where more threads would make the call slower than
+    one (a compiled net: fewer sequences than a vector-lane group per thread, or too
+    little work per thread in the call or between two steps with a target; see
+    ``lstm97_batch_threads`` in ``csrc/fastlstm.h``).  The results of a call never depend on the count.
+
+    Parameters
+    ----------
+    net : fastlstm.LSTM
+    N, T : int
+        Sequences and steps of the batch (each >= 1).
+    mask : array-like of bool, shape (N, T), optional
+        The steps with a target, as passed to ``train_batch`` (default: all).
+    schedule : {"step", "sequence"}
+    n_threads : int in [1, 64], optional
+
+    Returns
+    -------
+    int
+    """
+    for name, v in (("N", N), ("T", T)):
+        if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1:
+            raise ValueError(f"{name}: expected an integer >= 1, got {v!r}")
+    N, T = int(N), int(T)
+    schedule = net._as_schedule(schedule)
+    tmask = None
+    if mask is not None:
+        import numpy as np
+        m = np.asarray(mask)
+        if m.shape != (N, T):
+            raise ValueError(f"mask: expected shape ({N}, {T}), got {m.shape}")
+        tmask = net._as_mask(m.reshape(-1), N * T)
+    return int(net._batch_threads(N, T, tmask, schedule, n_threads))

@@ -241,6 +241,11 @@ class LSTM(NetBase):
         _core.forward_batch(self._dims, self._theta, x, lengths, n_threads, y, zs, scratch)
         return y
 
+    def _default_batch_threads(self, N, T, tmask, schedule, n_max):
+        # the C core's choice (lstm97_batch_threads): fewer threads where more are slower
+        return _core.batch_threads(self._dims, self._theta, tmask, N, T,
+                                   _core.SCHEDULES[schedule], n_max)
+
     def _train_batch_kernel(self, x, y, tmask, lr, schedule, n_threads):
         N, T = x.shape[:2]
         out = np.empty((N, T, self.K), dtype=self.dtype)

@@ -18,40 +18,14 @@
 
 #include "check.h"
 #include "fastlstm.h"
+#include "nets.h"
 
+/* the adding problem's net (nets.h: the shared net set-up of the C programs) */
 static lstm97_dims adding_dims(void)
 {
     lstm97_dims d;
-    memset(&d, 0, sizeof d);
-    d.I = 2;
-    d.K = 1;
-    d.B = 2;
-    d.S = 2;
-    d.output_gate = 1;
-    d.g = LSTM97_G2;
-    d.h = LSTM97_H1;
-    d.out = LSTM97_OUT_LOGISTIC;
-    d.kernel = LSTM97_KERNEL_FAST;
+    nets_by_name("adding", &d);
     return d;
-}
-
-static void *xalloc(size_t n)
-{
-    void *p = calloc(n ? n : 1, 1);
-    if (!p) {
-        fprintf(stderr, "out of memory\n");
-        exit(2);
-    }
-    return p;
-}
-
-static void fill(double *v, ptrdiff_t n, unsigned seed, double lo, double hi)
-{
-    uint64_t s = seed * UINT64_C(6364136223846793005) + 1442695040888963407u;
-    for (ptrdiff_t i = 0; i < n; i++) {
-        s = s * UINT64_C(6364136223846793005) + UINT64_C(1442695040888963407);
-        v[i] = lo + (hi - lo) * (double)(s >> 11) * (1.0 / 9007199254740992.0);
-    }
 }
 
 static void test_version(void)
@@ -139,11 +113,11 @@ static void test_masks_and_init(void)
     lstm97_dims d = adding_dims();
     lstm97_layout L;
     lstm97_layout_of(&d, &L);
-    double *m = xalloc((size_t)L.n_params * sizeof(double));
-    double *p = xalloc((size_t)L.n_params * sizeof(double));
-    double *q = xalloc((size_t)L.n_params * sizeof(double));
-    float *mf = xalloc((size_t)L.n_params * sizeof(float));
-    float *pf = xalloc((size_t)L.n_params * sizeof(float));
+    double *m = nets_alloc((size_t)L.n_params * sizeof(double));
+    double *p = nets_alloc((size_t)L.n_params * sizeof(double));
+    double *q = nets_alloc((size_t)L.n_params * sizeof(double));
+    float *mf = nets_alloc((size_t)L.n_params * sizeof(float));
+    float *pf = nets_alloc((size_t)L.n_params * sizeof(float));
 
     lstm97_topology t = lstm97_topology_default();
     CHECK(t.recurrent == 1 && t.input_to_output == 0 && t.bias == LSTM97_BIAS_ALL);
@@ -267,19 +241,20 @@ static void test_kernels_f64(void)
     lstm97_layout_of(&d, &L);
     const int64_t T = 25;
     const ptrdiff_t P = L.n_params;
-    double *m = xalloc((size_t)P * sizeof(double)), *p = xalloc((size_t)P * sizeof(double));
-    double *p2 = xalloc((size_t)P * sizeof(double)), *dW = xalloc((size_t)P * sizeof(double));
-    double *st = xalloc((size_t)L.state_len * sizeof(double));
-    double *wk = xalloc((size_t)L.work_len * sizeof(double));
-    double *x = xalloc((size_t)(T * d.I) * sizeof(double));
-    double *t = xalloc((size_t)(T * d.K) * sizeof(double));
-    double *y = xalloc((size_t)(T * d.K) * sizeof(double));
-    double *y2 = xalloc((size_t)(T * d.K) * sizeof(double));
+    double *m = nets_alloc((size_t)P * sizeof(double)), *p = nets_alloc((size_t)P * sizeof(double));
+    double *p2 = nets_alloc((size_t)P * sizeof(double));
+    double *dW = nets_alloc((size_t)P * sizeof(double));
+    double *st = nets_alloc((size_t)L.state_len * sizeof(double));
+    double *wk = nets_alloc((size_t)L.work_len * sizeof(double));
+    double *x = nets_alloc((size_t)(T * d.I) * sizeof(double));
+    double *t = nets_alloc((size_t)(T * d.K) * sizeof(double));
+    double *y = nets_alloc((size_t)(T * d.K) * sizeof(double));
+    double *y2 = nets_alloc((size_t)(T * d.K) * sizeof(double));
     uint8_t tmask[25];
     for (int i = 0; i < T; i++)
         tmask[i] = i % 3 == 0;
-    fill(x, T * d.I, 1, -1, 1);
-    fill(t, T * d.K, 2, 0, 1);
+    nets_uniform(x, T * d.I, 1, -1, 1);
+    nets_uniform(t, T * d.K, 2, 0, 1);
     lstm97_masks_f64(&d, NULL, m);
     lstm97_init_uniform_f64(&d, m, 0.1, 7, p);
 
@@ -387,13 +362,13 @@ static void test_kernels_f64(void)
     CHECK(lstm97_all_finite_f64(P, p2) == 0);
     CHECK(lstm97_all_finite_f64(0, p) == 1);
     const int64_t tl = lstm97_tape_len(&d, T);
-    double *tape = xalloc((size_t)tl * sizeof(double)), loss = -1;
+    double *tape = nets_alloc((size_t)tl * sizeof(double)), loss = -1;
     CHECK_RC(lstm97_gradient_f64(&d, p, m, x, t, tmask, T, 0, y, dW, &loss, tape), LSTM97_OK);
     CHECK(loss > 0 && isfinite(loss));
     /* the truncated gradient is minus the summed update of the "sequence" schedule / lr */
     CHECK_RC(lstm97_gradient_f64(&d, p, m, x, t, tmask, T, 1, y, dW, &loss, tape), LSTM97_OK);
     memcpy(p2, p, (size_t)P * sizeof(double));
-    double *acc = xalloc((size_t)P * sizeof(double));
+    double *acc = nets_alloc((size_t)P * sizeof(double));
     CHECK_RC(lstm97_train_f64(&d, p2, m, x, t, tmask, T, 1.0, LSTM97_SEQUENCE, y, st, wk, acc),
              LSTM97_OK);
     double worst = 0;
@@ -411,15 +386,15 @@ static void test_kernels_f64(void)
 
     /* train_batch: bitwise the same for 1 and 3 threads; N = 1 is train up to rounding */
     const int64_t N = 9;
-    double *bx = xalloc((size_t)(N * T * d.I) * sizeof(double));
-    double *bt = xalloc((size_t)(N * T * d.K) * sizeof(double));
-    double *by = xalloc((size_t)(N * T * d.K) * sizeof(double));
-    double *by2 = xalloc((size_t)(N * T * d.K) * sizeof(double));
-    double *bst = xalloc((size_t)(N * L.state_len) * sizeof(double));
-    double *bwk = xalloc((size_t)(N * L.work_len) * sizeof(double));
-    double *bdW = xalloc((size_t)(N * P) * sizeof(double));
-    fill(bx, N * T * d.I, 3, -1, 1);
-    fill(bt, N * T * d.K, 4, 0, 1);
+    double *bx = nets_alloc((size_t)(N * T * d.I) * sizeof(double));
+    double *bt = nets_alloc((size_t)(N * T * d.K) * sizeof(double));
+    double *by = nets_alloc((size_t)(N * T * d.K) * sizeof(double));
+    double *by2 = nets_alloc((size_t)(N * T * d.K) * sizeof(double));
+    double *bst = nets_alloc((size_t)(N * L.state_len) * sizeof(double));
+    double *bwk = nets_alloc((size_t)(N * L.work_len) * sizeof(double));
+    double *bdW = nets_alloc((size_t)(N * P) * sizeof(double));
+    nets_uniform(bx, N * T * d.I, 3, -1, 1);
+    nets_uniform(bt, N * T * d.K, 4, 0, 1);
     memcpy(p2, p, (size_t)P * sizeof(double));
     CHECK_RC(lstm97_train_batch_f64(&d, p, m, bx, bt, NULL, N, T, 0.3, LSTM97_STEP, 1, by, bst,
                                     bwk, bdW),
@@ -501,22 +476,22 @@ static void test_kernels_f32(void)
     lstm97_layout_of(&d, &L);
     const int64_t T = 20, N = 5;
     const ptrdiff_t P = L.n_params;
-    double *m = xalloc((size_t)P * sizeof(double)), *p = xalloc((size_t)P * sizeof(double));
-    double *x = xalloc((size_t)(N * T * d.I) * sizeof(double));
-    double *t = xalloc((size_t)(N * T) * sizeof(double));
-    double *y = xalloc((size_t)(N * T) * sizeof(double));
-    double *st = xalloc((size_t)(N * L.state_len) * sizeof(double));
-    double *wk = xalloc((size_t)(N * L.work_len) * sizeof(double));
-    double *dW = xalloc((size_t)(N * P) * sizeof(double));
-    float *mf = xalloc((size_t)P * sizeof(float)), *pf = xalloc((size_t)P * sizeof(float));
-    float *xf = xalloc((size_t)(N * T * d.I) * sizeof(float));
-    float *tf = xalloc((size_t)(N * T) * sizeof(float));
-    float *yf = xalloc((size_t)(N * T) * sizeof(float));
-    float *stf = xalloc((size_t)(N * L.state_len) * sizeof(float));
-    float *wkf = xalloc((size_t)(N * L.work_len) * sizeof(float));
-    float *dWf = xalloc((size_t)(N * P) * sizeof(float));
-    fill(x, N * T * d.I, 5, -1, 1);
-    fill(t, N * T, 6, 0, 1);
+    double *m = nets_alloc((size_t)P * sizeof(double)), *p = nets_alloc((size_t)P * sizeof(double));
+    double *x = nets_alloc((size_t)(N * T * d.I) * sizeof(double));
+    double *t = nets_alloc((size_t)(N * T) * sizeof(double));
+    double *y = nets_alloc((size_t)(N * T) * sizeof(double));
+    double *st = nets_alloc((size_t)(N * L.state_len) * sizeof(double));
+    double *wk = nets_alloc((size_t)(N * L.work_len) * sizeof(double));
+    double *dW = nets_alloc((size_t)(N * P) * sizeof(double));
+    float *mf = nets_alloc((size_t)P * sizeof(float)), *pf = nets_alloc((size_t)P * sizeof(float));
+    float *xf = nets_alloc((size_t)(N * T * d.I) * sizeof(float));
+    float *tf = nets_alloc((size_t)(N * T) * sizeof(float));
+    float *yf = nets_alloc((size_t)(N * T) * sizeof(float));
+    float *stf = nets_alloc((size_t)(N * L.state_len) * sizeof(float));
+    float *wkf = nets_alloc((size_t)(N * L.work_len) * sizeof(float));
+    float *dWf = nets_alloc((size_t)(N * P) * sizeof(float));
+    nets_uniform(x, N * T * d.I, 5, -1, 1);
+    nets_uniform(t, N * T, 6, 0, 1);
     for (int64_t i = 0; i < N * T * d.I; i++) {
         xf[i] = (float)x[i];
         x[i] = xf[i];
@@ -572,8 +547,8 @@ static void test_kernels_f32(void)
     float inf_f = INFINITY;
     CHECK(lstm97_all_finite_f32(1, &inf_f) == 0);
     const int64_t tl = lstm97_tape_len(&d, T);
-    float *tape = xalloc((size_t)tl * sizeof(float));
-    double *tape64 = xalloc((size_t)tl * sizeof(double));
+    float *tape = nets_alloc((size_t)tl * sizeof(float));
+    double *tape64 = nets_alloc((size_t)tl * sizeof(double));
     double loss = 0, loss64 = 0;
     CHECK_RC(lstm97_gradient_f32(&d, pf, mf, xf, tf, NULL, T, 0, yf, dWf, &loss, tape),
              LSTM97_OK);
@@ -661,6 +636,43 @@ static void test_sig_and_isa(void)
     CHECK(lstm97_batch_lanes(NULL) == -1);
 }
 
+/* lstm97_batch_threads: a count in [1, n_threads] (whole lane groups per thread, enough
+ * work between the meetings of the threads), the status codes of bad arguments */
+static void test_batch_threads(void)
+{
+    lstm97_dims d = adding_dims();
+    const int64_t T = 100, N = 64;
+    uint8_t *last = nets_alloc((size_t)(N * T)), *every = nets_alloc((size_t)(N * T));
+    nets_targets(last, N, T, 0);
+    nets_targets(every, N, T, 1);
+    const int have = lstm97_have_threads();
+    for (int f32 = 0; f32 < 2; f32++) {
+        int (*bt)(const lstm97_dims *, const uint8_t *, int64_t, int64_t, int, int) =
+            f32 ? lstm97_batch_threads_f32 : lstm97_batch_threads_f64;
+        /* one update per call, 64 sequences: two threads */
+        CHECK_RC(bt(&d, last, N, T, LSTM97_STEP, 2), have ? 2 : 1);
+        CHECK_RC(bt(&d, NULL, N, T, LSTM97_SEQUENCE, 2), have ? 2 : 1);
+        /* 93 weights, a meeting at every step: one */
+        CHECK_RC(bt(&d, every, N, T, LSTM97_STEP, 2), 1);
+        CHECK_RC(bt(&d, NULL, N, T, LSTM97_STEP, 2), 1);
+        /* a block of 4 sequences: one; one thread asked: one */
+        CHECK_RC(bt(&d, NULL, 4, T, LSTM97_SEQUENCE, 2), 1);
+        CHECK_RC(bt(&d, last, N, T, LSTM97_STEP, 1), 1);
+        /* errors */
+        CHECK_RC(bt(NULL, NULL, N, T, LSTM97_STEP, 2), LSTM97_ERR_NULL);
+        CHECK_RC(bt(&d, NULL, 0, T, LSTM97_STEP, 2), LSTM97_ERR_LENGTH);
+        CHECK_RC(bt(&d, NULL, N, 0, LSTM97_STEP, 2), LSTM97_ERR_LENGTH);
+        CHECK_RC(bt(&d, NULL, N, T, 7, 2), LSTM97_ERR_SCHEDULE);
+        CHECK_RC(bt(&d, NULL, N, T, LSTM97_STEP, 0), LSTM97_ERR_THREADS);
+        CHECK_RC(bt(&d, NULL, N, T, LSTM97_STEP, LSTM97_MAX_THREADS + 1), LSTM97_ERR_THREADS);
+        lstm97_dims bad = d;
+        bad.I = 0;
+        CHECK_RC(bt(&bad, NULL, N, T, LSTM97_STEP, 2), LSTM97_ERR_DIMS);
+    }
+    free(last);
+    free(every);
+}
+
 /* a fixed computation whose every result is written as a hexadecimal float */
 static int dump(const char *path)
 {
@@ -673,20 +685,20 @@ static int dump(const char *path)
     lstm97_layout L;
     lstm97_layout_of(&d, &L);
     const int64_t T = 40, N = 8;
-    double *m = xalloc((size_t)L.n_params * sizeof(double));
-    double *p = xalloc((size_t)L.n_params * sizeof(double));
-    double *x = xalloc((size_t)(N * T * d.I) * sizeof(double));
-    double *t = xalloc((size_t)(N * T) * sizeof(double));
-    double *y = xalloc((size_t)(N * T) * sizeof(double));
-    double *st = xalloc((size_t)(N * L.state_len) * sizeof(double));
-    double *wk = xalloc((size_t)(N * L.work_len) * sizeof(double));
-    double *dW = xalloc((size_t)(N * L.n_params) * sizeof(double));
+    double *m = nets_alloc((size_t)L.n_params * sizeof(double));
+    double *p = nets_alloc((size_t)L.n_params * sizeof(double));
+    double *x = nets_alloc((size_t)(N * T * d.I) * sizeof(double));
+    double *t = nets_alloc((size_t)(N * T) * sizeof(double));
+    double *y = nets_alloc((size_t)(N * T) * sizeof(double));
+    double *st = nets_alloc((size_t)(N * L.state_len) * sizeof(double));
+    double *wk = nets_alloc((size_t)(N * L.work_len) * sizeof(double));
+    double *dW = nets_alloc((size_t)(N * L.n_params) * sizeof(double));
     const double in_b[2] = {-3, -6};
     lstm97_masks_f64(&d, NULL, m);
     lstm97_init_uniform_f64(&d, m, 0.1, 2024, p);
     lstm97_set_gate_bias_f64(&d, m, in_b, NULL, p);
-    fill(x, N * T * d.I, 8, -1, 1);
-    fill(t, N * T, 9, 0, 1);
+    nets_uniform(x, N * T * d.I, 8, -1, 1);
+    nets_uniform(t, N * T, 9, 0, 1);
     int rc = lstm97_train_f64(&d, p, m, x, t, NULL, T, 0.5, LSTM97_STEP, y, st, wk, NULL);
     rc |= lstm97_train_batch_f64(&d, p, m, x, t, NULL, N, T, 0.5, LSTM97_STEP,
                                  lstm97_have_threads() ? 2 : 1, y, st, wk, dW);
@@ -722,24 +734,24 @@ static void test_onehot(void)
     lstm97_layout L;
     CHECK_RC(lstm97_layout_of(&d, &L), LSTM97_OK);
     const int64_t T = 40;
-    double *pa = xalloc((size_t)L.n_params * sizeof(double));
-    double *pb = xalloc((size_t)L.n_params * sizeof(double));
-    double *m = xalloc((size_t)L.n_params * sizeof(double));
-    double *x = xalloc((size_t)(T * d.I) * sizeof(double));
-    double *t = xalloc((size_t)(T * d.K) * sizeof(double));
-    double *ya = xalloc((size_t)(T * d.K) * sizeof(double));
-    double *yb = xalloc((size_t)(T * d.K) * sizeof(double));
-    double *sa = xalloc((size_t)L.state_len * sizeof(double));
-    double *sb = xalloc((size_t)L.state_len * sizeof(double));
-    double *wa = xalloc((size_t)L.work_len * sizeof(double));
-    double *wb = xalloc((size_t)L.work_len * sizeof(double));
-    int32_t *idx = xalloc((size_t)T * sizeof(int32_t));
-    uint8_t *tm = xalloc((size_t)T);
-    fill(pa, L.n_params, 7, -0.5, 0.5);
+    double *pa = nets_alloc((size_t)L.n_params * sizeof(double));
+    double *pb = nets_alloc((size_t)L.n_params * sizeof(double));
+    double *m = nets_alloc((size_t)L.n_params * sizeof(double));
+    double *x = nets_alloc((size_t)(T * d.I) * sizeof(double));
+    double *t = nets_alloc((size_t)(T * d.K) * sizeof(double));
+    double *ya = nets_alloc((size_t)(T * d.K) * sizeof(double));
+    double *yb = nets_alloc((size_t)(T * d.K) * sizeof(double));
+    double *sa = nets_alloc((size_t)L.state_len * sizeof(double));
+    double *sb = nets_alloc((size_t)L.state_len * sizeof(double));
+    double *wa = nets_alloc((size_t)L.work_len * sizeof(double));
+    double *wb = nets_alloc((size_t)L.work_len * sizeof(double));
+    int32_t *idx = nets_alloc((size_t)T * sizeof(int32_t));
+    uint8_t *tm = nets_alloc((size_t)T);
+    nets_uniform(pa, L.n_params, 7, -0.5, 0.5);
     memcpy(pb, pa, (size_t)L.n_params * sizeof(double));
     for (ptrdiff_t i = 0; i < L.n_params; i++)
         m[i] = 1;
-    fill(t, T * d.K, 8, 0, 1);
+    nets_uniform(t, T * d.K, 8, 0, 1);
     for (int64_t s = 0; s < T; s++) {
         idx[s] = (int32_t)((s * 7) % (d.I + 1)) - 1;          /* -1 .. I-1 */
         if (idx[s] >= 0)
@@ -789,5 +801,6 @@ int main(int argc, char **argv)
     test_kernels_f32();
     test_sig_and_isa();
     test_onehot();
+    test_batch_threads();
     return CHECK_DONE("test_capi");
 }

@@ -18,6 +18,7 @@
 
 #include "check.h"
 #include "fastlstm.h"
+#include "nets.h"
 
 #define MAX_RECORDS 64
 
@@ -119,24 +120,16 @@ static void compare(const char *what, int case_id, const double *got, const reco
     CHECK(worst < 0);
 }
 
-static double *alloc(ptrdiff_t n)
+static double *alloc(ptrdiff_t n)      /* n zeroed doubles (nets.h) */
 {
-    double *p = calloc((size_t)(n > 0 ? n : 1), sizeof(double));
-    if (!p)
-        exit(2);
-    return p;
+    return nets_alloc((size_t)(n > 0 ? n : 1) * sizeof(double));
 }
 
 static void run_case(const refcase *c)
 {
     const int id = (int)get(c, "case")->v[0];
     const double *dv = get(c, "dims")->v;
-    lstm97_dims d;
-    memset(&d, 0, sizeof d);
-    d.I = (int32_t)dv[0];
-    d.K = (int32_t)dv[1];
-    d.B = (int32_t)dv[2];
-    d.S = (int32_t)dv[3];
+    lstm97_dims d = nets_dims((int32_t)dv[0], (int32_t)dv[1], (int32_t)dv[2], (int32_t)dv[3]);
     d.output_gate = (int32_t)dv[4];
     d.g = (int32_t)dv[5];
     d.h = (int32_t)dv[6];

@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "fastlstm.h"
+#include "nets.h"
 
 typedef int (*layout_fn)(const lstm97_dims *, lstm97_layout *);
 typedef int (*masks_fn)(const lstm97_dims *, const lstm97_topology *, double *);
@@ -53,27 +54,21 @@ int main(int argc, char **argv)
         return 1;
     }
     lstm97_dims d;
-    memset(&d, 0, sizeof d);
-    d.I = 2;
-    d.K = 1;
-    d.B = 2;
-    d.S = 2;
-    d.output_gate = 1;
+    nets_by_name("adding", &d);
     lstm97_layout L;
     if (layout_of(&d, &L) != LSTM97_OK)
         return 1;
     const int64_t N = 16, T = 20;
     const int nt = have_threads() ? 4 : 1;
-    double *p = calloc((size_t)L.n_params, sizeof(double));
-    double *m = calloc((size_t)L.n_params, sizeof(double));
-    double *x = calloc((size_t)(N * T * 2), sizeof(double));
-    double *t = calloc((size_t)(N * T), sizeof(double));
-    double *y = calloc((size_t)(N * T), sizeof(double));
-    double *st = calloc((size_t)(N * L.state_len), sizeof(double));
-    double *wk = calloc((size_t)(N * L.work_len), sizeof(double));
-    double *dW = calloc((size_t)(N * L.n_params), sizeof(double));
-    if (!p || !m || !x || !t || !y || !st || !wk || !dW)
-        return 2;
+    /* (the buffers by hand: nets_buffers_alloc would link the library, loaded here) */
+    double *p = nets_alloc((size_t)L.n_params * sizeof(double));
+    double *m = nets_alloc((size_t)L.n_params * sizeof(double));
+    double *x = nets_alloc((size_t)(N * T * d.I) * sizeof(double));
+    double *t = nets_alloc((size_t)(N * T * d.K) * sizeof(double));
+    double *y = nets_alloc((size_t)(N * T * d.K) * sizeof(double));
+    double *st = nets_alloc((size_t)(N * L.state_len) * sizeof(double));
+    double *wk = nets_alloc((size_t)(N * L.work_len) * sizeof(double));
+    double *dW = nets_alloc((size_t)(N * L.n_params) * sizeof(double));
     masks(&d, NULL, m);
     int rc = batch(&d, p, m, x, t, NULL, N, T, 0.1, LSTM97_STEP, nt, y, st, wk, dW);
     int kept = n_kept();
