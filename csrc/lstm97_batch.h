@@ -302,8 +302,11 @@ static void *FN(batch_worker)(void *arg)
  * waking a kept worker that has gone to sleep costs more, once per call.  A thread also
  * loses the vector lanes when it gets less than a whole lane group.  So the default uses
  * the largest k <= n_threads such that
- *  - every thread gets whole units: N >= k LSTM97_LANES when the net runs in lanes, else
- *    N >= k LSTM97_BATCH_BLOCK (the most lstm97_train_batch ever uses);
+ *  - every thread gets whole units: with schedule "step", N >= k LSTM97_LANES when the
+ *    net runs in lanes, else N >= k LSTM97_BATCH_BLOCK (the most lstm97_train_batch ever
+ *    uses); with "sequence" (one meeting) always N >= k LSTM97_BATCH_BLOCK: there two
+ *    threads of half a lane group each beat one thread with the whole group (1,254-weight
+ *    net, N = 8, AVX-512: 1.58x, docs/performance.md);
  *  - a thread's weight-sequence-steps between two meetings, ceil(N / k) P T / meetings,
  *    are at least LSTM97_BATCH_WORK_MIN (16,384: about 8 us of work; at 1 thread in 5
  *    sequence-steps with a target, the 1,254-weight net of benchmarks/test_bench_parallel.py
@@ -335,7 +338,8 @@ LSTM97_API int FN(lstm97_batch_threads)(const lstm97_dims *d, const uint8_t *tma
     (void)tmask;
     return 1;
 #else
-    const int64_t unit = FN(lanes_ok)(d) ? (int64_t)LSTM97_LANES : LSTM97_BATCH_BLOCK;
+    const int64_t unit = schedule == LSTM97_STEP && FN(lanes_ok)(d) ? (int64_t)LSTM97_LANES
+                                                                     : LSTM97_BATCH_BLOCK;
     int64_t k = N / unit < n_threads ? N / unit : n_threads;
     if (k <= 1)
         return 1;

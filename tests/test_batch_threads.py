@@ -59,14 +59,17 @@ def test_the_default_is_one_thread_unless_more_are_allowed():
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_the_default_gives_every_thread_a_lane_group(two_threads, isa, dtype):
-    """A thread with less than a whole lane group runs its sequences one by one, slower
-    than one thread running them in lanes: the default takes a second thread only from
-    two lane groups on (a schedule and net where the work per meeting is ample)."""
+    """Schedule "step": a thread with less than a whole lane group runs its sequences one
+    by one, slower than one thread running them in lanes, so the default takes a second
+    thread only from two lane groups on (a net where the work per meeting is ample).
+    Schedule "sequence" meets once: there the unit is the block of 4 sequences."""
     net = fastlstm.LSTM(**BIG, seed=0, dtype=dtype)
     G = lanes(dtype, isa)
     for N in range(1, 2 * G + 5):
-        got = _threads.batch_threads(net, N, T, end_mask(N), "sequence")
+        got = _threads.batch_threads(net, N, T, end_mask(N), "step")
         assert got == (2 if N >= 2 * G else 1), (N, G)
+        got = _threads.batch_threads(net, N, T, end_mask(N), "sequence")
+        assert got == (2 if N >= 8 else 1), (N, G)
 
 
 def test_without_lanes_the_unit_is_a_block(two_threads):

@@ -995,11 +995,11 @@ class NetBase:
             thread per block of 4 sequences).  Default: up to
             :func:`fastlstm.get_num_threads` (1 unless set with
             :func:`fastlstm.set_num_threads` or ``FASTLSTM_NUM_THREADS``), fewer where
-            more threads would be slower than one: every thread gets at least a whole
-            vector-lane group of sequences (4 or 8 float64, 8 or 16 float32, depending
-            on the CPU) and enough work in the call and between two steps with a target
-            (with schedule "step" the threads meet at each of them; with "sequence" once
-            per call).
+            more threads would be slower than one: with schedule "step" every thread
+            gets at least a whole vector-lane group of sequences (4 or 8 float64, 8 or
+            16 float32, depending on the CPU), with "sequence" a block of 4, and enough
+            work in the call and between two steps with a target (with schedule "step"
+            the threads meet at each of them; with "sequence" once per call).
             The extra threads stay for the next call: each spins for about 0.2 ms after
             a call, then sleeps (see docs/performance.md).  The oracle ignores it.
 

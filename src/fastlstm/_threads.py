@@ -99,7 +99,7 @@ def batch_threads(net: Any, N: int, T: int, mask: Any = None, schedule: str = "s
     ``n_threads`` given: that count, at most one thread per block of 4 sequences.  None
     (the default of :meth:`~fastlstm.LSTM.train_batch`): at most
     :func:`get_num_threads`, fewer where more threads would make the call slower than
-    one (a compiled net: fewer sequences than a vector-lane group per thread, or too
+    one (a compiled net, schedule "step": fewer sequences than a vector-lane group per thread; or too
     little work per thread in the call or between two steps with a target; see
     ``lstm97_batch_threads`` in ``csrc/fastlstm.h``).  The results of a call never depend on the count.
 
