@@ -476,20 +476,13 @@ static void test_kernels_f32(void)
     lstm97_layout_of(&d, &L);
     const int64_t T = 20, N = 5;
     const ptrdiff_t P = L.n_params;
-    double *m = nets_alloc((size_t)P * sizeof(double)), *p = nets_alloc((size_t)P * sizeof(double));
-    double *x = nets_alloc((size_t)(N * T * d.I) * sizeof(double));
-    double *t = nets_alloc((size_t)(N * T) * sizeof(double));
-    double *y = nets_alloc((size_t)(N * T) * sizeof(double));
-    double *st = nets_alloc((size_t)(N * L.state_len) * sizeof(double));
-    double *wk = nets_alloc((size_t)(N * L.work_len) * sizeof(double));
-    double *dW = nets_alloc((size_t)(N * P) * sizeof(double));
-    float *mf = nets_alloc((size_t)P * sizeof(float)), *pf = nets_alloc((size_t)P * sizeof(float));
-    float *xf = nets_alloc((size_t)(N * T * d.I) * sizeof(float));
-    float *tf = nets_alloc((size_t)(N * T) * sizeof(float));
-    float *yf = nets_alloc((size_t)(N * T) * sizeof(float));
-    float *stf = nets_alloc((size_t)(N * L.state_len) * sizeof(float));
-    float *wkf = nets_alloc((size_t)(N * L.work_len) * sizeof(float));
-    float *dWf = nets_alloc((size_t)(N * P) * sizeof(float));
+    nets_buffers b64, b32;
+    CHECK(nets_buffers_alloc(&b64, &d, N, T, sizeof(double)) == 0);
+    CHECK(nets_buffers_alloc(&b32, &d, N, T, sizeof(float)) == 0);
+    double *m = b64.m, *p = b64.p, *x = b64.x, *t = b64.t, *y = b64.y;
+    double *st = b64.state, *wk = b64.work, *dW = b64.dW;
+    float *mf = b32.m, *pf = b32.p, *xf = b32.x, *tf = b32.t, *yf = b32.y;
+    float *stf = b32.state, *wkf = b32.work, *dWf = b32.dW;
     nets_uniform(x, N * T * d.I, 5, -1, 1);
     nets_uniform(t, N * T, 6, 0, 1);
     for (int64_t i = 0; i < N * T * d.I; i++) {
@@ -571,22 +564,8 @@ static void test_kernels_f32(void)
     lstm97_stop_threads();
     free(tape);
     free(tape64);
-    free(m);
-    free(p);
-    free(x);
-    free(t);
-    free(y);
-    free(st);
-    free(wk);
-    free(dW);
-    free(mf);
-    free(pf);
-    free(xf);
-    free(tf);
-    free(yf);
-    free(stf);
-    free(wkf);
-    free(dWf);
+    nets_buffers_free(&b64);
+    nets_buffers_free(&b32);
 }
 
 static void test_sig_and_isa(void)
