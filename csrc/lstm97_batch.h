@@ -217,6 +217,9 @@ static void *FN(batch_worker)(void *arg)
         }
         if (__atomic_load_n(job->stop, __ATOMIC_ACQUIRE))
             return NULL;
+        /* one thread: did any sequence have a target at step s (else there is no update:
+           batch_live is not needed) */
+        int any_t = 0;
         for (int64_t g = job->tid; g < n_groups; g += nt) {
             const int64_t n0 = g * U;
             if (lanes && n0 + LSTM97_LANES <= N) {
@@ -232,6 +235,7 @@ static void *FN(batch_worker)(void *arg)
                     const uint8_t has_t = !job->tmask || job->tmask[n * T + s];
                     xs[l] = job->x + (n * T + s) * I;
                     ts[l] = has_t ? job->t + (n * T + s) * K : NULL;
+                    any_t |= has_t;
                     ys[l] = job->y + (n * T + s) * K;
                 }
                 for (int64_t q = 0; q < LSTM97_BATCH_GROUP; q++)     /* == G here */
@@ -247,6 +251,7 @@ static void *FN(batch_worker)(void *arg)
             for (int64_t n = n0; n < N && n < n0 + U; n++) {
                 REAL *row = FN(batch_row)(job, n / LSTM97_BATCH_BLOCK, parity);
                 const uint8_t has_t = !job->tmask || job->tmask[n * T + s];
+                any_t |= has_t;
                 int rc = FN(step_core)(d, L, mine, job->masks,
                                        job->x + (n * T + s) * I,
                                        has_t ? job->t + (n * T + s) * K : NULL,
@@ -259,6 +264,8 @@ static void *FN(batch_worker)(void *arg)
             }
         }
         if (job->schedule == LSTM97_STEP) {
+            if (nt == 1 && !any_t)            /* every sequence is this thread's */
+                continue;
             int n_live = FN(batch_live)(job, s, parity, rows);
             if (n_live == 0)
                 continue;
