@@ -471,9 +471,11 @@ static int FN(step_lanes)(const lstm97_dims *d, const lstm97_layout *L,
     }
     for (ptrdiff_t c = 0; c < C; c++)
         nf += LV_(s + c * NL) * (REAL)0;
-    int finite = 1;
-    for (ptrdiff_t l = 0; l < NL; l++)
-        finite &= nf[l] == 0;
+    /* the lanes' sum: +-0, or NaN when some lane is */
+    REAL nfs = nf[0];
+    for (ptrdiff_t l = 1; l < NL; l++)
+        nfs += nf[l];
+    const int finite = nfs == 0;
 
     /* errors (eqs. 19, 21, 23) on every lane; lanes without a target get t = y */
     int live = 0;
