@@ -209,3 +209,21 @@ def test_lanes_net_beyond_the_weight_table(dtype):
     for schedule in ("step", "sequence"):
         for n_threads in (1, 2):
             check_bitwise(net, "full", x, y, tmask, 0.1, schedule, n_threads)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_lanes_steps_with_targets_only_outside_the_groups(dtype):
+    """One thread skips the update at a step at which no sequence has a target; the
+    steps at which only the sequences outside the lane groups (the per-sequence path)
+    have one, and steps at which no sequence has one, still give the plain kernel's
+    weights bit for bit."""
+    net = fastlstm.LSTM(2, 1, 2, 2, dtype=dtype, seed=5, init_range=0.3)
+    rng = np.random.default_rng(5)
+    N, T = 21, 10          # 16 sequences in lane groups of 4, 8 or 16; 5 outside them
+    x, y, _ = data(rng, net, N, T, holes=False)
+    tmask = np.zeros((N, T), np.uint8)
+    tmask[:16, [3, 9]] = 1                 # every lane group: steps 3 and 9
+    tmask[16:, [1, 5, 9]] = 1              # only the per-sequence path at steps 1 and 5
+    for schedule in ("step", "sequence"):
+        for n_threads in (1, 2):
+            check_bitwise(net, "full", x, y, tmask, 0.5, schedule, n_threads)
