@@ -28,6 +28,8 @@ cdef extern from *:
     """
 from libc.stdint cimport int32_t, int64_t, uint8_t
 from libc.string cimport memcpy, strerror
+from libc.float cimport FLT_MAX
+from libc.math cimport fabs
 from libc.errno cimport errno, EINTR
 
 cdef extern from "Python.h":
@@ -410,6 +412,31 @@ cdef int _fast_net(tuple net, _FastNet *f) except -1:
     return 0
 
 
+cdef object _as_float32(a, Py_ssize_t cols):
+    """A float32 (T, cols) array for the fast path of a float32 net: ``a`` itself when it
+    is already one (see _is_ready), a fresh float32 copy when it is a float64 one whose
+    values float32 can hold (rounded to nearest, as numpy's cast rounds them; NaN and
+    infinities kept), else None (the general path converts it or explains)."""
+    if _is_ready(a, 2, cols, cnp.NPY_FLOAT32):
+        return a
+    if not _is_ready(a, 2, cols, cnp.NPY_FLOAT64):
+        return None
+    cdef Py_ssize_t n = cnp.PyArray_SIZE(<cnp.ndarray>a), i
+    out = _new_outputs(cnp.PyArray_DIM(<cnp.ndarray>a, 0), cols, cnp.NPY_FLOAT32)
+    cdef const double *src = <const double *>cnp.PyArray_DATA(<cnp.ndarray>a)
+    cdef float *dst = <float *>cnp.PyArray_DATA(<cnp.ndarray>out)
+    cdef double v
+    cdef bint fits = True
+    with nogil:
+        for i in range(n):
+            v = src[i]
+            if fabs(v) > FLT_MAX and v - v == 0:       # finite, beyond float32's range
+                fits = False
+                break
+            dst[i] = <float>v
+    return out if fits else None
+
+
 cdef object _new_outputs(Py_ssize_t T, Py_ssize_t K, int typ):
     cdef cnp.npy_intp shape[2]
     shape[0] = T
@@ -481,6 +508,14 @@ def train_fast(tuple net, x, y, mask, lr, schedule):
     cdef _FastNet f
     _fast_net(net, &f)
     cdef Py_ssize_t T = _ready(x, y, mask, f.d.I, f.d.K, f.typ)
+    if T == 0 and f.typ == cnp.NPY_FLOAT32:
+        # float64 arrays for a float32 net (numpy's default type): converted here, which
+        # costs far less than the general path's conversion and checks
+        x = _as_float32(x, f.d.I)
+        y = _as_float32(y, f.d.K)
+        if x is None or y is None:
+            return None
+        T = _ready(x, y, mask, f.d.I, f.d.K, f.typ)
     if T == 0:
         return None
     cdef const uint8_t *ptm = NULL
