@@ -400,13 +400,6 @@ def test_fast_path_converts_float64_for_float32_nets(schedule):
                            schedule=schedule)
     assert np.array_equal(out, ref)
     assert np.array_equal(a._theta, b._theta)
-    # the general path is not needed (it would fail here)
-    a._as_xy = None
-    assert np.array_equal(a.train_sequence(x, y, mask, lr=0.4, schedule=schedule),
-                          b.train_sequence(x.astype(np.float32), y.astype(np.float32),
-                                           mask, lr=0.4, schedule=schedule))
-    del a._as_xy
-    assert np.array_equal(a._theta, b._theta)
     # beyond float32's range: declined here, explained by the general path, weights kept
     before = a._theta.copy()
     for big_x, big_y in [(1e39, 0.5), (0.5, 1e39), (-float(np.finfo(np.float32).max) * 1.01, 0.5)]:
@@ -416,12 +409,43 @@ def test_fast_path_converts_float64_for_float32_nets(schedule):
         assert fastlstm._core.train_fast(a._fast, xb, yb, mask, 0.4, schedule) is None
         with pytest.raises(ValueError, match="infinite"):
             a.train_sequence(xb, yb, mask, lr=0.4, schedule=schedule)
+        if big_x != 0.5:
+            with pytest.raises(ValueError, match="infinite"):
+                a.forward(xb)
     # a value that rounds to float32's largest finite value is not an error
     xb = x.copy()
     xb[0, 0] = float(np.finfo(np.float32).max) * (1 + 2.0 ** -26)
     assert fastlstm._core.train_fast(a._fast, xb, y, mask, 0.0, schedule) is None
     a.train_sequence(xb, y, mask, lr=0.0, schedule=schedule)
     assert np.array_equal(a._theta, before)
+
+
+@pytest.mark.parametrize("dtype, other", [("float32", "float64"), ("float64", "float32")])
+def test_the_other_float_type_skips_the_general_path(monkeypatch, dtype, other):
+    """x and y of the other float type are converted by the fast paths (train_sequence,
+    forward, a Stream fed piece by piece) with the bits of a conversion by numpy, without
+    the general path's conversion (made to fail here)."""
+    kw = dict(n_in=2, n_out=1, n_blocks=2, block_size=2, dtype=dtype, seed=5)
+    a, b = fastlstm.LSTM(**kw), fastlstm.LSTM(**kw)
+    x, y = data(T=24)
+    x, y = x.astype(other), y.astype(other)
+    xs, ys = x.astype(dtype), y.astype(dtype)
+    mask = np.arange(24) % 4 == 3
+    ref = [b.train_sequence(xs, ys, mask, lr=0.3), b.forward(xs)]
+    with b.stream(lr=0.3) as st:
+        ref += [st.feed(xs[t:t + 1], ys[t:t + 1]) for t in range(24)]
+
+    def general_path(*args, **kwargs):
+        raise AssertionError("the general path was taken")
+    monkeypatch.setattr(fastlstm._base.NetBase, "_convert_x", general_path)
+    monkeypatch.setattr(fastlstm._base.NetBase, "_as_input", general_path)
+    got = [a.train_sequence(x, y, mask, lr=0.3), a.forward(x)]
+    with a.stream(lr=0.3) as st:
+        got += [st.feed(x[t:t + 1], y[t:t + 1]) for t in range(24)]
+    for g, r in zip(got, ref):
+        assert g.dtype == np.dtype(dtype)
+        assert np.array_equal(g, r)
+    assert np.array_equal(a._theta, b._theta)
 
 
 @pytest.mark.parametrize("args", [
