@@ -242,7 +242,10 @@ static inline void FN(axpy_masked)(ptrdiff_t n, REAL ae, const REAL *restrict v,
  *   kind 1: traces_update (dc, di, pc, pi),                  dot of pc
  *   kind 2: traces_update (dc, di, pc, pi),                  dots of pc and pi */
 #ifndef LSTM97_FUSE_MIN_NZ
-#define LSTM97_FUSE_MIN_NZ 16      /* at least LSTM97_DOT_LANES_MIN: the order of the sums */
+/* the shortest rows the fused pass takes: at least LSTM97_DOT_LANES_MIN (the order of its
+ * sums); on rows of 37 and 41 columns it gained nothing on the clock (scaling.py --against,
+ * ratios 0.9-1.05), from 69-80 columns 1.0-1.2 */
+#define LSTM97_FUSE_MIN_NZ 64
 #endif
 #define UNIT_ (NL_ >= 4 ? NL_ : (ptrdiff_t)4)     /* columns per pass of the main loop */
 #define UPD_(V, q)                                                                         \
@@ -330,19 +333,19 @@ static inline __attribute__((always_inline)) void FN(update_dot_impl)(
 /* axpy(n, ae, v, p), then *out = p . zn (n >= LSTM97_DOT_LANES_MIN).  noinline, as
  * traces_update_dot: inlined, the two would grow every step (the steps that never call
  * them included) past the compiler's inlining budget for its other helpers. */
-static __attribute__((noinline)) void FN(axpy_dot)(ptrdiff_t n, REAL ae, const REAL *restrict v,
-                                REAL *restrict p, const REAL *restrict zn, REAL *out)
+static __attribute__((noinline)) void FN(axpy_dot)(ptrdiff_t n, REAL ae,
+                                                   const REAL *restrict v, REAL *restrict p,
+                                                   const REAL *restrict zn, REAL *out)
 {
     FN(update_dot_impl)(n, 0, 0, ae, v, NULL, NULL, p, NULL, zn, 0, out, NULL);
 }
 
 /* traces_update(n, a, b, ae, z, dc, di, pc, pi), then *out_c = pc . zn and, when out_i
  * is not NULL (the last cell of a block: W_in's row is final), *out_i = pi . zn */
-static __attribute__((noinline)) void FN(traces_update_dot)(ptrdiff_t n, REAL a, REAL b, REAL ae,
-                                         const REAL *restrict z, REAL *restrict dc,
-                                         REAL *restrict di, REAL *restrict pc,
-                                         REAL *restrict pi, const REAL *restrict zn,
-                                         REAL *out_c, REAL *out_i)
+static __attribute__((noinline)) void FN(traces_update_dot)(
+    ptrdiff_t n, REAL a, REAL b, REAL ae, const REAL *restrict z, REAL *restrict dc,
+    REAL *restrict di, REAL *restrict pc, REAL *restrict pi, const REAL *restrict zn,
+    REAL *out_c, REAL *out_i)
 {
     if (out_i)
         FN(update_dot_impl)(n, a, b, ae, z, dc, di, pc, pi, zn, 2, out_c, out_i);
@@ -761,13 +764,14 @@ static inline __attribute__((always_inline)) int FN(step_fast_impl)(
         finite &= isfinite(s[c]) != 0;
 
     /* fused: this step computes the next step's net inputs in its update pass (1997 cell,
-       a target, dense inputs at t and t + 1, nz >= 16, no mask zero in the rows W_in, W_out,
-       W_c).  z(t+1) = [1, x(t+1), y_c(t)] (and with "full" sources y_in(t), y_out(t))
-       is u (after W_k's update, which last reads u(t)) with x(t+1) in its x columns,
-       followed in work by y_in and y_out.  The net inputs land in buffers that the rest
-       of the step no longer reads: net_in in back_c, net_out in e_out, net_c in h_s;
-       the caller passes `pre` to the next step of the same call, which takes them from
-       there instead of its mat-vec. */
+       a target, dense inputs at t and t + 1, nz >= LSTM97_FUSE_MIN_NZ, no mask zero in the
+       rows W_in, W_out, W_c).  z(t+1) = [1, x(t+1), y_c(t)] (and with "full" sources
+       y_in(t), y_out(t)) is u (after W_k's update, which last reads u(t)) with x(t+1) in
+       its x columns, followed in work by y_in and y_out.  The net inputs land in buffers
+       that the rest of the step no longer reads: net_in in back_c, net_out in e_out, net_c
+       in h_s; the caller passes `pre` to the next step of the same call, which takes them
+       from there instead of its mat-vec.  Nothing of them outlives the call: its first
+       step computes its own. */
     int fused = 0;
     if (fuse && !family && !onehot && x_next && mode == LSTM97_LEARN && t_t && !sparse &&
         nz >= LSTM97_FUSE_MIN_NZ) {

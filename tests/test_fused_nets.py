@@ -1,6 +1,6 @@
 """The next step's net inputs computed in the update pass of the tuned step.
 
-At a step with a target (schedule "step", the 1997 cell, dense inputs, rows of at least 16
+At a step with a target (schedule "step", the 1997 cell, dense inputs, rows of at least 64
 columns without a mask zero in W_in, W_out, W_c) the tuned step computes the net inputs of
 step t + 1 while it updates the rows, and the next step of the same call skips its
 mat-vec.  Each of those dot products must sum in the order of the mat-vec (bitwise the
@@ -87,8 +87,8 @@ def session(net, kernel, x, y, rng_seed):
 
 
 NETS = [(n_in, B, S, src, og)
-        for (n_in, B, S) in [(12, 3, 1), (11, 2, 2), (14, 2, 1), (13, 5, 3), (30, 4, 2),
-                             (21, 7, 1), (40, 3, 3), (50, 4, 2)]
+        for (n_in, B, S) in [(60, 3, 1), (61, 2, 2), (62, 2, 1), (51, 5, 3), (70, 4, 2),
+                             (57, 7, 1), (60, 3, 3), (75, 4, 2)]
         for src in ("full", "cells") for og in (True, False)]
 
 
@@ -100,7 +100,7 @@ def test_calls_every_build_equals_plain(n_in, B, S, sources, output_gate, dtype)
     masks) is the plain step's, at every instruction-set level."""
     seed = n_in * 100 + B * 10 + S
     net = fused_net(n_in, B, S, sources, output_gate, dtype, seed)
-    assert net._layout["nz"] >= 16
+    assert net._layout["nz"] >= 64                        # LSTM97_FUSE_MIN_NZ
     rng = np.random.default_rng(seed)
     T = 92
     x = rng.uniform(-1, 1, (T, n_in)).astype(dtype)
@@ -150,13 +150,13 @@ def test_chunks_equal_one_call(n_in, B, S, sources, output_gate, dtype):
 def test_dense_and_sparse_steps_mixed(dtype):
     """I >= 16 with some steps sparse (few nonzero inputs: the next step's own sparse
     mat-vec) and some dense (the fused net inputs): the plain step's bits."""
-    net = fused_net(24, 3, 2, "full", True, dtype, 7)
+    net = fused_net(60, 3, 2, "full", True, dtype, 7)
     rng = np.random.default_rng(7)
     T = 50
-    x = rng.uniform(-1, 1, (T, 24))
+    x = rng.uniform(-1, 1, (T, 60))
     sparse = rng.random(T) < 0.4
     x[sparse] = 0.0
-    x[sparse, rng.integers(0, 24, int(sparse.sum()))] = 1.0
+    x[sparse, rng.integers(0, 60, int(sparse.sum()))] = 1.0
     x, y = x.astype(dtype), rng.uniform(0, 1, (T, net.K)).astype(dtype)
     tmask = np.ones(T, np.uint8)
 
