@@ -155,8 +155,10 @@ static inline void FN(traces_only2)(ptrdiff_t n, REAL a0, REAL b0, REAL a1, REAL
 }
 
 /* traces_update(_masked): the trace update fused with the updates of W_c and W_in; with
- * `masked` (a constant after inlining) the updates are multiplied by the mask rows */
-static inline void FN(traces_update_impl)(ptrdiff_t n, REAL a, REAL b, REAL ae,
+ * `masked` (a constant after inlining) the updates are multiplied by the mask rows.
+ * always_inline: with the fused step variant beside it, GCC no longer inlined it into the
+ * float32 AVX2 step (adding net: 2,442 -> 2,558 instructions per step). */
+static inline __attribute__((always_inline)) void FN(traces_update_impl)(ptrdiff_t n, REAL a, REAL b, REAL ae,
                                           const REAL *restrict z, REAL *restrict dc,
                                           REAL *restrict di, REAL *restrict pc,
                                           REAL *restrict pi, const REAL *restrict mc,
@@ -187,18 +189,17 @@ static inline void FN(traces_update_impl)(ptrdiff_t n, REAL a, REAL b, REAL ae,
     }
 }
 
-static inline void FN(traces_update)(ptrdiff_t n, REAL a, REAL b, REAL ae,
-                                     const REAL *restrict z, REAL *restrict dc,
-                                     REAL *restrict di, REAL *restrict pc, REAL *restrict pi)
+static inline __attribute__((always_inline)) void FN(traces_update)(
+    ptrdiff_t n, REAL a, REAL b, REAL ae, const REAL *restrict z, REAL *restrict dc,
+    REAL *restrict di, REAL *restrict pc, REAL *restrict pi)
 {
     FN(traces_update_impl)(n, a, b, ae, z, dc, di, pc, pi, NULL, NULL, 0);
 }
 
-static inline void FN(traces_update_masked)(ptrdiff_t n, REAL a, REAL b, REAL ae,
-                                            const REAL *restrict z, REAL *restrict dc,
-                                            REAL *restrict di, REAL *restrict pc,
-                                            REAL *restrict pi, const REAL *restrict mc,
-                                            const REAL *restrict mi)
+static inline __attribute__((always_inline)) void FN(traces_update_masked)(
+    ptrdiff_t n, REAL a, REAL b, REAL ae, const REAL *restrict z, REAL *restrict dc,
+    REAL *restrict di, REAL *restrict pc, REAL *restrict pi, const REAL *restrict mc,
+    const REAL *restrict mi)
 {
     FN(traces_update_impl)(n, a, b, ae, z, dc, di, pc, pi, mc, mi, 1);
 }
