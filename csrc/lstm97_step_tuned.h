@@ -8,8 +8,11 @@
  * and loops over the nonzero inputs only for sparse (one-hot) inputs.  The forget gate
  * (y_phi, net_phi, the trace dS_phi and dW_phi) and the peepholes (P_in, P_phi, P_out and
  * their traces) of "The LSTM family" in docs/model.md are branches of the same step,
- * compiled away in the variant for the 1997 cell (step_fast_cell97).  Part of
- * lstm97_impl.h: no include guard.
+ * compiled away in the variant for the 1997 cell (step_fast_cell97).  Within one call
+ * of the sequence loop, the 1997 cell's step with a target also computes the next step's
+ * net inputs while it updates the rows W_out, W_c, W_in (update_dot,
+ * step_fast_cell97_fused: one pass over those parameters per step instead of two).  Part
+ * of lstm97_impl.h: no include guard.
  */
 
 #define NL_ ((ptrdiff_t)(LSTM97_VBYTES / sizeof(REAL)))   /* lanes per vreg */
@@ -158,11 +161,10 @@ static inline void FN(traces_only2)(ptrdiff_t n, REAL a0, REAL b0, REAL a1, REAL
  * `masked` (a constant after inlining) the updates are multiplied by the mask rows.
  * always_inline: with the fused step variant beside it, GCC no longer inlined it into the
  * float32 AVX2 step (adding net: 2,442 -> 2,558 instructions per step). */
-static inline __attribute__((always_inline)) void FN(traces_update_impl)(ptrdiff_t n, REAL a, REAL b, REAL ae,
-                                          const REAL *restrict z, REAL *restrict dc,
-                                          REAL *restrict di, REAL *restrict pc,
-                                          REAL *restrict pi, const REAL *restrict mc,
-                                          const REAL *restrict mi, const int masked)
+static inline __attribute__((always_inline)) void FN(traces_update_impl)(
+    ptrdiff_t n, REAL a, REAL b, REAL ae, const REAL *restrict z, REAL *restrict dc,
+    REAL *restrict di, REAL *restrict pc, REAL *restrict pi, const REAL *restrict mc,
+    const REAL *restrict mi, const int masked)
 {
     ptrdiff_t m = 0;
 #define BODY_(V, W)                                                                        \

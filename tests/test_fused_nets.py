@@ -37,7 +37,7 @@ def dims_of(net, kernel):
     return net._dims[:8] + (kernel,) + net._dims[9:]
 
 
-def session(net, kernel, x, y, rng_seed):
+def calls_of(net, kernel, x, y, rng_seed):
     """A sequence of kernel calls on one copy of the net (state carried between the calls
     unless a call resets it): every value they return, in order."""
     rng = np.random.default_rng(rng_seed)
@@ -105,9 +105,9 @@ def test_calls_every_build_equals_plain(n_in, B, S, sources, output_gate, dtype)
     T = 92
     x = rng.uniform(-1, 1, (T, n_in)).astype(dtype)
     y = rng.uniform(0, 1, (T, net.K)).astype(dtype)
-    plain = session(net, _core.KERNEL_NAIVE, x, y, seed)
+    plain = calls_of(net, _core.KERNEL_NAIVE, x, y, seed)
     for lv in LEVELS:
-        tuned = at_level(lv, session, net, _core.KERNEL_FAST, x, y, seed)
+        tuned = at_level(lv, calls_of, net, _core.KERNEL_FAST, x, y, seed)
         assert len(tuned) == len(plain)
         for i, (u, v) in enumerate(zip(tuned, plain)):
             assert np.array_equal(u.view(np.uint8), v.view(np.uint8)), (
