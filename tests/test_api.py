@@ -382,6 +382,72 @@ def test_fast_path_equals_general_path(dtype, schedule):
         assert np.array_equal(fast._theta, slow._theta)
 
 
+@pytest.mark.parametrize("schedule", ["step", "sequence"])
+def test_fast_path_converts_float64_for_float32_nets(schedule):
+    """A float32 net given float64 arrays (numpy's default) takes the one-call path,
+    converting them as numpy does: the same bits as float32 arrays given directly, NaN
+    targets at steps without a target kept, and values beyond float32's range left to the
+    general path, which explains them."""
+    kw = dict(n_in=2, n_out=1, n_blocks=2, block_size=2, dtype="float32", seed=3)
+    a, b = fastlstm.LSTM(**kw), fastlstm.LSTM(**kw)
+    x, y = data(T=30)
+    mask = np.arange(30) % 3 == 2
+    y[~mask] = np.nan                                  # never read
+    assert x.dtype == y.dtype == np.float64
+    out = fastlstm._core.train_fast(a._fast, x, y, mask, 0.4, schedule)
+    assert out is not None and out.dtype == np.float32
+    ref = b.train_sequence(x.astype(np.float32), y.astype(np.float32), mask, lr=0.4,
+                           schedule=schedule)
+    assert np.array_equal(out, ref)
+    assert np.array_equal(a._theta, b._theta)
+    # beyond float32's range: declined here, explained by the general path, weights kept
+    before = a._theta.copy()
+    for big_x, big_y in [(1e39, 0.5), (0.5, 1e39), (-float(np.finfo(np.float32).max) * 1.01, 0.5)]:
+        xb, yb = x.copy(), y.copy()
+        xb[4, 1] = big_x
+        yb[5, 0] = big_y
+        assert fastlstm._core.train_fast(a._fast, xb, yb, mask, 0.4, schedule) is None
+        with pytest.raises(ValueError, match="infinite"):
+            a.train_sequence(xb, yb, mask, lr=0.4, schedule=schedule)
+        if big_x != 0.5:
+            with pytest.raises(ValueError, match="infinite"):
+                a.forward(xb)
+    # a value that rounds to float32's largest finite value is not an error
+    xb = x.copy()
+    xb[0, 0] = float(np.finfo(np.float32).max) * (1 + 2.0 ** -26)
+    assert fastlstm._core.train_fast(a._fast, xb, y, mask, 0.0, schedule) is None
+    a.train_sequence(xb, y, mask, lr=0.0, schedule=schedule)
+    assert np.array_equal(a._theta, before)
+
+
+@pytest.mark.parametrize("dtype, other", [("float32", "float64"), ("float64", "float32")])
+def test_the_other_float_type_skips_the_general_path(monkeypatch, dtype, other):
+    """x and y of the other float type are converted by the fast paths (train_sequence,
+    forward, a Stream fed piece by piece) with the bits of a conversion by numpy, without
+    the general path's conversion (made to fail here)."""
+    kw = dict(n_in=2, n_out=1, n_blocks=2, block_size=2, dtype=dtype, seed=5)
+    a, b = fastlstm.LSTM(**kw), fastlstm.LSTM(**kw)
+    x, y = data(T=24)
+    x, y = x.astype(other), y.astype(other)
+    xs, ys = x.astype(dtype), y.astype(dtype)
+    mask = np.arange(24) % 4 == 3
+    ref = [b.train_sequence(xs, ys, mask, lr=0.3), b.forward(xs)]
+    with b.stream(lr=0.3) as st:
+        ref += [st.feed(xs[t:t + 1], ys[t:t + 1]) for t in range(24)]
+
+    def general_path(*args, **kwargs):
+        raise AssertionError("the general path was taken")
+    monkeypatch.setattr(fastlstm._base.NetBase, "_convert_x", general_path)
+    monkeypatch.setattr(fastlstm._base.NetBase, "_as_input", general_path)
+    got = [a.train_sequence(x, y, mask, lr=0.3), a.forward(x)]
+    with a.stream(lr=0.3) as st:
+        got += [st.feed(x[t:t + 1], y[t:t + 1]) for t in range(24)]
+    for g, r in zip(got, ref):
+        assert g.dtype == np.dtype(dtype)
+        assert np.array_equal(g, r)
+    assert np.array_equal(a._theta, b._theta)
+
+
 @pytest.mark.parametrize("args", [
     dict(lr=float("nan")), dict(lr=-0.5), dict(lr=float("inf")), dict(schedule="Step"),
     dict(y=None), dict(mask=np.ones(7, bool)), dict(x=np.zeros((12, 3)))])

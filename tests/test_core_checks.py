@@ -152,7 +152,7 @@ def test_the_fast_paths_decline_what_needs_explaining(which):
     for args in [(first, y, mask, 1), (first, y, mask, np.float64(0.1)),
                  (first, y, mask, -0.1), (first, y, mask, float("nan")),
                  (first, y, mask, float("inf")), (first, None, mask, 0.1),
-                 (first, y.astype(np.float32), mask, 0.1), (first, y[:-1], mask, 0.1),
+                 (first, y.astype(np.float16), mask, 0.1), (first, y[:-1], mask, 0.1),
                  (first, y, mask.astype(np.uint8), 0.1), (first, y, mask[:-1], 0.1),
                  (first, np.asfortranarray(np.c_[y, y])[:, :2], mask, 0.1)]:
         assert fast(net._fast, *args, *extra) is None
@@ -162,10 +162,16 @@ def test_the_fast_paths_decline_what_needs_explaining(which):
     net._theta[off] = 1.0
     assert fast(net._fast, first, y, mask, 0.1, *extra) is None
     net._theta[off] = 0.0
-    # and with every argument ready, both paths run and agree
+    # and with every argument ready, both paths run and agree; float32 targets for a
+    # float64 net are converted (exactly) by the fast path
     out = fast(net._fast, first, y, mask, 0.1, *extra)
     ref, *_ = net_and_sequence()
     assert np.array_equal(out, ref.train_sequence(x, y, mask, lr=0.1))
+    assert np.array_equal(net._theta, ref._theta)
+    y32 = y.astype(np.float32)
+    out = fast(net._fast, first, y32, mask, 0.1, *extra)
+    assert out is not None
+    assert np.array_equal(out, ref.train_sequence(x, y32.astype(np.float64), mask, lr=0.1))
     assert np.array_equal(net._theta, ref._theta)
 
 

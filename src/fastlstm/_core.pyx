@@ -28,6 +28,8 @@ cdef extern from *:
     """
 from libc.stdint cimport int32_t, int64_t, uint8_t
 from libc.string cimport memcpy, strerror
+from libc.float cimport FLT_MAX
+from libc.math cimport fabs
 from libc.errno cimport errno, EINTR
 
 cdef extern from "Python.h":
@@ -410,6 +412,47 @@ cdef int _fast_net(tuple net, _FastNet *f) except -1:
     return 0
 
 
+cdef object _as_real(a, Py_ssize_t cols, int typ):
+    """A (T, cols) array of the type typ (NPY_DOUBLE or NPY_FLOAT32) for the fast paths:
+    ``a`` itself when it is already one (see _is_ready), a fresh copy when it is one of
+    the other type and every value fits (float32 to float64 is exact; float64 to float32
+    rounds to nearest as numpy's cast does, NaN and infinities kept, and a finite value
+    beyond float32's range gives None), else None: the general path converts it or
+    explains what is wrong with it."""
+    if _is_ready(a, 2, cols, typ):
+        return a
+    cdef int other = cnp.NPY_FLOAT32 if typ == cnp.NPY_DOUBLE else cnp.NPY_DOUBLE
+    if not _is_ready(a, 2, cols, other):
+        return None
+    cdef Py_ssize_t n = cnp.PyArray_SIZE(<cnp.ndarray>a), i
+    out = _new_outputs(cnp.PyArray_DIM(<cnp.ndarray>a, 0), cols, typ)
+    cdef const void *src = cnp.PyArray_DATA(<cnp.ndarray>a)
+    cdef void *dst = cnp.PyArray_DATA(<cnp.ndarray>out)
+    cdef double v
+    cdef bint fits = True
+    with nogil:
+        if typ == cnp.NPY_DOUBLE:
+            for i in range(n):
+                (<double *>dst)[i] = (<const float *>src)[i]
+        else:
+            for i in range(n):
+                v = (<const double *>src)[i]
+                if fabs(v) > FLT_MAX and v - v == 0:   # finite, beyond float32's range
+                    fits = False
+                    break
+                (<float *>dst)[i] = <float>v
+    return out if fits else None
+
+
+def as_real(a, Py_ssize_t cols, int typ):
+    """``a`` as a C-contiguous (T, cols) array of the numpy type number ``typ`` (float64
+    or float32) when it is such an array of either type whose values fit, else None (see
+    _as_real); the fast paths' conversion between the two float types.  Never raises."""
+    if typ != cnp.NPY_DOUBLE and typ != cnp.NPY_FLOAT32:
+        return None
+    return _as_real(a, cols, typ)
+
+
 cdef object _new_outputs(Py_ssize_t T, Py_ssize_t K, int typ):
     cdef cnp.npy_intp shape[2]
     shape[0] = T
@@ -482,6 +525,14 @@ def train_fast(tuple net, x, y, mask, lr, schedule):
     _fast_net(net, &f)
     cdef Py_ssize_t T = _ready(x, y, mask, f.d.I, f.d.K, f.typ)
     if T == 0:
+        # arrays of the other float type (float64, numpy's default, for a float32 net):
+        # converted here, far cheaper than the general path's conversion and checks
+        x = _as_real(x, f.d.I, f.typ)
+        y = _as_real(y, f.d.K, f.typ)
+        if x is None or y is None:
+            return None
+        T = _ready(x, y, mask, f.d.I, f.d.K, f.typ)
+    if T == 0:
         return None
     cdef const uint8_t *ptm = NULL
     if mask is not None:
@@ -519,7 +570,8 @@ def train_onehot(tuple net, idx, y, mask, lr):
         return None
     cdef Py_ssize_t T = cnp.PyArray_DIM(<cnp.ndarray>idx, 0)
     cdef const uint8_t *ptm = NULL
-    if not _ready_targets(y, mask, T, f.d.K, f.typ, &ptm):
+    y = _as_real(y, f.d.K, f.typ)            # targets of the other float type converted
+    if y is None or not _ready_targets(y, mask, T, f.d.K, f.typ, &ptm):
         return None
     cdef const int32_t *pi = <const int32_t *>cnp.PyArray_DATA(<cnp.ndarray>idx)
     cdef void *pt = cnp.PyArray_DATA(<cnp.ndarray>y)

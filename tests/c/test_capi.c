@@ -239,18 +239,17 @@ static void test_kernels_f64(void)
     lstm97_dims d = adding_dims();
     lstm97_layout L;
     lstm97_layout_of(&d, &L);
-    const int64_t T = 25;
+    const int64_t T = 25, N = 9;
     const ptrdiff_t P = L.n_params;
-    double *m = nets_alloc((size_t)P * sizeof(double)), *p = nets_alloc((size_t)P * sizeof(double));
-    double *p2 = nets_alloc((size_t)P * sizeof(double));
-    double *dW = nets_alloc((size_t)P * sizeof(double));
-    double *st = nets_alloc((size_t)L.state_len * sizeof(double));
-    double *wk = nets_alloc((size_t)L.work_len * sizeof(double));
-    double *x = nets_alloc((size_t)(T * d.I) * sizeof(double));
-    double *t = nets_alloc((size_t)(T * d.K) * sizeof(double));
-    double *y = nets_alloc((size_t)(T * d.K) * sizeof(double));
-    double *y2 = nets_alloc((size_t)(T * d.K) * sizeof(double));
-    uint8_t tmask[25];
+    /* one sequence (b, and b2 for a second copy of the weights and outputs), and N (bb) */
+    nets_buffers b, b2, bb, bb2;
+    CHECK(nets_buffers_alloc(&b, &d, 1, T, sizeof(double)) == 0);
+    CHECK(nets_buffers_alloc(&b2, &d, 1, T, sizeof(double)) == 0);
+    CHECK(nets_buffers_alloc(&bb, &d, N, T, sizeof(double)) == 0);
+    CHECK(nets_buffers_alloc(&bb2, &d, N, T, sizeof(double)) == 0);
+    double *m = b.m, *p = b.p, *p2 = b2.p, *dW = b.dW, *st = b.state, *wk = b.work;
+    double *x = b.x, *t = b.t, *y = b.y, *y2 = b2.y;
+    uint8_t *tmask = b.tmask;
     for (int i = 0; i < T; i++)
         tmask[i] = i % 3 == 0;
     nets_uniform(x, T * d.I, 1, -1, 1);
@@ -385,14 +384,8 @@ static void test_kernels_f64(void)
     free(tape);
 
     /* train_batch: bitwise the same for 1 and 3 threads; N = 1 is train up to rounding */
-    const int64_t N = 9;
-    double *bx = nets_alloc((size_t)(N * T * d.I) * sizeof(double));
-    double *bt = nets_alloc((size_t)(N * T * d.K) * sizeof(double));
-    double *by = nets_alloc((size_t)(N * T * d.K) * sizeof(double));
-    double *by2 = nets_alloc((size_t)(N * T * d.K) * sizeof(double));
-    double *bst = nets_alloc((size_t)(N * L.state_len) * sizeof(double));
-    double *bwk = nets_alloc((size_t)(N * L.work_len) * sizeof(double));
-    double *bdW = nets_alloc((size_t)(N * P) * sizeof(double));
+    double *bx = bb.x, *bt = bb.t, *by = bb.y, *by2 = bb2.y, *bst = bb.state;
+    double *bwk = bb.work, *bdW = bb.dW;
     nets_uniform(bx, N * T * d.I, 3, -1, 1);
     nets_uniform(bt, N * T * d.K, 4, 0, 1);
     memcpy(p2, p, (size_t)P * sizeof(double));
@@ -449,23 +442,10 @@ static void test_kernels_f64(void)
     CHECK_RC(lstm97_stop_threads(), LSTM97_OK);
     CHECK(lstm97_n_kept_threads() == 0);
 
-    free(bx);
-    free(bt);
-    free(by);
-    free(by2);
-    free(bst);
-    free(bwk);
-    free(bdW);
-    free(m);
-    free(p);
-    free(p2);
-    free(dW);
-    free(st);
-    free(wk);
-    free(x);
-    free(t);
-    free(y);
-    free(y2);
+    nets_buffers_free(&b);
+    nets_buffers_free(&b2);
+    nets_buffers_free(&bb);
+    nets_buffers_free(&bb2);
 }
 
 /* float32: each kernel once against float64 (to float32's precision), and its errors */
