@@ -2,6 +2,8 @@
 
     python benchmarks/scaling.py [--quick] [--dtype float64] [--isa all|best|1|2|3]
     python benchmarks/scaling.py --bandwidth
+    python benchmarks/scaling.py --against OTHER/_core.so [--dtype float32] [--isa ...]
+                                [--rounds 15]
 
 Nets with I = K = 4 and block sizes S = 1, 2, 4; a target at every step, schedule "step",
 one thread.  Writes benchmarks/results/scaling-<dtype>.json and docs/scaling.png (when
@@ -16,7 +18,13 @@ read by the forward pass and read and written by the update, the traces read and
 with the time per step they give the bandwidth a point implies.  `--bandwidth` measures
 instead the rate at which one thread streams float64 arrays of growing size (numpy's
 a += b: two reads and one write per element) and writes benchmarks/results/bandwidth.json:
-the ceiling those implied rates are set against.
+the ceiling those implied rates are set against.  `--against` times instead this build
+of the kernels beside another build's `_core` extension (for example that of an earlier
+commit, built in a scratch copy with `python setup.py build_ext --inplace`), on the nets
+of S = 1, 2 from 10^3 to 10^5 weights: both called through `_core.train` on the same
+buffers' copies, alternated within each round (the order swapped every round), the
+median of 3 calls per round and the minimum over the rounds kept; it prints ns per
+weight-step of both and their ratio and writes benchmarks/results/scaling-against-<dtype>.json.
 """
 import argparse
 import json
@@ -101,6 +109,84 @@ def measure(B, S, dtype, levels, repeats=11):
                 gflops=top["gflops"])
 
 
+def load_core(path):
+    """The `_core` extension module at `path` (another build), beside fastlstm._core."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("_core", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def compare(other, B, S, dtype, levels, rounds=15, inner=3):
+    """Min over `rounds` of the median of `inner` calls of `_core.train` (schedule "step",
+    a target at every step) for this build and `other`, alternated in each round, at each
+    ISA level: {level: (ns per weight-step here, ns per weight-step of other)}."""
+    from fastlstm import _core
+    net = fastlstm.LSTM(4, 4, B, S, dtype=dtype, seed=0)
+    W = net.n_weights
+    T = int(min(2000, max(20, 2e7 / W / 10)))
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-1, 1, (T, 4)).astype(dtype)
+    y = rng.uniform(0, 1, (T, 4)).astype(dtype)
+    tmask = np.ones(T, np.uint8)
+    builds = {"this": _core, "other": other}
+    bufs = {k: (net._theta.copy(), np.empty((T, 4), dtype), np.zeros_like(net._state),
+                np.zeros_like(net._work), np.zeros_like(net._theta)) for k in builds}
+
+    def call(k):
+        theta, out, state, work, dW = bufs[k]
+        t = time.perf_counter()
+        builds[k].train(net._dims, theta, net._mask, x, y, tmask, 1e-9, 0, out, state,
+                        work, dW)
+        return time.perf_counter() - t
+
+    best = {(k, lv): float("inf") for k in builds for lv in levels}
+    try:
+        for lv in levels:
+            for k, mod in builds.items():
+                mod.set_isa(lv)
+                call(k)                                  # warm up
+        for r in range(rounds):
+            for lv in levels:
+                for k in (("this", "other") if r % 2 == 0 else ("other", "this")):
+                    builds[k].set_isa(lv)
+                    med = float(np.median([call(k) for _ in range(inner)]))
+                    best[k, lv] = min(best[k, lv], med)
+    finally:
+        for mod in builds.values():
+            mod.set_isa(0)
+    return W, T, {lv: (best["this", lv] / (W * T) * 1e9, best["other", lv] / (W * T) * 1e9)
+                  for lv in levels}
+
+
+def main_against(path, dtype, levels, names, rounds=15):
+    """The --against table: this build beside the build at `path`."""
+    other = load_core(path)
+    from fastlstm.experiments.report import machine_info
+    blocks = {1: [12, 25, 50, 100], 2: [8, 16, 32, 64]}
+    rows = []
+    head = " ".join(f"{names[lv] + ' this':>12} {'other':>7} {'ratio':>6}" for lv in levels)
+    print(f"{'S':>2} {'B':>4} {'weights':>9} {'T':>5} {head}   (ns per weight-step)")
+    for S, bs in blocks.items():
+        for B in bs:
+            W, T, res = compare(other, B, S, dtype, levels, rounds)
+            rows.append(dict(S=S, B=B, W=W, T=T, by_isa={
+                str(lv): dict(this=a, other=b, ratio=b / a) for lv, (a, b) in res.items()}))
+            cols = " ".join(f"{a:>12.3f} {b:>7.3f} {b / a:>6.2f}"
+                            for a, b in (res[lv] for lv in levels))
+            print(f"{S:>2} {B:>4} {W:>9} {T:>5} {cols}", flush=True)
+    out = dict(dtype=dtype, other=os.path.basename(path), cpu=machine_info()["cpu"],
+               isa_levels=levels, rows=rows,
+               date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+               command="python benchmarks/scaling.py " + " ".join(sys.argv[1:]))
+    os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
+    path = os.path.join(HERE, "results", f"scaling-against-{dtype}.json")
+    with open(path, "w") as f:
+        json.dump(out, f, indent=1)
+    print(f"wrote {path}")
+
+
 def stream_bandwidth(kib=(32, 128, 512, 1024, 1536, 4096, 16384, 65536), rounds=7):
     """GB/s of numpy's a += b (float64, two reads and one write per element) for arrays a
     and b of `kib` KiB together, one thread: min over `rounds` of the time per call."""
@@ -129,6 +215,9 @@ def main(argv=None):
     p.add_argument("--isa", default="all",
                    help="ISA levels to time: all (every level the CPU supports, the "
                         "default), best, or one of 1, 2, 3")
+    p.add_argument("--against", metavar="SO",
+                   help="time this build beside the _core extension at SO (ratios)")
+    p.add_argument("--rounds", type=int, default=15, help="rounds of --against")
     args = p.parse_args(argv)
     from fastlstm import _core
     from fastlstm.experiments.report import machine_info
@@ -152,6 +241,9 @@ def main(argv=None):
     else:
         p.error(f"--isa: expected all, best or a level <= {cpu}, got {args.isa}")
     names = {1: "base", 2: "avx2", 3: "avx512"}
+    if args.against:
+        main_against(args.against, args.dtype, levels, names, args.rounds)
+        return
     blocks = {1: [3, 6, 12, 25, 50, 100, 200, 330], 2: [2, 4, 8, 16, 32, 64, 128, 240],
               4: [1, 2, 4, 8, 16, 32, 64, 160]}
     if args.quick:

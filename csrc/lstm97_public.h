@@ -16,7 +16,8 @@ static inline int FN(step_core)(const lstm97_dims *d, const lstm97_layout *L,
 {
     if (d->kernel == LSTM97_KERNEL_NAIVE)
         return FN(step_naive)(d, L, params, masks, x_t, t_t, alpha, mode, y_t, state, work, dW);
-    return FN(step_fast)(d, L, params, masks, x_t, t_t, alpha, mode, y_t, state, work, dW);
+    return FN(step_fast)(d, L, params, masks, x_t, t_t, alpha, mode, y_t, state, work, dW,
+                         NULL, 0, NULL);
 }
 
 /* ---- public kernels ---------------------------------------------------------------------- */
@@ -119,10 +120,19 @@ static int FN(run_core)(const lstm97_dims *d, const lstm97_layout *L, REAL *para
     const int64_t units = L->n_params + (mode != LSTM97_FORWARD ? L->state_len : L->nz + L->C);
     if (mode != LSTM97_FORWARD)
         FN(mask_rows)(L, masks, FN(work_view)(d, L, work).full);
+    /* pre: step s - 1 computed step s's net inputs in its update pass (step_fast; only
+       within this loop: the first step of every call computes its own) */
+    int pre = 0;
     for (int64_t s = 0; s < T; s++) {
         const REAL *t_s = (mode != LSTM97_FORWARD && (!tmask || tmask[s])) ? t + s * d->K : NULL;
-        int rc = FN(step_core)(d, L, params, masks, x + s * d->I, t_s, alpha, mode,
-                               y + s * d->K, state, work, dW);
+        const REAL *x_s = x + s * d->I;
+        int rc;
+        if (d->kernel == LSTM97_KERNEL_NAIVE)
+            rc = FN(step_naive)(d, L, params, masks, x_s, t_s, alpha, mode, y + s * d->K,
+                                state, work, dW);
+        else
+            rc = FN(step_fast)(d, L, params, masks, x_s, t_s, alpha, mode, y + s * d->K,
+                               state, work, dW, s + 1 < T ? x_s + d->I : NULL, pre, &pre);
         if (rc != LSTM97_OK) {
             status = rc;
             if (mode != LSTM97_FORWARD)

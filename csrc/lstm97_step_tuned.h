@@ -8,8 +8,11 @@
  * and loops over the nonzero inputs only for sparse (one-hot) inputs.  The forget gate
  * (y_phi, net_phi, the trace dS_phi and dW_phi) and the peepholes (P_in, P_phi, P_out and
  * their traces) of "The LSTM family" in docs/model.md are branches of the same step,
- * compiled away in the variant for the 1997 cell (step_fast_cell97).  Part of
- * lstm97_impl.h: no include guard.
+ * compiled away in the variant for the 1997 cell (step_fast_cell97).  Within one call
+ * of the sequence loop, the 1997 cell's step with a target also computes the next step's
+ * net inputs while it updates the rows W_out, W_c, W_in (update_dot,
+ * step_fast_cell97_fused: one pass over those parameters per step instead of two).  Part
+ * of lstm97_impl.h: no include guard.
  */
 
 #define NL_ ((ptrdiff_t)(LSTM97_VBYTES / sizeof(REAL)))   /* lanes per vreg */
@@ -155,12 +158,13 @@ static inline void FN(traces_only2)(ptrdiff_t n, REAL a0, REAL b0, REAL a1, REAL
 }
 
 /* traces_update(_masked): the trace update fused with the updates of W_c and W_in; with
- * `masked` (a constant after inlining) the updates are multiplied by the mask rows */
-static inline void FN(traces_update_impl)(ptrdiff_t n, REAL a, REAL b, REAL ae,
-                                          const REAL *restrict z, REAL *restrict dc,
-                                          REAL *restrict di, REAL *restrict pc,
-                                          REAL *restrict pi, const REAL *restrict mc,
-                                          const REAL *restrict mi, const int masked)
+ * `masked` (a constant after inlining) the updates are multiplied by the mask rows.
+ * always_inline: with the fused step variant beside it, GCC no longer inlined it into the
+ * float32 AVX2 step (adding net: 2,442 -> 2,558 instructions per step). */
+static inline __attribute__((always_inline)) void FN(traces_update_impl)(
+    ptrdiff_t n, REAL a, REAL b, REAL ae, const REAL *restrict z, REAL *restrict dc,
+    REAL *restrict di, REAL *restrict pc, REAL *restrict pi, const REAL *restrict mc,
+    const REAL *restrict mi, const int masked)
 {
     ptrdiff_t m = 0;
 #define BODY_(V, W)                                                                        \
@@ -187,18 +191,17 @@ static inline void FN(traces_update_impl)(ptrdiff_t n, REAL a, REAL b, REAL ae,
     }
 }
 
-static inline void FN(traces_update)(ptrdiff_t n, REAL a, REAL b, REAL ae,
-                                     const REAL *restrict z, REAL *restrict dc,
-                                     REAL *restrict di, REAL *restrict pc, REAL *restrict pi)
+static inline __attribute__((always_inline)) void FN(traces_update)(
+    ptrdiff_t n, REAL a, REAL b, REAL ae, const REAL *restrict z, REAL *restrict dc,
+    REAL *restrict di, REAL *restrict pc, REAL *restrict pi)
 {
     FN(traces_update_impl)(n, a, b, ae, z, dc, di, pc, pi, NULL, NULL, 0);
 }
 
-static inline void FN(traces_update_masked)(ptrdiff_t n, REAL a, REAL b, REAL ae,
-                                            const REAL *restrict z, REAL *restrict dc,
-                                            REAL *restrict di, REAL *restrict pc,
-                                            REAL *restrict pi, const REAL *restrict mc,
-                                            const REAL *restrict mi)
+static inline __attribute__((always_inline)) void FN(traces_update_masked)(
+    ptrdiff_t n, REAL a, REAL b, REAL ae, const REAL *restrict z, REAL *restrict dc,
+    REAL *restrict di, REAL *restrict pc, REAL *restrict pi, const REAL *restrict mc,
+    const REAL *restrict mi)
 {
     FN(traces_update_impl)(n, a, b, ae, z, dc, di, pc, pi, mc, mi, 1);
 }
@@ -224,6 +227,133 @@ static inline void FN(axpy_masked)(ptrdiff_t n, REAL ae, const REAL *restrict v,
 #undef BODY_
     if (m < n)
         p[m] += ae * v[m] * mk[m];
+}
+
+/* ---- the next step's net inputs in the update pass -------------------------------------
+ * At a step with a target the rows W_out[j], W_c[c] and W_in[j] are updated by axpy and
+ * traces_update above; the net inputs of step t + 1 for these rows are their dot products
+ * with z(t+1) (zn).  update_dot computes them in the pass that updates the row, while it
+ * is in registers, so that step t + 1 skips its mat-vec for them (one pass over these
+ * parameters per step instead of two).  Each sum is that of FN(dot) for n >= 16 (the
+ * order of FN(matvec)): partial sums s_l over the columns m = l (mod 4) in increasing m,
+ * combined as (s_0 + s_2) + (s_1 + s_3).  The partial sums are the lanes of 4 / NM_
+ * registers of NM_ lanes (as in the mat-vec); a vector of NL_ > 4 lanes at a column
+ * m = 0 (mod 4) is added to them a quarter at a time, in increasing m, so that every s_l
+ * receives its terms in the mat-vec's order.  The updates are element by element those
+ * of axpy and traces_update: the same bits.
+ *   kind 0: p = pc += ae z                                  (axpy), dot of pc
+ *   kind 1: traces_update (dc, di, pc, pi),                  dot of pc
+ *   kind 2: traces_update (dc, di, pc, pi),                  dots of pc and pi */
+#ifndef LSTM97_FUSE_MIN_NZ
+/* the shortest rows the fused pass takes: at least LSTM97_DOT_LANES_MIN (the order of its
+ * sums); on rows of 37 and 41 columns it gained nothing on the clock (scaling.py --against,
+ * ratios 0.9-1.05), from 69-80 columns 1.0-1.2 */
+#define LSTM97_FUSE_MIN_NZ 64
+#endif
+#define UNIT_ (NL_ >= 4 ? NL_ : (ptrdiff_t)4)     /* columns per pass of the main loop */
+#define UPD_(V, q)                                                                         \
+    V zm = VL_(V, z + (q)), nc, ni = {0};                                                  \
+    if (kind == 0) {                                                                       \
+        nc = VL_(V, pc + (q)) + VB_(V, ae) * zm;                                           \
+    } else {                                                                               \
+        V tc = VL_(V, dc + (q)) + VB_(V, a) * zm;                                          \
+        V ti = VL_(V, di + (q)) + VB_(V, b) * zm;                                          \
+        VS_(V, dc + (q)) = tc;                                                             \
+        VS_(V, di + (q)) = ti;                                                             \
+        nc = VL_(V, pc + (q)) + VB_(V, ae) * tc;                                           \
+        ni = VL_(V, pi + (q)) + VB_(V, ae) * ti;                                           \
+        VS_(V, pi + (q)) = ni;                                                             \
+    }                                                                                      \
+    VS_(V, pc + (q)) = nc;                                                                 \
+    V zq = VL_(V, zn + (q));                                                               \
+    V prc = nc * zq, pri = ni * zq;
+
+static inline __attribute__((always_inline)) void FN(update_dot_impl)(
+    ptrdiff_t n, REAL a, REAL b, REAL ae, const REAL *restrict z, REAL *restrict dc,
+    REAL *restrict di, REAL *restrict pc, REAL *restrict pi, const REAL *restrict zn,
+    const int kind, REAL *out_c, REAL *out_i)
+{
+    typedef FN(vreg) vreg;
+    typedef FN(mreg) mreg;
+    mreg ac[4 / NM_], ai[4 / NM_];
+    for (int k = 0; k < 4 / NM_; k++)
+        ac[k] = ai[k] = (mreg){0};
+    ptrdiff_t m = 0;
+    for (; m + UNIT_ <= n; m += UNIT_) {
+        for (int k = 0; k < UNIT_ / NL_; k++) {
+            UPD_(vreg, m + k * NL_)
+            for (int h = 0; h < NL_ / NM_; h++) {        /* quarters, in increasing m */
+                mreg qc, qi;
+                __builtin_memcpy(&qc, (const char *)&prc + h * sizeof qc, sizeof qc);
+                ac[(k * (NL_ / NM_) + h) % (4 / NM_)] += qc;
+                if (kind == 2) {
+                    __builtin_memcpy(&qi, (const char *)&pri + h * sizeof qi, sizeof qi);
+                    ai[(k * (NL_ / NM_) + h) % (4 / NM_)] += qi;
+                }
+            }
+        }
+    }
+    for (; m + 4 <= n; m += 4) {                          /* m = 0 (mod 4) */
+        for (int k = 0; k < 4 / NM_; k++) {
+            UPD_(mreg, m + k * NM_)
+            ac[k] += prc;
+            if (kind == 2)
+                ai[k] += pri;
+        }
+    }
+    REAL sc[4], si[4];
+    for (int k = 0; k < 4 / NM_; k++)
+        for (ptrdiff_t l = 0; l < NM_; l++) {
+            sc[k * NM_ + l] = ac[k][l];
+            si[k * NM_ + l] = ai[k][l];
+        }
+    for (ptrdiff_t l = 0; m + l < n; l++) {              /* the last n mod 4 columns */
+        const ptrdiff_t q = m + l;
+        REAL nc, ni = 0;
+        if (kind == 0) {
+            nc = pc[q] + ae * z[q];
+        } else {
+            REAL tc = dc[q] + a * z[q];
+            REAL ti = di[q] + b * z[q];
+            dc[q] = tc;
+            di[q] = ti;
+            nc = pc[q] + ae * tc;
+            ni = pi[q] + ae * ti;
+            pi[q] = ni;
+        }
+        pc[q] = nc;
+        sc[l] += nc * zn[q];
+        if (kind == 2)
+            si[l] += ni * zn[q];
+    }
+    *out_c = (sc[0] + sc[2]) + (sc[1] + sc[3]);
+    if (kind == 2)
+        *out_i = (si[0] + si[2]) + (si[1] + si[3]);
+}
+#undef UPD_
+#undef UNIT_
+
+/* axpy(n, ae, v, p), then *out = p . zn (n >= LSTM97_DOT_LANES_MIN).  noinline, as
+ * traces_update_dot: inlined, the two would grow every step (the steps that never call
+ * them included) past the compiler's inlining budget for its other helpers. */
+static __attribute__((noinline)) void FN(axpy_dot)(ptrdiff_t n, REAL ae,
+                                                   const REAL *restrict v, REAL *restrict p,
+                                                   const REAL *restrict zn, REAL *out)
+{
+    FN(update_dot_impl)(n, 0, 0, ae, v, NULL, NULL, p, NULL, zn, 0, out, NULL);
+}
+
+/* traces_update(n, a, b, ae, z, dc, di, pc, pi), then *out_c = pc . zn and, when out_i
+ * is not NULL (the last cell of a block: W_in's row is final), *out_i = pi . zn */
+static __attribute__((noinline)) void FN(traces_update_dot)(
+    ptrdiff_t n, REAL a, REAL b, REAL ae, const REAL *restrict z, REAL *restrict dc,
+    REAL *restrict di, REAL *restrict pc, REAL *restrict pi, const REAL *restrict zn,
+    REAL *out_c, REAL *out_i)
+{
+    if (out_i)
+        FN(update_dot_impl)(n, a, b, ae, z, dc, di, pc, pi, zn, 2, out_c, out_i);
+    else
+        FN(update_dot_impl)(n, a, b, ae, z, dc, di, pc, pi, zn, 1, out_c, NULL);
 }
 /* The traces of a cell whose block has a forget gate (Gers et al. 2000), element by
  * element the operations of the plain step's loop: every trace row decays by phi = y_phi_j
@@ -470,7 +600,8 @@ static inline void FN(peep_traces_update)(const lstm97_dims *d, const lstm97_lay
 static inline __attribute__((always_inline)) int FN(step_fast_impl)(
     const lstm97_dims *d, const lstm97_layout *L, REAL *params, const REAL *masks,
     const REAL *x_t, const REAL *t_t, REAL alpha, int mode, REAL *y_t, REAL *state,
-    REAL *work, REAL *dW, const int family, const int onehot, int32_t i_t, int32_t prev)
+    REAL *work, REAL *dW, const int family, const int onehot, int32_t i_t, int32_t prev,
+    const REAL *x_next, int pre, int *pre_out, const int fuse)
 {
     const ptrdiff_t I = d->I, K = d->K, B = d->B, S = d->S;
     const ptrdiff_t C = L->C, nz = L->nz, nu = L->nu;
@@ -538,6 +669,14 @@ static inline __attribute__((always_inline)) int FN(step_fast_impl)(
             else
                 after_out[r - B] = a;
         }
+    } else if (fuse && pre) {
+        /* the previous step of this call computed them (update_dot, below) */
+        for (ptrdiff_t j = 0; j < B; j++)
+            v.y_in[j] = v.back_c[j];
+        for (ptrdiff_t j = 0; has_out && j < B; j++)
+            v.y_out[j] = v.e_out[j];
+        for (ptrdiff_t c = 0; c < C; c++)
+            v.g_c[c] = v.h_s[c];        /* net_c: g_c, with or without output gates */
     } else if (has_out) {
         FN(matvec)(params + L->W_in, z, R, nz, net);
     } else {
@@ -627,6 +766,31 @@ static inline __attribute__((always_inline)) int FN(step_fast_impl)(
     for (ptrdiff_t c = 0; c < C; c++)
         finite &= isfinite(s[c]) != 0;
 
+    /* fused: this step computes the next step's net inputs in its update pass (1997 cell,
+       a target, dense inputs at t and t + 1, nz >= LSTM97_FUSE_MIN_NZ, no mask zero in the
+       rows W_in, W_out, W_c).  z(t+1) = [1, x(t+1), y_c(t)] (and with "full" sources
+       y_in(t), y_out(t)) is u (after W_k's update, which last reads u(t)) with x(t+1) in
+       its x columns, followed in work by y_in and y_out.  The net inputs land in buffers
+       that the rest of the step no longer reads: net_in in back_c, net_out in e_out, net_c
+       in h_s; the caller passes `pre` to the next step of the same call, which takes them
+       from there instead of its mat-vec.  Nothing of them outlives the call: its first
+       step computes its own. */
+    int fused = 0;
+    if (fuse && !family && !onehot && x_next && mode == LSTM97_LEARN && t_t && !sparse &&
+        nz >= LSTM97_FUSE_MIN_NZ) {
+        fused = 1;
+        for (ptrdiff_t r = 0; r < row_k; r++)
+            fused &= v.full[r] != 0;
+        if (fused && I >= LSTM97_SPARSE_MIN_I) {      /* step t + 1 takes the sparse path */
+            ptrdiff_t nnz = 0;
+            for (ptrdiff_t i = 0; i < I; i++)
+                nnz += x_next[i] != 0;
+            fused = 4 * nnz > I;
+        }
+    }
+    if (pre_out)
+        *pre_out = fused;
+
     if (mode != LSTM97_FORWARD) {
         const int learn = t_t != NULL;
         REAL *P = mode == LSTM97_LEARN ? params : dW;
@@ -663,12 +827,17 @@ static inline __attribute__((always_inline)) int FN(step_fast_impl)(
                 else
                     FN(axpy_masked)(nu, ae, v.u, p, mk);
             }
+            if (fused)                                /* u becomes z(t+1) */
+                for (ptrdiff_t i = 0; i < I; i++)
+                    v.u[1 + i] = x_next[i];
             if (has_out) {
                 for (ptrdiff_t j = 0; j < B; j++) {
                     REAL ae = alpha * v.e_out[j];
                     REAL *p = P + L->W_out + j * nz;
                     const REAL *mk = v.full[B + j] != 0 ? NULL : M + L->W_out + j * nz;
-                    if (sparse)
+                    if (fused)
+                        FN(axpy_dot)(nz, ae, z, p, v.u, &v.e_out[j]);
+                    else if (sparse)
                         FN(sp_axpy)(nz, ae, z, p, mk, &cols);
                     else if (!mk)
                         FN(axpy)(nz, ae, z, p);
@@ -752,6 +921,11 @@ static inline __attribute__((always_inline)) int FN(step_fast_impl)(
                         }
                     } else if (!learn) {
                         FN(traces_only)(nz, a, b, z, dc, di);
+                    } else if (fused) {
+                        FN(traces_update_dot)(nz, a, b, alpha * v.e_s[c], z, dc, di,
+                                              P + L->W_c + c * nz, P + L->W_in + j * nz,
+                                              v.u, &v.h_s[c],
+                                              q == S - 1 ? &v.back_c[j] : NULL);
                     } else {
                         REAL ae = alpha * v.e_s[c];
                         REAL *pc = P + L->W_c + c * nz;
@@ -796,7 +970,21 @@ static __attribute__((noinline)) STEP_OPT_ int FN(step_fast_cell97)(
     REAL *work, REAL *dW)
 {
     return FN(step_fast_impl)(d, L, params, masks, x_t, t_t, alpha, mode, y_t, state, work,
-                              dW, 0, 0, -1, -1);
+                              dW, 0, 0, -1, -1, NULL, 0, NULL, 0);
+}
+
+/* The 1997 cell's step that computes the next step's net inputs in its update pass (and
+ * takes its own from the previous step: pre), for rows of nz >= LSTM97_FUSE_MIN_NZ.  A
+ * variant of its own, so that the code of the fused pass costs nothing to the steps of
+ * smaller nets (adding net, AVX2, float64: 2,491 -> 2,625 instructions per step with it
+ * in the one step). */
+static __attribute__((noinline)) STEP_OPT_ int FN(step_fast_cell97_fused)(
+    const lstm97_dims *d, const lstm97_layout *L, REAL *params, const REAL *masks,
+    const REAL *x_t, const REAL *t_t, REAL alpha, int mode, REAL *y_t, REAL *state,
+    REAL *work, REAL *dW, const REAL *x_next, int pre, int *pre_out)
+{
+    return FN(step_fast_impl)(d, L, params, masks, x_t, t_t, alpha, mode, y_t, state, work,
+                              dW, 0, 0, -1, -1, x_next, pre, pre_out, 1);
 }
 
 static __attribute__((noinline)) STEP_OPT_ int FN(step_fast_family)(
@@ -805,7 +993,7 @@ static __attribute__((noinline)) STEP_OPT_ int FN(step_fast_family)(
     REAL *work, REAL *dW)
 {
     return FN(step_fast_impl)(d, L, params, masks, x_t, t_t, alpha, mode, y_t, state, work,
-                              dW, 1, 0, -1, -1);
+                              dW, 1, 0, -1, -1, NULL, 0, NULL, 0);
 }
 
 /* The 1997 cell's step, mode LSTM97_LEARN, on the input given by index (lstm97_onehot.h):
@@ -819,17 +1007,27 @@ static __attribute__((noinline)) int FN(step_fast_onehot)(
     REAL *work)
 {
     return FN(step_fast_impl)(d, L, params, masks, NULL, t_t, alpha, LSTM97_LEARN, y_t,
-                              state, work, NULL, 0, 1, i_t, prev);
+                              state, work, NULL, 0, 1, i_t, prev, NULL, 0, NULL, 0);
 }
 
+/* One tuned step.  x_next: x(t+1) when the same call runs step t + 1 next (else NULL);
+ * pre: the previous step of this call computed this step's net inputs (its *pre_out);
+ * *pre_out (when pre_out is not NULL): whether this step computed those of step t + 1.
+ * Only the 1997 cell's step computes them (the family's never does). */
 static inline int FN(step_fast)(const lstm97_dims *d, const lstm97_layout *L,
                                 REAL *params, const REAL *masks,
                                 const REAL *x_t, const REAL *t_t, REAL alpha, int mode,
-                                REAL *y_t, REAL *state, REAL *work, REAL *dW)
+                                REAL *y_t, REAL *state, REAL *work, REAL *dW,
+                                const REAL *x_next, int pre, int *pre_out)
 {
+    if (pre_out)
+        *pre_out = 0;
     if (d->forget_gate || d->peepholes)
         return FN(step_fast_family)(d, L, params, masks, x_t, t_t, alpha, mode, y_t, state,
                                     work, dW);
+    if (L->nz >= LSTM97_FUSE_MIN_NZ && (x_next || pre))
+        return FN(step_fast_cell97_fused)(d, L, params, masks, x_t, t_t, alpha, mode, y_t,
+                                          state, work, dW, x_next, pre, pre_out);
     return FN(step_fast_cell97)(d, L, params, masks, x_t, t_t, alpha, mode, y_t, state,
                                 work, dW);
 }

@@ -50,6 +50,7 @@ static const struct nets_named {
     {"order6a", "6a", 8, 4, 2, 2},          /* 156 weights */
     {"order6b", "6b", 8, 8, 3, 2},          /* 308 weights */
     {"batch", NULL, 8, 4, 5, 4},            /* 1,254 weights: test_bench_parallel.py */
+    {"scaling25", NULL, 4, 4, 25, 1},       /* 6,104 weights: scaling.py's S = 1, B = 25 */
 };
 
 /* *d = the net called `name` (nets_dims); 0, or -1 for an unknown name (d unchanged) */
