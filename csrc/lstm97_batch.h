@@ -258,7 +258,7 @@ static void *FN(batch_worker)(void *arg)
                                        job->alpha, LSTM97_ACCUMULATE,
                                        job->y + (n * T + s) * K,
                                        job->state + n * L->state_len,
-                                       job->work + n * L->work_len, row);
+                                       job->work + n * L->work_len, row, NULL, 0, NULL);
                 if (rc != LSTM97_OK)
                     job->status = rc;
             }

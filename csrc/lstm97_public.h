@@ -8,16 +8,21 @@
  * include guard.
  */
 
-/* the step of the kernel variant chosen in dims */
+/* the step of the kernel variant chosen in dims; x_next, pre, pre_out as for step_fast
+ * (the plain step never computes the next step's net inputs: *pre_out = 0) */
 static inline int FN(step_core)(const lstm97_dims *d, const lstm97_layout *L,
                                 REAL *params, const REAL *masks,
                                 const REAL *x_t, const REAL *t_t, REAL alpha, int mode,
-                                REAL *y_t, REAL *state, REAL *work, REAL *dW)
+                                REAL *y_t, REAL *state, REAL *work, REAL *dW,
+                                const REAL *x_next, int pre, int *pre_out)
 {
-    if (d->kernel == LSTM97_KERNEL_NAIVE)
+    if (d->kernel == LSTM97_KERNEL_NAIVE) {
+        if (pre_out)
+            *pre_out = 0;
         return FN(step_naive)(d, L, params, masks, x_t, t_t, alpha, mode, y_t, state, work, dW);
+    }
     return FN(step_fast)(d, L, params, masks, x_t, t_t, alpha, mode, y_t, state, work, dW,
-                         NULL, 0, NULL);
+                         x_next, pre, pre_out);
 }
 
 /* ---- public kernels ---------------------------------------------------------------------- */
@@ -102,7 +107,7 @@ LSTM97_API int FN(lstm97_step)(const lstm97_dims *d, REAL *params, const REAL *m
     if (mode != LSTM97_FORWARD && t_t)
         FN(mask_rows)(&L, masks, FN(work_view)(d, &L, work).full);
     rc = FN(step_core)(d, &L, params, masks, x_t, t_t, (REAL)alpha, mode,
-                       y_t, state, work, dW);
+                       y_t, state, work, dW, NULL, 0, NULL);
     if (rc == LSTM97_OK && mode == LSTM97_LEARN && t_t &&
         !FN(lstm97_all_finite)(L.n_params, params))
         rc = LSTM97_ERR_NONFINITE;
@@ -126,12 +131,7 @@ static int FN(run_core)(const lstm97_dims *d, const lstm97_layout *L, REAL *para
     for (int64_t s = 0; s < T; s++) {
         const REAL *t_s = (mode != LSTM97_FORWARD && (!tmask || tmask[s])) ? t + s * d->K : NULL;
         const REAL *x_s = x + s * d->I;
-        int rc;
-        if (d->kernel == LSTM97_KERNEL_NAIVE)
-            rc = FN(step_naive)(d, L, params, masks, x_s, t_s, alpha, mode, y + s * d->K,
-                                state, work, dW);
-        else
-            rc = FN(step_fast)(d, L, params, masks, x_s, t_s, alpha, mode, y + s * d->K,
+        int rc = FN(step_core)(d, L, params, masks, x_s, t_s, alpha, mode, y + s * d->K,
                                state, work, dW, s + 1 < T ? x_s + d->I : NULL, pre, &pre);
         if (rc != LSTM97_OK) {
             status = rc;
