@@ -83,11 +83,26 @@ def family_config(rng, **fixed):
     return cfg
 
 
+def kernel_dims(net, kernel):
+    """The net's dims tuple with its kernel variant (plain or tuned) replaced."""
+    return net._dims[:8] + (kernel,) + net._dims[9:]
+
+
+def at_level(level, fn, *args):
+    """fn(*args) with the kernels' build forced to `level`, the default restored after."""
+    from fastlstm import _core
+    _core.set_isa(level)
+    try:
+        return fn(*args)
+    finally:
+        _core.set_isa(0)
+
+
 def kernel_run(net, kernel, x, y, tmask, lr, schedule):
     """Weights, outputs and a forward pass after two epochs of ``_core.train`` with
     `kernel` (plain or tuned) on a copy of the net's weights, from zero states."""
     from fastlstm import _core
-    dims = net._dims[:8] + (kernel,) + net._dims[9:]
+    dims = kernel_dims(net, kernel)
     theta = net._theta.copy()
     out = np.empty((len(x), net.K), net.dtype)
     state = np.zeros_like(net._state)

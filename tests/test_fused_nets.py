@@ -15,16 +15,9 @@ import pytest
 import fastlstm
 from fastlstm import _core
 
+from _helpers import at_level, kernel_dims
+
 LEVELS = [1] + [lv for lv in (2, 3) if _core.cpu_isa() >= lv]
-
-
-def at_level(level, fn, *args):
-    """fn(*args) with the kernels' build forced to `level`, the default restored after."""
-    _core.set_isa(level)
-    try:
-        return fn(*args)
-    finally:
-        _core.set_isa(0)
 
 
 def fused_net(n_in, B, S, sources, output_gate, dtype, seed):
@@ -33,15 +26,11 @@ def fused_net(n_in, B, S, sources, output_gate, dtype, seed):
                          init_range=0.3, dtype=dtype, seed=seed)
 
 
-def dims_of(net, kernel):
-    return net._dims[:8] + (kernel,) + net._dims[9:]
-
-
 def calls_of(net, kernel, x, y, rng_seed):
     """A sequence of kernel calls on one copy of the net (state carried between the calls
     unless a call resets it): every value they return, in order."""
     rng = np.random.default_rng(rng_seed)
-    d = dims_of(net, kernel)
+    d = kernel_dims(net, kernel)
     theta, mask = net._theta.copy(), net._mask.copy()
     state, work = np.zeros_like(net._state), np.zeros_like(net._work)
     dW = np.zeros_like(theta)
@@ -128,7 +117,7 @@ def test_chunks_equal_one_call(n_in, B, S, sources, output_gate, dtype):
     tmask = np.ones(T, np.uint8)
     cuts = np.cumsum(rng.integers(1, 8, T))
     cuts = [0] + [int(c) for c in cuts if c < T] + [T]
-    d = dims_of(net, _core.KERNEL_FAST)
+    d = kernel_dims(net, _core.KERNEL_FAST)
 
     def train(bounds):
         theta, state = net._theta.copy(), np.zeros_like(net._state)
@@ -161,7 +150,7 @@ def test_dense_and_sparse_steps_mixed(dtype):
     tmask = np.ones(T, np.uint8)
 
     def train(kernel):
-        d = dims_of(net, kernel)
+        d = kernel_dims(net, kernel)
         theta, state = net._theta.copy(), np.zeros_like(net._state)
         out = np.empty((T, net.K), net.dtype)
         _core.train(d, theta, net._mask, x, y, tmask, 0.3, 0, out, state,

@@ -7,8 +7,8 @@ import pytest
 
 import fastlstm
 from fastlstm import _core, oracle
-from _helpers import (RTOL, assert_close, kernel_run, random_config, random_sequence,
-                      unbounded_cell)
+from _helpers import (RTOL, assert_close, kernel_dims, kernel_run, random_config,
+                      random_sequence, unbounded_cell)
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
@@ -134,14 +134,10 @@ def family_data(rng, net, T, dtype, one_hot=False):
     return x, y, tmask
 
 
-def with_kernel(net, kernel):
-    return net._dims[:8] + (kernel,) + net._dims[9:]
-
-
 def run_entry_points(net, kernel, x, y, tmask, lr):
     """Every entry point of one step kernel: train (both schedules), forward, run in
     each mode, single steps in each mode with and without targets, train_batch."""
-    dims = with_kernel(net, kernel)
+    dims = kernel_dims(net, kernel)
     theta = net._theta.copy()
     results = []
     state, work = np.zeros_like(net._state), np.zeros_like(net._work)

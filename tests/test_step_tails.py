@@ -9,21 +9,13 @@ import pytest
 import fastlstm
 from fastlstm import _core
 
-from _helpers import kernel_run
+from _helpers import at_level, kernel_run
 
 LEVELS = [1,
           pytest.param(2, marks=pytest.mark.skipif(_core.cpu_isa() < 2,
                                                    reason="the CPU has no AVX2")),
           pytest.param(3, marks=pytest.mark.skipif(_core.cpu_isa() < 3,
                                                    reason="the CPU has no AVX-512"))]
-
-
-def at_level(level, fn, *args):
-    _core.set_isa(level)
-    try:
-        return fn(*args)
-    finally:
-        _core.set_isa(0)
 
 
 @pytest.mark.parametrize("level", LEVELS)
