@@ -1,6 +1,8 @@
 """O(1) per weight: ns per weight-step of train_sequence from ~1e2 to ~1e6 weights.
 
     python benchmarks/scaling.py [--quick] [--dtype float64] [--isa all|best|1|2|3]
+                                [--sweeps 1]
+    python benchmarks/scaling.py --table
     python benchmarks/scaling.py --bandwidth
     python benchmarks/scaling.py --against OTHER/_core.so [--dtype float32] [--isa ...]
                                 [--rounds 15]
@@ -13,7 +15,10 @@ one-thread numpy GEMM of the same dtype (the machine's practical ceiling).
 Each point is timed for every instruction-set level of the kernels the CPU supports
 (1 baseline SSE2, 2 AVX2, 3 AVX-512; `--isa all`, the default), the levels interleaved in
 each round and the minimum kept, so that their ratios are side by side; the plot shows the
-best level.  The bytes a step moves are estimated from the loop structure (the parameters
+best level.  `--sweeps N` runs the whole sweep N times and keeps each point's minimum:
+the host's load changes over seconds, longer than one point takes, so that one sweep can
+be slow throughout.  `--table` prints the performance page's table from the saved
+float64 and float32 results.  The bytes a step moves are estimated from the loop structure (the parameters
 read by the forward pass and read and written by the update, the traces read and written):
 with the time per step they give the bandwidth a point implies.  `--bandwidth` measures
 instead the rate at which one thread streams float64 arrays of growing size (numpy's
@@ -39,6 +44,7 @@ import fastlstm
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
+FUSE_MIN_NZ = 64      # csrc/lstm97_step_tuned.h: LSTM97_FUSE_MIN_NZ
 
 
 def flops_per_step(net):
@@ -69,9 +75,13 @@ def gemm_peak(dtype, n=1024, repeats=20):
 def bytes_per_step(net):
     """Estimated bytes one training step moves: every parameter read by the forward pass,
     then read and written by its update; the two trace rows of each cell (2 C nz values)
-    read and written."""
+    read and written.  With rows of FUSE_MIN_NZ or more inputs the update pass of W_in,
+    W_out and W_c also computes the next step's net inputs, so those rows are read once
+    a step, not twice."""
     isz = net.dtype.itemsize
-    return 3 * net.n_weights * isz + 2 * 2 * net.C * net.nz * isz
+    gate_rows = net.B * (2 if "W_out" in net.params else 1)
+    fused = (gate_rows + net.C) * net.nz if net.nz >= FUSE_MIN_NZ else 0
+    return (3 * net.n_weights - fused) * isz + 2 * 2 * net.C * net.nz * isz
 
 
 def measure(B, S, dtype, levels, repeats=11):
@@ -206,6 +216,37 @@ def stream_bandwidth(kib=(32, 128, 512, 1024, 1536, 4096, 16384, 65536), rounds=
     return rows
 
 
+def merge_min(a, b):
+    """The point `a` with, at each ISA level, the faster of the two measurements."""
+    by_isa = {lv: min(a["by_isa"][lv], b["by_isa"][lv], key=lambda r: r["seconds"])
+              for lv in a["by_isa"]}
+    top = by_isa[str(a["isa"])]
+    return dict(a, by_isa=by_isa, seconds=top["seconds"],
+                ns_per_weight_step=top["ns_per_weight_step"], gflops=top["gflops"])
+
+
+def markdown_table():
+    """docs/performance.md's table from results/scaling-float64.json and -float32.json."""
+    runs = []
+    for dtype in ("float64", "float32"):
+        with open(os.path.join(HERE, "results", f"scaling-{dtype}.json")) as f:
+            runs.append(json.load(f))
+    f64, f32 = runs
+    names = {"1": "baseline", "2": "AVX2", "3": "AVX-512"}
+    levels = [str(lv) for lv in f64["isa_levels"]]
+    head = [f"{d} {names[lv]}" for d in ("f64", "f32") for lv in levels]
+    lines = ["| S | B | weights | " + " | ".join(head) + " | footprint f64 | GB/s f64 |",
+             "|---" * (5 + len(head)) + "|"]
+    for a, b in zip(f64["rows"], f32["rows"]):
+        cells = [f"{r['by_isa'][lv]['ns_per_weight_step']:.2f} "
+                 f"({100 * r['by_isa'][lv]['gflops'] / run['gemm_gflops']:.0f}%)"
+                 for r, run in ((a, f64), (b, f32)) for lv in levels]
+        lines.append(f"| {a['S']} | {a['B']} | {a['W']:,} | " + " | ".join(cells) +
+                     f" | {a['footprint_bytes'] / 1024:,.0f} KiB"
+                     f" | {a['by_isa'][levels[-1]]['gbytes_per_s']:.0f} |")
+    return "\n".join(lines)
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--dtype", default="float64", choices=["float64", "float32"])
@@ -218,9 +259,20 @@ def main(argv=None):
     p.add_argument("--against", metavar="SO",
                    help="time this build beside the _core extension at SO (ratios)")
     p.add_argument("--rounds", type=int, default=15, help="rounds of --against")
+    p.add_argument("--sweeps", type=int, default=1,
+                   help="run the whole sweep this many times and keep each point's "
+                        "minimum (the GEMM reference: the maximum)")
+    p.add_argument("--table", action="store_true",
+                   help="print the performance page's markdown table from the saved "
+                        "float64 and float32 results instead of measuring")
     args = p.parse_args(argv)
     from fastlstm import _core
     from fastlstm.experiments.report import machine_info
+    if args.sweeps < 1:
+        p.error(f"--sweeps: expected a positive count, got {args.sweeps}")
+    if args.table:
+        print(markdown_table())
+        return
     if args.bandwidth:
         out = dict(rows=stream_bandwidth(), cpu=machine_info()["cpu"],
                    date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
@@ -248,21 +300,23 @@ def main(argv=None):
               4: [1, 2, 4, 8, 16, 32, 64, 160]}
     if args.quick:
         blocks = {S: b[::3] for S, b in blocks.items()}
-    peak = gemm_peak(args.dtype)
-    rows = []
+    peak, rows = 0.0, None
+    for sweep in range(args.sweeps):
+        peak = max(peak, gemm_peak(args.dtype))
+        new = [measure(B, S, args.dtype, levels) for S, bs in blocks.items() for B in bs]
+        rows = new if rows is None else [merge_min(a, b) for a, b in zip(rows, new)]
+        if args.sweeps > 1:
+            print(f"sweep {sweep + 1} of {args.sweeps} done", flush=True)
     print(f"one-thread numpy GEMM ({args.dtype}): {peak:.1f} GFLOP/s")
     head = " ".join(f"{'ns ' + names[lv]:>10} {'%pk':>5}" for lv in levels)
     print(f"{'S':>2} {'B':>4} {'weights':>9} {'T':>5} {head} {'GB/s':>6} {'footprint':>10}")
-    for S, bs in blocks.items():
-        for B in bs:
-            r = measure(B, S, args.dtype, levels)
-            rows.append(r)
-            cols = " ".join(f"{r['by_isa'][str(lv)]['ns_per_weight_step']:>10.3f} "
-                            f"{100 * r['by_isa'][str(lv)]['gflops'] / peak:>4.1f}%"
-                            for lv in levels)
-            print(f"{S:>2} {B:>4} {r['W']:>9} {r['T']:>5} {cols} "
-                  f"{r['by_isa'][str(max(levels))]['gbytes_per_s']:>6.1f} "
-                  f"{r['footprint_bytes'] / 1024:>9.0f}K", flush=True)
+    for r in rows:
+        cols = " ".join(f"{r['by_isa'][str(lv)]['ns_per_weight_step']:>10.3f} "
+                        f"{100 * r['by_isa'][str(lv)]['gflops'] / peak:>4.1f}%"
+                        for lv in levels)
+        print(f"{r['S']:>2} {r['B']:>4} {r['W']:>9} {r['T']:>5} {cols} "
+              f"{r['by_isa'][str(max(levels))]['gbytes_per_s']:>6.1f} "
+              f"{r['footprint_bytes'] / 1024:>9.0f}K", flush=True)
     out = dict(dtype=args.dtype, gemm_gflops=peak, machine=platform.processor() or
                platform.machine(), cpu=machine_info()["cpu"], cpu_count=os.cpu_count(),
                python=sys.version.split()[0], numpy=np.__version__, isa_levels=levels,
