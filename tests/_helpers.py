@@ -89,10 +89,12 @@ def kernel_dims(net, kernel):
 
 
 def at_level(level, fn, *args):
-    """fn(*args) with the kernels' build forced to `level`, the default restored after."""
+    """fn(*args) with the kernels' build forced to `level` (checked: a level the CPU
+    lacks fails rather than testing another build), the default restored after."""
     from fastlstm import _core
     _core.set_isa(level)
     try:
+        assert _core.get_isa() == level
         return fn(*args)
     finally:
         _core.set_isa(0)

@@ -8,23 +8,13 @@ import pytest
 import fastlstm
 from fastlstm import _core
 
-from _helpers import kernel_run, random_config, random_sequence, unbounded_cell
+from _helpers import at_level, kernel_run, random_config, random_sequence, unbounded_cell
 
 pytestmark = pytest.mark.skipif(_core.cpu_isa() < 2,
                                 reason="the CPU has no AVX2: only the baseline build runs")
 
 LEVELS = [2, pytest.param(3, marks=pytest.mark.skipif(
     _core.cpu_isa() < 3, reason="the CPU (or its OS) has no AVX-512"))]
-
-
-def at_level(level, fn, *args):
-    """fn(*args) with the kernels' build forced to `level`, the default restored after."""
-    _core.set_isa(level)
-    try:
-        assert _core.get_isa() == level
-        return fn(*args)
-    finally:
-        _core.set_isa(0)
 
 
 def everything(cfg, seed, dtype):
