@@ -23,7 +23,20 @@ typedef REAL FN(mreg) __attribute__((vector_size(NM_ * sizeof(REAL)), aligned(si
 /* out[r] = W[r, :] . v for r < R, each sum in the order of FN(dot): four rows at a time;
  * the four partial sums of a row are lanes of 4 / NM_ vector registers (lane l of
  * register k holds s_{k NM_ + l}).  The last n mod 4 columns go to the scalar sums. */
-static inline void FN(matvec)(const REAL *restrict W, const REAL *restrict v,
+/* MATVEC_OPT_: in the float32 kernels (LSTM97_STEP_VERY_CHEAP) the mat-vec, like the step,
+ * under the auto-vectoriser's "very cheap" model.  Under the default model GCC vectorised
+ * the short rows' loop across the four rows in flight: one 32-byte load of v (z or u,
+ * whose values the step has just stored one float at a time, so the load waits for the
+ * stores instead of taking their values from the store buffer) and about 70 shuffles to
+ * bring the four rows' products into lanes.  The same instruction count, but 4 us per
+ * sequence of the adding net slower than scalar code on the clock (bench_step, 23.2 ->
+ * 19.3 us, AVX2 build), the same bits (each sum in the same order). */
+#ifdef LSTM97_STEP_VERY_CHEAP
+#define MATVEC_OPT_ __attribute__((optimize("vect-cost-model=very-cheap")))
+#else
+#define MATVEC_OPT_
+#endif
+static inline MATVEC_OPT_ void FN(matvec)(const REAL *restrict W, const REAL *restrict v,
                               ptrdiff_t R, ptrdiff_t n, REAL *restrict out)
 {
     typedef FN(mreg) vreg;
@@ -76,6 +89,7 @@ static inline void FN(matvec)(const REAL *restrict W, const REAL *restrict v,
     for (; r < R; r++)
         out[r] = FN(dot)(W + r * n, v, n);
 }
+#undef MATVEC_OPT_
 /* The inner loops of the trace pass and of the updates, element by element the same
  * operations as the plain kernel's loops, the lanes spelled out in vector registers (so
  * that they do not depend on the compiler's auto-vectoriser, which the build keeps to its
