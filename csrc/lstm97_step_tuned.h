@@ -20,9 +20,6 @@
 #define NM_ ((int)(LSTM97_VBYTES / sizeof(REAL) < 4 ? LSTM97_VBYTES / sizeof(REAL) : 4))
 typedef REAL FN(mreg) __attribute__((vector_size(NM_ * sizeof(REAL)), aligned(sizeof(REAL))));
 
-/* out[r] = W[r, :] . v for r < R, each sum in the order of FN(dot): four rows at a time;
- * the four partial sums of a row are lanes of 4 / NM_ vector registers (lane l of
- * register k holds s_{k NM_ + l}).  The last n mod 4 columns go to the scalar sums. */
 /* MATVEC_OPT_: in the float32 kernels (LSTM97_STEP_VERY_CHEAP) the mat-vec, like the step,
  * under the auto-vectoriser's "very cheap" model.  Under the default model GCC vectorised
  * the short rows' loop across the four rows in flight: one 32-byte load of v (z or u,
@@ -36,6 +33,9 @@ typedef REAL FN(mreg) __attribute__((vector_size(NM_ * sizeof(REAL)), aligned(si
 #else
 #define MATVEC_OPT_
 #endif
+/* out[r] = W[r, :] . v for r < R, each sum in the order of FN(dot): four rows at a time;
+ * the four partial sums of a row are lanes of 4 / NM_ vector registers (lane l of
+ * register k holds s_{k NM_ + l}).  The last n mod 4 columns go to the scalar sums. */
 static inline MATVEC_OPT_ void FN(matvec)(const REAL *restrict W, const REAL *restrict v,
                               ptrdiff_t R, ptrdiff_t n, REAL *restrict out)
 {
@@ -76,14 +76,20 @@ static inline MATVEC_OPT_ void FN(matvec)(const REAL *restrict W, const REAL *re
                     a[q][k] += *(const vreg *)(w[q] + m + k * NM_) * vm;
             }
         }
+        /* the four sums of each row as scalars, not an array: GCC kept a REAL s4[4] of
+           float in two 64-bit integer registers, each sum's last additions going through
+           shifts, ors and moves between register files */
+        const ptrdiff_t tl = n - n4;                      /* < 4 */
         for (int q = 0; q < 4; q++) {
-            REAL s4[4];
-            for (int k = 0; k < 4 / NM_; k++)
-                for (ptrdiff_t l = 0; l < NM_; l++)
-                    s4[k * NM_ + l] = a[q][k][l];
-            for (ptrdiff_t l = 0; l < n - n4; l++)        /* l < 3 */
-                s4[l] += w[q][n4 + l] * v[n4 + l];
-            out[r + q] = (s4[0] + s4[2]) + (s4[1] + s4[3]);
+            REAL s0 = a[q][0 / NM_][0 % NM_], s1 = a[q][1 / NM_][1 % NM_],
+                 s2 = a[q][2 / NM_][2 % NM_], s3 = a[q][3 / NM_][3 % NM_];
+            if (tl > 0)
+                s0 += w[q][n4] * v[n4];
+            if (tl > 1)
+                s1 += w[q][n4 + 1] * v[n4 + 1];
+            if (tl > 2)
+                s2 += w[q][n4 + 2] * v[n4 + 2];
+            out[r + q] = (s0 + s2) + (s1 + s3);
         }
     }
     for (; r < R; r++)
