@@ -18,9 +18,10 @@ each round and the minimum kept, so that their ratios are side by side; the plot
 best level.  `--sweeps N` runs the whole sweep N times and keeps each point's minimum:
 the host's load changes over seconds, longer than one point takes, so that one sweep can
 be slow throughout.  `--table` prints the performance page's table from the saved
-float64 and float32 results.  The bytes a step moves are estimated from the loop structure (the parameters
-read by the forward pass and read and written by the update, the traces read and written):
-with the time per step they give the bandwidth a point implies.  `--bandwidth` measures
+float64 and float32 results.  The bytes a step moves are estimated from the loop
+structure (the parameters read by the forward pass and read and written by the update,
+the traces read and written): with the time per step they give the bandwidth a point
+implies.  `--bandwidth` measures
 instead the rate at which one thread streams float64 arrays of growing size (numpy's
 a += b: two reads and one write per element) and writes benchmarks/results/bandwidth.json:
 the ceiling those implied rates are set against.  `--against` times instead this build
