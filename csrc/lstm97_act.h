@@ -29,7 +29,8 @@ static inline REAL FN(sig)(REAL x)
  * With `f` = SQ_H1 or SQ_G2 (a constant after inlining) the value is then mapped to
  * 2 sig - 1 or 4 sig - 2 in REAL, the arithmetic of FN(squash_from_sig), in the same pass.
  * In the AVX2 and AVX-512 builds four values at a time by lstm97_exp.h's four-lane
- * logistic, inlined (no call, no test of the CPU: the build already requires AVX2), then
+ * logistic, called directly (no test of the CPU: the build already requires AVX2; GCC
+ * keeps lstm97_sig4 out of line, one call per four values), then
  * two by the two-lane one, the last by the scalar one; the baseline build's float64
  * logistic calls lstm97_sig_array (four lanes when the CPU has AVX2).  Every one gives
  * the scalar function's bits.  float is widened to double and rounded back value by value, as
