@@ -19,14 +19,6 @@
 #include "nets.h"
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
-
-static double now_ns(void)
-{
-    struct timespec a;
-    clock_gettime(CLOCK_MONOTONIC, &a);
-    return a.tv_sec * 1e9 + a.tv_nsec;
-}
 
 int main(int argc, char **argv)
 {
@@ -65,7 +57,7 @@ int main(int argc, char **argv)
     double best = 1e30;
     int rc = LSTM97_OK;
     for (int k = 0; k < rounds; k++) {
-        double a = now_ns();
+        double a = nets_now_ns();
         if (what == 2)
             rc |= f32 ? lstm97_forward_f32(&d, pf, xf, T, yf, sf, wf)
                       : lstm97_forward_f64(&d, p, x, T, y, s, w);
@@ -74,7 +66,7 @@ int main(int argc, char **argv)
                                          sf, wf, dWf)
                       : lstm97_train_f64(&d, p, m, x, t, tmask, T, 1e-9, LSTM97_STEP, y, s, w,
                                          dW);
-        double ns = now_ns() - a;
+        double ns = nets_now_ns() - a;
         if (ns < best)
             best = ns;
     }

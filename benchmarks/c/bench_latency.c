@@ -12,16 +12,9 @@
  * CPU with AVX2, the four-lane one (each with the subtraction that feeds it back).
  */
 #include "lstm97_exp.h"
+#include "nets.h"
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
-
-static double now_ns(void)
-{
-    struct timespec a;
-    clock_gettime(CLOCK_MONOTONIC, &a);
-    return a.tv_sec * 1e9 + a.tv_nsec;
-}
 
 static double chain_sig(long n, double x)
 {
@@ -61,9 +54,9 @@ static double time_chain(double (*f)(long, double), long n, int rounds)
     volatile double seed = 0.3;
     double best = 1e300;
     for (int r = 0; r < rounds; r++) {
-        double t0 = now_ns();
+        double t0 = nets_now_ns();
         double v = f(n, seed);
-        double dt = (now_ns() - t0) / (double)n;
+        double dt = (nets_now_ns() - t0) / (double)n;
         best = dt < best ? dt : best;
         seed = v * 1e-300 + 0.3;
     }

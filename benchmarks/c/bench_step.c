@@ -22,16 +22,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define T 100
-
-static double now_ns(void)
-{
-    struct timespec a;
-    clock_gettime(CLOCK_MONOTONIC, &a);
-    return a.tv_sec * 1e9 + a.tv_nsec;
-}
 
 int main(int argc, char **argv)
 {
@@ -72,13 +64,13 @@ int main(int argc, char **argv)
     double best = 1e30;
     int rc = LSTM97_OK;
     for (int k = 0; k < 30; k++) {
-        double a = now_ns();
+        double a = nets_now_ns();
         for (int r = 0; r < reps / 30; r++)
             rc |= f32 ? lstm97_train_f32(&d, pf, mf, xf, tf, tmask, T, 1e-9, LSTM97_STEP, yf,
                                          sf, wf, dWf)
                       : lstm97_train_f64(&d, p, m, x, t, tmask, T, 1e-9, LSTM97_STEP, y, s, w,
                                          dW);
-        double ns = (now_ns() - a) / (reps / 30);
+        double ns = (nets_now_ns() - a) / (reps / 30);
         if (ns < best)
             best = ns;
     }

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "fastlstm.h"
 
@@ -167,6 +168,14 @@ static inline void nets_buffers_free(nets_buffers *b)
     free(b->dW);
     free(b->tmask);
     memset(b, 0, sizeof *b);
+}
+
+/* a monotonic clock in nanoseconds, for the timings */
+static inline double nets_now_ns(void)
+{
+    struct timespec a;
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    return a.tv_sec * 1e9 + a.tv_nsec;
 }
 
 /* dst[i] = src[i] for i < n, as the buffers' real type (real_size 8: double, 4: float) */
