@@ -170,13 +170,17 @@ static inline void nets_buffers_free(nets_buffers *b)
     memset(b, 0, sizeof *b);
 }
 
-/* a monotonic clock in nanoseconds, for the timings */
+/* a monotonic clock in nanoseconds, for the benchmarks' timings.  Defined only where
+ * <time.h> declares POSIX's clock_gettime (the benchmarks build with -std=gnu11); the C
+ * tests build as strict C99 and time nothing. */
+#ifdef CLOCK_MONOTONIC
 static inline double nets_now_ns(void)
 {
     struct timespec a;
     clock_gettime(CLOCK_MONOTONIC, &a);
     return a.tv_sec * 1e9 + a.tv_nsec;
 }
+#endif
 
 /* dst[i] = src[i] for i < n, as the buffers' real type (real_size 8: double, 4: float) */
 static inline void nets_store(void *dst, size_t real_size, const double *src, ptrdiff_t n)
