@@ -23,7 +23,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -94,18 +93,17 @@ int main(int argc, char **argv)
         lstm97_set_isa(atoi(getenv("LSTM97_ISA")));
     double *v = calloc((size_t)calls, sizeof(double));
     for (int k = 0; k < calls; k++) {
-        struct timespec a, b;
-        clock_gettime(CLOCK_MONOTONIC, &a);
+        double a = nets_now_ns();
         int rc = f32 ? lstm97_train_batch_f32(&d, pr, mr, xr, tr, tm, N, T, lr, LSTM97_STEP, 1,
                                               yr, s, w, dW)
                      : lstm97_train_batch_f64(&d, pr, mr, xr, tr, tm, N, T, lr, LSTM97_STEP, 1,
                                               yr, s, w, dW);
-        clock_gettime(CLOCK_MONOTONIC, &b);
+        double b = nets_now_ns();
         if (rc != LSTM97_OK) {
             fprintf(stderr, "train_batch: %d\n", rc);
             return 1;
         }
-        v[k] = ((b.tv_sec - a.tv_sec) * 1e9 + (b.tv_nsec - a.tv_nsec)) / 1e3;
+        v[k] = (b - a) / 1e3;
     }
     qsort(v, (size_t)calls, sizeof(v[0]), cmp_double);
     double y0 = f32 ? ((float *)yr)[0] : ((double *)yr)[0];
